@@ -1,0 +1,232 @@
+/*
+ * db.c: the databases of a data directory.
+ *
+ * Each database is a subdirectory of DATADIR holding one LMDB environment.
+ * The list is read at mount; mkdir and rmdir in the mount's root add and
+ * remove entries.  The sync thread walks the list, hence fs.db_lock.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+/*
+ * Names of databases and tables: not empty, no '.' anywhere (it would clash
+ * with the names derived from a table, such as dog.ndjson), no '/', no
+ * control characters, at most 200 bytes.  Returns 1 when acceptable.
+ */
+int fs_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+	if (n == 0 || n > 200)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c == 0x7f || c == '.' || c == '/' || c == '%')
+			return 0;
+	}
+	return 1;
+}
+
+uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
+{
+	return ((uint64_t)db->id << FS_DB_SHIFT) | local;
+}
+
+static void db_add(struct fs_db *db)
+{
+	struct fs_db **pp;
+	pthread_mutex_lock(&fs.db_lock);
+	/* Keep the list sorted by name so ls shows a stable order. */
+	for (pp = &fs.dbs; *pp && strcmp((*pp)->name, db->name) < 0;
+	     pp = &(*pp)->next)
+		;
+	db->next = *pp;
+	*pp = db;
+	pthread_mutex_unlock(&fs.db_lock);
+}
+
+static int db_open(const char *name, int create, struct fs_db **out)
+{
+	struct fs_db *db = calloc(1, sizeof(*db));
+	int rc;
+	if (!db)
+		return ENOMEM;
+	db->name = strdup(name);
+	if (!db->name || asprintf(&db->dir, "%s/%s", fs.datadir, name) < 0) {
+		free(db->name);
+		free(db);
+		return ENOMEM;
+	}
+	if (create && mkdir(db->dir, 0755) != 0 && errno != EEXIST) {
+		rc = errno;
+		goto fail;
+	}
+	rc = store_env_open(db->dir, create, fs.opts.initial_map, &db->env);
+	if (rc)
+		goto fail;
+	db->id = store_env_id(db->env);
+	*out = db;
+	return 0;
+fail:
+	free(db->dir);
+	free(db->name);
+	free(db);
+	return rc;
+}
+
+static uint32_t max_id(void)
+{
+	struct fs_db *d;
+	uint32_t m = 0;
+	for (d = fs.dbs; d; d = d->next)
+		if (d->id > m)
+			m = d->id;
+	return m;
+}
+
+/* Give db an id unique among the open databases, stored in db itself. */
+static int db_assign_id(struct fs_db *db)
+{
+	struct fs_db *d;
+	int clash = db->id == 0;
+	for (d = fs.dbs; d && !clash; d = d->next)
+		if (d != db && d->id == db->id)
+			clash = 1;
+	if (!clash)
+		return 0;
+	db->id = max_id() + 1;
+	if (db->id >= (1u << (64 - FS_DB_SHIFT)))
+		return ENOSPC;
+	return store_env_set_id(db->env, db->id);
+}
+
+int fs_dbs_open(void)
+{
+	DIR *d = opendir(fs.datadir);
+	struct dirent *de;
+	struct fs_db *db, *todo = NULL;
+	int rc = 0, any = 0;
+	if (!d)
+		return errno;
+	while ((de = readdir(d))) {
+		char path[4096];
+		if (!fs_name_ok(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/data.mdb", fs.datadir,
+			 de->d_name);
+		if (access(path, F_OK) != 0)
+			continue;
+		rc = db_open(de->d_name, 0, &db);
+		if (rc) {
+			fs_log("%s: cannot open database: %s", path,
+			       strerror(rc));
+			break;
+		}
+		db->next = todo;
+		todo = db;
+		any = 1;
+	}
+	closedir(d);
+	/* Ids first from the databases that have one, then new ones. */
+	while (todo) {
+		db = todo;
+		todo = db->next;
+		db_add(db);
+	}
+	for (db = fs.dbs; db && !rc; db = db->next)
+		rc = db_assign_id(db);
+	if (!rc && !any)
+		rc = fs_db_create("data", &db);
+	return rc;
+}
+
+void fs_dbs_close(void)
+{
+	struct fs_db *db, *next;
+	pthread_mutex_lock(&fs.db_lock);
+	for (db = fs.dbs; db; db = next) {
+		next = db->next;
+		store_env_close(db->env);
+		free(db->dir);
+		free(db->name);
+		free(db);
+	}
+	fs.dbs = NULL;
+	pthread_mutex_unlock(&fs.db_lock);
+}
+
+struct fs_db *fs_db_find(const char *name)
+{
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next)
+		if (!db->dropped && strcmp(db->name, name) == 0)
+			return db;
+	return NULL;
+}
+
+int fs_db_create(const char *name, struct fs_db **out)
+{
+	struct fs_db *db;
+	int rc;
+	if (fs_db_find(name))
+		return EEXIST;
+	rc = db_open(name, 1, &db);
+	if (rc)
+		return rc;
+	db->id = max_id() + 1;
+	rc = store_env_set_id(db->env, db->id);
+	if (rc) {
+		store_env_close(db->env);
+		free(db->dir);
+		free(db->name);
+		free(db);
+		return rc;
+	}
+	db_add(db);
+	*out = db;
+	return 0;
+}
+
+/* Drop an empty database: its environment and its directory go. */
+int fs_db_drop(struct fs_db *db)
+{
+	struct store_txn *t;
+	uint64_t n = 0;
+	char path[4096];
+	int rc = store_read_begin(db->env, &t);
+	if (rc)
+		return rc;
+	rc = store_table_count(t, &n);
+	store_txn_abort(t);
+	if (rc)
+		return rc;
+	if (n)
+		return ENOTEMPTY;
+	pthread_mutex_lock(&fs.db_lock);
+	store_env_close(db->env);
+	db->env = NULL;
+	db->dropped = 1;
+	pthread_mutex_unlock(&fs.db_lock);
+	snprintf(path, sizeof(path), "%s/data.mdb", db->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", db->dir);
+	unlink(path);
+	if (rmdir(db->dir) != 0)
+		fs_log("%s: %s", db->dir, strerror(errno));
+	return 0;
+}
+
+void fs_sync_all(void)
+{
+	struct fs_db *db;
+	pthread_mutex_lock(&fs.db_lock);
+	for (db = fs.dbs; db; db = db->next)
+		if (!db->dropped)
+			store_env_sync(db->env);
+	pthread_mutex_unlock(&fs.db_lock);
+}

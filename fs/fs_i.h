@@ -1,0 +1,160 @@
+/*
+ * fs_i.h: the daemon's private structures.
+ *
+ * The session loop is single-threaded: every structure here is touched only
+ * by the thread that runs FUSE requests, except the database list, which the
+ * sync thread also walks (see fs_db_lock).
+ *
+ * Inode numbers.  The number the kernel uses for a node (its nodeid) is also
+ * the st_ino users see, and it is stable across mounts: fixed names get small
+ * numbers, and everything inside a database gets (database id << 40 | number
+ * stored in that database).  A node exists while the kernel holds a lookup
+ * reference on it (nlookup > 0) or a file handle is open on it.
+ */
+#ifndef RECORDFS_FS_I_H
+#define RECORDFS_FS_I_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+#include "schema.h"
+#include "store.h"
+
+#define FS_INO_ROOT   1
+#define FS_INO_STATUS 2 /* .recordfs */
+#define FS_INO_ERRORS 3 /* .recordfs/errors */
+#define FS_INO_STATS  4 /* .recordfs/stats */
+#define FS_DB_SHIFT   40
+#define FS_INO_DBDIR  1 /* local number of a database's own directory */
+
+enum fs_kind {
+	FS_ROOT,
+	FS_STATUS,
+	FS_ERRORS,
+	FS_STATS,
+	FS_DB,
+	FS_TABLE,
+	FS_RECORD,
+	FS_SCRATCH,
+};
+
+struct fs_db {
+	char *name;
+	char *dir; /* DATADIR/name */
+	struct store_env *env;
+	uint32_t id;
+	/* rmdir'd: env is closed, the struct stays until unmount because
+	 * nodes the kernel still holds may point here */
+	int dropped;
+	struct fs_db *next;
+};
+
+struct fs_file;
+
+struct fs_node {
+	uint64_t ino;
+	uint64_t nlookup;
+	unsigned opens; /* file handles open on this node */
+	enum fs_kind kind;
+	struct fs_db *db; /* FS_DB, FS_TABLE, FS_RECORD, FS_SCRATCH */
+	uint32_t tid;	  /* FS_TABLE, FS_RECORD, FS_SCRATCH */
+	char *tname;	  /* table name (FS_TABLE and what is inside) */
+	uint8_t *key;	  /* FS_RECORD: ordered key bytes; FS_SCRATCH: name */
+	size_t keylen;
+	int unlinked;		 /* removed while open: handles do not commit */
+	struct fs_file *pending; /* record created, not yet committed */
+	int64_t pending_btime_ns;
+	struct fs_node *hnext; /* hash chain */
+};
+
+/* An open file. */
+struct fs_file {
+	struct fs_node *node;
+	int writable;
+	/* Records: the whole text, read at open or being written. */
+	char *buf;
+	size_t len, cap;
+	int dirty;	  /* buf differs from what is stored */
+	int written;	  /* a write arrived since the last commit */
+	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
+	int bad;	  /* a write was refused: this handle never commits */
+	int holes;	  /* written out of order: check at commit only */
+	struct schema_check *check;
+	size_t checked;		     /* bytes of buf fed to check */
+	struct fs_file *next, *prev; /* all open files, for unmount */
+};
+
+/* Directory handle: where the listing stands, to resume without seeking. */
+struct fs_dir {
+	off_t next_off; /* offset the next entry will carry */
+	int phase;	/* 0 dots, 1 records/tables, 2 scratch, 3 done */
+	uint8_t *last;	/* key (or name) of the last entry returned */
+	size_t lastlen;
+	size_t index; /* root: database index */
+};
+
+struct fs_opts {
+	int compact;	    /* -o json=compact */
+	int sync_secs;	    /* -o sync=N; 0: every commit is durable */
+	size_t initial_map; /* -o initial_map=BYTES */
+	int listall;	    /* -o listall: list reachable-only names */
+};
+
+struct fs {
+	char *datadir;
+	struct fs_opts opts;
+	struct fuse_session *se;
+	uid_t uid;
+	gid_t gid;
+	struct fs_db *dbs; /* protected by db_lock for the sync thread */
+	pthread_mutex_t db_lock;
+	struct fs_node **htab;
+	size_t hsize, hcount;
+	struct fs_file *files; /* open files */
+	/* status */
+	uint64_t n_ops, n_commits, n_refused;
+	pthread_t sync_thread;
+	int sync_stop;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	int lockfd;
+};
+
+extern struct fs fs;
+
+/* node.c */
+struct fs_node *fs_node_get(uint64_t ino);
+struct fs_node *fs_node_new(uint64_t ino, enum fs_kind kind);
+void fs_node_forget(struct fs_node *n, uint64_t nlookup);
+void fs_node_maybe_free(struct fs_node *n);
+int fs_node_set_key(struct fs_node *n, const void *key, size_t len);
+void fs_nodes_free_all(void);
+
+/* log.c: the error ring behind .recordfs/errors and the daemon's log */
+void fs_refuse(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *fs_errors_text(size_t *len);
+char *fs_stats_text(size_t *len);
+void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fs_log_free(void);
+
+/* db.c */
+int fs_dbs_open(void);
+void fs_dbs_close(void);
+struct fs_db *fs_db_find(const char *name);
+int fs_db_create(const char *name, struct fs_db **out);
+int fs_db_drop(struct fs_db *db);
+int fs_name_ok(const char *name);
+uint64_t fs_db_ino(const struct fs_db *db, uint64_t local);
+void fs_sync_all(void);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+void fs_files_commit_all(void);
+
+#endif

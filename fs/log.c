@@ -1,0 +1,113 @@
+/*
+ * log.c: refusals and status.
+ *
+ * Every refused operation leaves one line, "PATH: REASON", in the daemon's
+ * log (stderr) and in a ring of the most recent lines that
+ * MOUNT/.recordfs/errors shows.  The ring is bounded so a script that fails
+ * in a loop cannot grow the daemon.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_i.h"
+
+#define RING_LINES   256
+#define LINE_MAX_LEN 1024
+
+static char *ring[RING_LINES];
+static size_t ring_next; /* total lines ever added */
+
+void fs_log(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("recordfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void fs_refuse(const char *path, const char *fmt, ...)
+{
+	char reason[LINE_MAX_LEN], stamp[32], *line;
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	/* One line each, whatever the reason holds. */
+	for (i = 0; reason[i]; i++)
+		if (reason[i] == '\n' || reason[i] == '\r')
+			reason[i] = ' ';
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fs.n_refused++;
+	fs_log("%s: %s", path, reason);
+	if (asprintf(&line, "%s %s: %s\n", stamp, path, reason) < 0)
+		return;
+	i = ring_next % RING_LINES;
+	free(ring[i]);
+	ring[i] = line;
+	ring_next++;
+}
+
+char *fs_errors_text(size_t *len)
+{
+	size_t i, n = 0,
+		  first = ring_next > RING_LINES ? ring_next - RING_LINES : 0;
+	char *out;
+	for (i = first; i < ring_next; i++)
+		n += strlen(ring[i % RING_LINES]);
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	n = 0;
+	for (i = first; i < ring_next; i++) {
+		size_t l = strlen(ring[i % RING_LINES]);
+		memcpy(out + n, ring[i % RING_LINES], l);
+		n += l;
+	}
+	out[n] = 0;
+	*len = n;
+	return out;
+}
+
+char *fs_stats_text(size_t *len)
+{
+	char *out = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&out, &cap);
+	struct fs_db *db;
+	if (!f)
+		return NULL;
+	fprintf(f, "operations %llu\ncommits %llu\nrefused %llu\nnodes %zu\n",
+		(unsigned long long)fs.n_ops, (unsigned long long)fs.n_commits,
+		(unsigned long long)fs.n_refused, fs.hcount);
+	pthread_mutex_lock(&fs.db_lock);
+	for (db = fs.dbs; db; db = db->next) {
+		uint64_t map, used;
+		if (db->dropped)
+			continue;
+		store_env_usage(db->env, &map, &used);
+		fprintf(f, "db %s map_bytes %llu used_bytes %llu\n", db->name,
+			(unsigned long long)map, (unsigned long long)used);
+	}
+	pthread_mutex_unlock(&fs.db_lock);
+	fclose(f);
+	*len = strlen(out);
+	return out;
+}
+
+void fs_log_free(void)
+{
+	size_t i;
+	for (i = 0; i < RING_LINES; i++) {
+		free(ring[i]);
+		ring[i] = NULL;
+	}
+}

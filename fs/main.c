@@ -1,0 +1,272 @@
+/*
+ * main.c: options, the data directory, and the session loop.
+ *
+ * recordfs [-f] [-o OPTIONS] DATADIR MOUNTPOINT
+ *
+ * The session loop is single-threaded: one FUSE request at a time, so the
+ * daemon's tables need no locks.  A second thread syncs the databases to
+ * disk every sync=N seconds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+struct fs fs;
+
+struct cli {
+	char *datadir;
+	char *json;
+	int sync_secs;
+	char *initial_map;
+	int show_help;
+	int show_version;
+};
+
+#define OPT(t, p)                                                              \
+	{                                                                      \
+		t, offsetof(struct cli, p), 1                                  \
+	}
+static const struct fuse_opt cli_opts[] = {
+    OPT("json=%s", json),
+    OPT("sync=%d", sync_secs),
+    OPT("initial_map=%s", initial_map),
+    FUSE_OPT_KEY("-h", 'h'),
+    FUSE_OPT_KEY("--help", 'h'),
+    FUSE_OPT_KEY("-V", 'V'),
+    FUSE_OPT_KEY("--version", 'V'),
+    FUSE_OPT_END,
+};
+
+static int cli_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct cli *c = data;
+	if (key == FUSE_OPT_KEY_NONOPT && !c->datadir) {
+		c->datadir = strdup(arg);
+		return 0;
+	}
+	if (key == 'h') {
+		c->show_help = 1;
+		return 1;
+	}
+	if (key == 'V') {
+		c->show_version = 1;
+		return 1;
+	}
+	return 1;
+}
+
+static void usage(const char *prog)
+{
+	printf(
+	    "usage: %s [options] DATADIR MOUNTPOINT\n\n"
+	    "Mounts the databases kept in DATADIR (one LMDB environment per\n"
+	    "database) at MOUNTPOINT.\n\n"
+	    "recordfs options:\n"
+	    "    -o json=pretty|compact  how records print (default pretty)\n"
+	    "    -o sync=SECONDS         sync to disk every SECONDS (default "
+	    "5);\n"
+	    "                            0 makes every commit durable at once\n"
+	    "    -o initial_map=SIZE     starting LMDB map size, e.g. 64M\n"
+	    "                            (default 256M; it grows on its own)\n"
+	    "    -f                      stay in the foreground\n"
+	    "    -d                      debug: foreground, log every "
+	    "request\n\n",
+	    prog);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end || v < (1u << 20))
+		return EINVAL;
+	*out = (size_t)v;
+	return 0;
+}
+
+static void *sync_main(void *arg)
+{
+	struct timespec ts;
+	pthread_mutex_lock(&fs.sync_mu);
+	while (!fs.sync_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += fs.opts.sync_secs;
+		pthread_cond_timedwait(&fs.sync_cv, &fs.sync_mu, &ts);
+		if (fs.sync_stop)
+			break;
+		pthread_mutex_unlock(&fs.sync_mu);
+		fs_sync_all();
+		pthread_mutex_lock(&fs.sync_mu);
+	}
+	pthread_mutex_unlock(&fs.sync_mu);
+	return NULL;
+}
+
+static int open_datadir(const char *dir)
+{
+	char path[4096];
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "recordfs: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	fs.datadir = realpath(dir, NULL);
+	if (!fs.datadir) {
+		fprintf(stderr, "recordfs: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	/* One daemon per data directory: two would fight over the maps. */
+	snprintf(path, sizeof(path), "%s/.lock", fs.datadir);
+	fs.lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fs.lockfd < 0 || flock(fs.lockfd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "recordfs: %s: %s\n", path,
+			errno == EWOULDBLOCK
+			    ? "another recordfs is serving this data directory"
+			    : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int fs_main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct cli cli = {.sync_secs = 5};
+	struct fs_node *n;
+	int ret = 1, sync_started = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	if (fuse_opt_parse(&args, &cli, cli_opts, cli_proc) != 0)
+		goto out0;
+	if (cli.show_help) {
+		usage(argv[0]);
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out0;
+	}
+	if (cli.show_version) {
+		printf("recordfs %s\n", RECORDFS_VERSION);
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out0;
+	}
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out0;
+	if (!cli.datadir || !opts.mountpoint) {
+		usage(argv[0]);
+		goto out1;
+	}
+	if (cli.json && strcmp(cli.json, "compact") == 0)
+		fs.opts.compact = 1;
+	else if (cli.json && strcmp(cli.json, "pretty") != 0) {
+		fprintf(stderr, "recordfs: json=%s: use pretty or compact\n",
+			cli.json);
+		goto out1;
+	}
+	if (cli.sync_secs < 0) {
+		fprintf(stderr, "recordfs: sync=%d: use 0 or more seconds\n",
+			cli.sync_secs);
+		goto out1;
+	}
+	fs.opts.sync_secs = cli.sync_secs;
+	if (cli.initial_map &&
+	    parse_size(cli.initial_map, &fs.opts.initial_map)) {
+		fprintf(stderr,
+			"recordfs: initial_map=%s: use a size of 1M or more\n",
+			cli.initial_map);
+		goto out1;
+	}
+	fs.uid = getuid();
+	fs.gid = getgid();
+	pthread_mutex_init(&fs.db_lock, NULL);
+	pthread_mutex_init(&fs.sync_mu, NULL);
+	pthread_cond_init(&fs.sync_cv, NULL);
+	fs.lockfd = -1;
+	if (open_datadir(cli.datadir) != 0)
+		goto out1;
+	if ((ret = fs_dbs_open()) != 0) {
+		fprintf(stderr, "recordfs: %s: %s\n", fs.datadir,
+			strerror(ret));
+		ret = 1;
+		goto out2;
+	}
+	ret = 1;
+	/* Fixed nodes live as long as the mount. */
+	if (!(n = fs_node_new(FS_INO_ROOT, FS_ROOT)) ||
+	    !(n = fs_node_new(FS_INO_STATUS, FS_STATUS)) ||
+	    !(n = fs_node_new(FS_INO_ERRORS, FS_ERRORS)) ||
+	    !(n = fs_node_new(FS_INO_STATS, FS_STATS)))
+		goto out2;
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
+	if (!fs.se)
+		goto out2;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out3;
+	if (fuse_session_mount(fs.se, opts.mountpoint) != 0)
+		goto out4;
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out5;
+	if (fs.opts.sync_secs > 0 &&
+	    pthread_create(&fs.sync_thread, NULL, sync_main, NULL) == 0)
+		sync_started = 1;
+	ret = fuse_session_loop(fs.se) ? 1 : 0;
+	if (sync_started) {
+		pthread_mutex_lock(&fs.sync_mu);
+		fs.sync_stop = 1;
+		pthread_cond_signal(&fs.sync_cv);
+		pthread_mutex_unlock(&fs.sync_mu);
+		pthread_join(fs.sync_thread, NULL);
+	}
+out5:
+	fuse_session_unmount(fs.se);
+out4:
+	fuse_remove_signal_handlers(fs.se);
+out3:
+	fuse_session_destroy(fs.se);
+out2:
+	/* Whatever is still open is committed before the maps close. */
+	fs_files_commit_all();
+	fs_dbs_close();
+	fs_nodes_free_all();
+	fs_log_free();
+	if (fs.lockfd >= 0)
+		close(fs.lockfd);
+	free(fs.datadir);
+out1:
+	free(opts.mountpoint);
+out0:
+	fuse_opt_free_args(&args);
+	free(cli.datadir);
+	free(cli.json);
+	free(cli.initial_map);
+	return ret;
+}

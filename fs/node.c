@@ -1,0 +1,131 @@
+/*
+ * node.c: the table of nodes the kernel knows, keyed by inode number.
+ *
+ * Open hashing with chains; it doubles when full.  A node lives while the
+ * kernel holds lookups on it or a file is open on it.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+static size_t slot(uint64_t ino)
+{
+	ino *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(ino >> 20) & (fs.hsize - 1);
+}
+
+struct fs_node *fs_node_get(uint64_t ino)
+{
+	struct fs_node *n;
+	if (!fs.htab)
+		return NULL;
+	for (n = fs.htab[slot(ino)]; n; n = n->hnext)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static int grow(void)
+{
+	size_t old = fs.hsize, i;
+	struct fs_node **ot = fs.htab;
+	fs.hsize = old ? old * 2 : 1024;
+	fs.htab = calloc(fs.hsize, sizeof(*fs.htab));
+	if (!fs.htab) {
+		fs.htab = ot;
+		fs.hsize = old;
+		return ENOMEM;
+	}
+	for (i = 0; i < old; i++) {
+		struct fs_node *n = ot[i], *nx;
+		for (; n; n = nx) {
+			size_t s = slot(n->ino);
+			nx = n->hnext;
+			n->hnext = fs.htab[s];
+			fs.htab[s] = n;
+		}
+	}
+	free(ot);
+	return 0;
+}
+
+/* A new node with nlookup 0, or the existing one for ino. */
+struct fs_node *fs_node_new(uint64_t ino, enum fs_kind kind)
+{
+	struct fs_node *n = fs_node_get(ino);
+	size_t s;
+	if (n)
+		return n;
+	if (fs.hcount >= fs.hsize && grow())
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->ino = ino;
+	n->kind = kind;
+	s = slot(ino);
+	n->hnext = fs.htab[s];
+	fs.htab[s] = n;
+	fs.hcount++;
+	return n;
+}
+
+int fs_node_set_key(struct fs_node *n, const void *key, size_t len)
+{
+	uint8_t *k = malloc(len ? len : 1);
+	if (!k)
+		return ENOMEM;
+	memcpy(k, key, len);
+	free(n->key);
+	n->key = k;
+	n->keylen = len;
+	return 0;
+}
+
+static void node_free(struct fs_node *n)
+{
+	struct fs_node **pp = &fs.htab[slot(n->ino)];
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	fs.hcount--;
+	free(n->tname);
+	free(n->key);
+	free(n);
+}
+
+/* Free n when nothing refers to it any more.  Fixed nodes stay. */
+void fs_node_maybe_free(struct fs_node *n)
+{
+	if (n->ino <= FS_INO_STATS)
+		return;
+	if (n->nlookup == 0 && n->opens == 0)
+		node_free(n);
+}
+
+void fs_node_forget(struct fs_node *n, uint64_t nlookup)
+{
+	assert(n->nlookup >= nlookup);
+	n->nlookup -= nlookup;
+	fs_node_maybe_free(n);
+}
+
+void fs_nodes_free_all(void)
+{
+	size_t i;
+	for (i = 0; i < fs.hsize; i++) {
+		struct fs_node *n = fs.htab[i], *nx;
+		for (; n; n = nx) {
+			nx = n->hnext;
+			free(n->tname);
+			free(n->key);
+			free(n);
+		}
+	}
+	free(fs.htab);
+	fs.htab = NULL;
+	fs.hsize = fs.hcount = 0;
+}

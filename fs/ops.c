@@ -1,0 +1,2305 @@
+/*
+ * ops.c: the FUSE low-level operations.
+ *
+ * Every handler replies exactly once; errors are positive errno values that
+ * reach one "out:" label.  Records are buffered per open file and committed
+ * as one transaction at flush, fsync or release; their JSON is checked as it
+ * arrives, so the write(2) that completes a bad body already fails.  Scratch
+ * files (any other name in a table) are written through to storage on every
+ * write, like a file on a disk.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+/* Attribute and entry cache lifetimes, in seconds.  Records change size
+ * when their text is made canonical at commit, so the kernel asks again. */
+#define TTL_DIR	 1.0
+#define TTL_FILE 0.0
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void set_time(struct timespec *ts, int64_t ns)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+/* ---- names and paths -------------------------------------------------- */
+
+/* The file name of a record node, from its key bytes. */
+static size_t record_name(const uint8_t *kb, size_t kl, char *name)
+{
+	struct schema_key k;
+	if (schema_key_decode(kb, kl, &k) != 0) {
+		strcpy(name, "?");
+		return 1;
+	}
+	return schema_key_to_name(&k, name);
+}
+
+/* "db/table/name" for messages; name may be NULL for the node itself. */
+static const char *node_path(const struct fs_node *n, const char *name)
+{
+	static char path[2048];
+	char own[SCHEMA_NAME_MAX + 1];
+	const char *leaf = name;
+	switch (n->kind) {
+	case FS_ROOT:
+		snprintf(path, sizeof(path), "%s", name ? name : ".");
+		return path;
+	case FS_DB:
+		if (name)
+			snprintf(path, sizeof(path), "%s/%s", n->db->name,
+				 name);
+		else
+			snprintf(path, sizeof(path), "%s", n->db->name);
+		return path;
+	case FS_TABLE:
+		if (name)
+			snprintf(path, sizeof(path), "%s/%s/%s", n->db->name,
+				 n->tname, name);
+		else
+			snprintf(path, sizeof(path), "%s/%s", n->db->name,
+				 n->tname);
+		return path;
+	case FS_RECORD:
+		record_name(n->key, n->keylen, own);
+		leaf = own;
+		break;
+	case FS_SCRATCH:
+		snprintf(own, sizeof(own), "%.*s", (int)n->keylen,
+			 (const char *)n->key);
+		leaf = own;
+		break;
+	default:
+		snprintf(path, sizeof(path), ".recordfs/%s",
+			 n->kind == FS_ERRORS ? "errors" : "stats");
+		return path;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", n->db->name, n->tname, leaf);
+	return path;
+}
+
+/* ---- resolving names in a table -------------------------------------- */
+
+struct resolved {
+	enum store_kind kind;
+	uint8_t key[SCHEMA_KEYBUF_MAX]; /* ordered key, or the scratch name */
+	size_t keylen;
+	int long_form; /* record name in the hashed form */
+	uint8_t digest[32];
+};
+
+/*
+ * Classify name inside table node tn.  Records get their ordered key bytes;
+ * scratch files their name.  A hashed long name is looked up in the aliases
+ * (txn needed; ENOENT if unknown).  EINVAL with err for a ".json" name that
+ * is no key's canonical name; EPERM for names the table reserves.
+ */
+static int resolve(struct store_txn *t, const struct fs_node *tn,
+		   const char *name, struct resolved *r, struct schema_err *err)
+{
+	char buf[SCHEMA_KEYBUF_MAX];
+	struct schema_key k;
+	size_t len = strlen(name);
+	int rc;
+
+	r->long_form = 0;
+	if (strcmp(name, ".by") == 0 || strcmp(name, ".next") == 0)
+		return schema_fail(err, EPERM,
+				   "the name is reserved by the table");
+	rc = schema_name_to_key(name, len, &k, buf, sizeof(buf), err);
+	if (rc == ENOENT) {
+		r->kind = STORE_SCRATCH;
+		memcpy(r->key, name, len);
+		r->keylen = len;
+		return 0;
+	}
+	r->kind = STORE_RECORD;
+	if (rc == EAGAIN) {
+		const void *kb;
+		size_t kl;
+		r->long_form = 1;
+		if (schema_name_digest(name, len, r->digest))
+			return schema_fail(err, EINVAL, "malformed long name");
+		if (!t)
+			return ENOENT;
+		rc = store_alias_get(t, tn->tid, r->digest, 32, &kb, &kl);
+		if (rc)
+			return rc;
+		if (kl > sizeof(r->key))
+			return EIO;
+		memcpy(r->key, kb, kl);
+		r->keylen = kl;
+		/* The digest finds the key; the whole name must be its name. */
+		if (schema_key_decode(r->key, r->keylen, &k) ||
+		    schema_key_to_name(&k, buf) != len ||
+		    memcmp(buf, name, len))
+			return ENOENT;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	r->keylen = schema_key_encode(&k, r->key);
+	return 0;
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+static void dir_attr(struct stat *st, uint64_t ino, int64_t mt, int64_t bt)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+	st->st_uid = fs.uid;
+	st->st_gid = fs.gid;
+	st->st_blksize = 4096;
+	set_time(&st->st_mtim, mt);
+	set_time(&st->st_ctim, mt);
+	set_time(&st->st_atim, mt);
+	(void)bt;
+}
+
+static void file_attr(struct stat *st, uint64_t ino, uint64_t size, int64_t mt,
+		      mode_t mode)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | mode;
+	st->st_nlink = 1;
+	st->st_uid = fs.uid;
+	st->st_gid = fs.gid;
+	st->st_size = (off_t)size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	set_time(&st->st_mtim, mt);
+	set_time(&st->st_ctim, mt);
+	set_time(&st->st_atim, mt);
+}
+
+static uint64_t shown_size(const void *text, size_t len)
+{
+	if (fs.opts.compact)
+		return schema_compact(text, len, NULL);
+	return len;
+}
+
+static int64_t start_ns;
+
+/* Fill st for node n.  ENOENT when what it names is gone. */
+static int node_attr(struct fs_node *n, struct stat *st)
+{
+	struct store_txn *t;
+	struct store_obj o;
+	struct store_table tb;
+	int rc = 0;
+
+	switch (n->kind) {
+	case FS_ROOT:
+	case FS_STATUS:
+		dir_attr(st, n->ino, start_ns, start_ns);
+		return 0;
+	case FS_ERRORS:
+	case FS_STATS: {
+		size_t len = 0;
+		char *s = n->kind == FS_ERRORS ? fs_errors_text(&len)
+					       : fs_stats_text(&len);
+		free(s);
+		file_attr(st, n->ino, len, now_ns(), 0444);
+		return 0;
+	}
+	case FS_DB:
+		if (n->db->dropped)
+			return ENOENT;
+		dir_attr(st, n->ino, start_ns, start_ns);
+		return 0;
+	default:
+		break;
+	}
+	if (n->db->dropped)
+		return ENOENT;
+	rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	if (n->kind == FS_TABLE) {
+		rc = store_table_get(t, n->tname, strlen(n->tname), &tb);
+		if (!rc && tb.tid != n->tid)
+			rc = ENOENT;
+		if (!rc)
+			dir_attr(st, n->ino, tb.mtime_ns, tb.btime_ns);
+		goto out;
+	}
+	rc = store_obj_get(t, n->tid,
+			   n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH,
+			   n->key, n->keylen, &o);
+	if (rc == ENOENT && n->pending) {
+		file_attr(st, n->ino, n->pending->len, n->pending_btime_ns,
+			  0644);
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (n->kind == FS_RECORD)
+		file_attr(st, n->ino, shown_size(o.data, o.len), o.mtime_ns,
+			  0644);
+	else
+		file_attr(st, n->ino, o.size, o.mtime_ns, 0644);
+out:
+	store_txn_abort(t);
+	return rc;
+}
+
+/* Reply to a lookup-like request with node n, taking one lookup. */
+static void reply_entry(fuse_req_t req, struct fs_node *n,
+			const struct stat *st)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = n->ino;
+	e.attr = *st;
+	if (S_ISDIR(st->st_mode)) {
+		e.attr_timeout = TTL_DIR;
+		e.entry_timeout = TTL_DIR;
+	} else {
+		e.attr_timeout = TTL_FILE;
+		e.entry_timeout = TTL_FILE;
+	}
+	n->nlookup++;
+	fuse_reply_entry(req, &e);
+}
+
+static struct fs_node *table_node(struct fs_db *db, const char *name,
+				  const struct store_table *tb)
+{
+	struct fs_node *n = fs_node_new(fs_db_ino(db, tb->ino), FS_TABLE);
+	if (!n)
+		return NULL;
+	if (!n->tname) {
+		n->db = db;
+		n->tid = tb->tid;
+		n->tname = strdup(name);
+		if (!n->tname) {
+			fs_node_maybe_free(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+/* A node for an object of table tn; key bytes copied in. */
+static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
+				const void *key, size_t keylen, uint64_t ino)
+{
+	struct fs_node *n =
+	    fs_node_new(fs_db_ino(tn->db, ino),
+			kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH);
+	if (!n)
+		return NULL;
+	if (!n->tname) {
+		n->db = tn->db;
+		n->tid = tn->tid;
+		n->tname = strdup(tn->tname);
+		if (!n->tname || fs_node_set_key(n, key, keylen)) {
+			fs_node_maybe_free(n);
+			return NULL;
+		}
+	} else if (n->keylen != keylen || memcmp(n->key, key, keylen) != 0 ||
+		   n->tid != tn->tid) {
+		/* Renamed behind the kernel's back: follow the object. */
+		free(n->tname);
+		n->tname = strdup(tn->tname);
+		n->tid = tn->tid;
+		if (!n->tname || fs_node_set_key(n, key, keylen))
+			return NULL;
+	}
+	n->kind = kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
+	return n;
+}
+
+/* ---- lookup, forget, getattr ----------------------------------------- */
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_node *p = fs_node_get(parent), *n = NULL;
+	struct store_txn *t = NULL;
+	struct stat st;
+	struct schema_err err;
+	int rc;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	switch (p->kind) {
+	case FS_ROOT: {
+		struct fs_db *db;
+		if (strcmp(name, ".recordfs") == 0) {
+			n = fs_node_get(FS_INO_STATUS);
+			break;
+		}
+		db = fs_db_find(name);
+		if (!db) {
+			rc = ENOENT;
+			goto out;
+		}
+		n = fs_node_new(fs_db_ino(db, FS_INO_DBDIR), FS_DB);
+		if (n)
+			n->db = db;
+		break;
+	}
+	case FS_STATUS:
+		if (strcmp(name, "errors") == 0)
+			n = fs_node_get(FS_INO_ERRORS);
+		else if (strcmp(name, "stats") == 0)
+			n = fs_node_get(FS_INO_STATS);
+		else {
+			rc = ENOENT;
+			goto out;
+		}
+		break;
+	case FS_DB: {
+		struct store_table tb;
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = store_read_begin(p->db->env, &t);
+		if (rc)
+			goto out;
+		rc = store_table_get(t, name, strlen(name), &tb);
+		if (rc)
+			goto out;
+		n = table_node(p->db, name, &tb);
+		break;
+	}
+	case FS_TABLE: {
+		struct resolved r;
+		struct store_obj o;
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = store_read_begin(p->db->env, &t);
+		if (rc)
+			goto out;
+		rc = resolve(t, p, name, &r, &err);
+		if (rc == EINVAL || rc == EPERM)
+			rc = ENOENT;
+		if (rc)
+			goto out;
+		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
+		if (rc)
+			goto out;
+		n = obj_node(p, r.kind, r.key, r.keylen, o.ino);
+		break;
+	}
+	default:
+		rc = ENOTDIR;
+		goto out;
+	}
+	if (!n) {
+		rc = ENOMEM;
+		goto out;
+	}
+	store_txn_abort(t);
+	t = NULL;
+	rc = node_attr(n, &st);
+	if (rc) {
+		fs_node_maybe_free(n);
+		goto out;
+	}
+	reply_entry(req, n, &st);
+	return;
+out:
+	store_txn_abort(t);
+	if (rc == ENOENT) {
+		/* A negative entry, cached for as long as a file's. */
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = TTL_FILE;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	fuse_reply_err(req, rc);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs_node *n = fs_node_get(ino);
+	if (n)
+		fs_node_forget(n, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+	for (i = 0; i < count; i++) {
+		struct fs_node *n = fs_node_get(forgets[i].ino);
+		if (n)
+			fs_node_forget(n, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct stat st;
+	int rc;
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	rc = node_attr(n, &st);
+	if (rc)
+		goto out;
+	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? TTL_DIR : TTL_FILE);
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+/* ---- record commits ----------------------------------------------------- */
+
+struct commit {
+	struct fs_node *n; /* the record */
+	const char *body;
+	size_t len;
+	int64_t now;   /* ns */
+	int64_t mtime; /* ns, if set by utimens; else 0 */
+	struct schema_err err;
+};
+
+/* Keep or drop the alias that finds a long key from its hashed name. */
+static int alias_sync(struct store_txn *t, uint32_t tid, const uint8_t *kb,
+		      size_t kl, int add)
+{
+	struct schema_key k;
+	uint8_t digest[32];
+	char name[SCHEMA_NAME_MAX + 1];
+	size_t nl;
+	if (schema_key_decode(kb, kl, &k))
+		return EIO;
+	nl = schema_key_to_name(&k, name);
+	if (schema_name_digest(name, nl, digest))
+		return 0;
+	if (add)
+		return store_alias_put(t, tid, digest, 32, kb, kl);
+	store_alias_del(t, tid, digest, 32);
+	return 0;
+}
+
+/*
+ * Write a record's canonical text for body, keeping what the old record
+ * (if any) says about creation.  Runs inside store_write.
+ */
+static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
+		      size_t kl, uint64_t ino, int64_t btime_if_new,
+		      const char *body, size_t len, int64_t now, int64_t mtime,
+		      struct schema_err *err)
+{
+	struct store_obj old, o;
+	struct schema_key k;
+	char *text = NULL;
+	size_t tlen = 0;
+	int rc, had;
+
+	if (schema_key_decode(kb, kl, &k))
+		return EIO;
+	rc = store_obj_get(t, tid, STORE_RECORD, kb, kl, &old);
+	if (rc && rc != ENOENT)
+		return rc;
+	had = rc == 0;
+	rc = schema_record_prepare(body, len, &k, "id", had ? old.data : NULL,
+				   had ? old.len : 0, now / 1000000, 1, &text,
+				   &tlen, err);
+	if (rc)
+		return rc;
+	o.ino = ino;
+	o.btime_ns = had ? old.btime_ns : btime_if_new;
+	o.mtime_ns = mtime ? mtime : now;
+	o.size = tlen;
+	o.data = text;
+	o.len = tlen;
+	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
+	free(text);
+	if (!rc && !had)
+		rc = alias_sync(t, tid, kb, kl, 1);
+	return rc;
+}
+
+static int commit_fn(struct store_txn *t, void *arg)
+{
+	struct commit *c = arg;
+	struct fs_node *n = c->n;
+	return record_put(t, n->tid, n->key, n->keylen,
+			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
+			  n->pending ? n->pending_btime_ns : c->now, c->body,
+			  c->len, c->now, c->mtime, &c->err);
+}
+
+static int committed(struct fs_db *db)
+{
+	fs.n_commits++;
+	if (fs.opts.sync_secs == 0)
+		return store_env_sync(db->env);
+	return 0;
+}
+
+/* Report a refusal about node n (and name) and return rc. */
+static int refuse(int rc, const struct fs_node *n, const char *name,
+		  const struct schema_err *err, const char *fallback)
+{
+	const char *why = err && err->msg[0] ? err->msg : fallback;
+	if (!why)
+		why = strerror(rc);
+	fs_refuse(node_path(n, name), "%s", why);
+	return rc;
+}
+
+/* Commit a record file's buffer.  0 when nothing needed doing. */
+static int file_commit(struct fs_file *f)
+{
+	struct fs_node *n = f->node;
+	struct commit c;
+	int rc;
+
+	if (!f->dirty || f->bad || n->unlinked || n->db->dropped)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.n = n;
+	c.body = f->buf;
+	c.len = f->len;
+	c.now = now_ns();
+	c.mtime = f->mtime_ns;
+	rc = store_write(n->db->env, commit_fn, &c);
+	if (rc) {
+		f->bad = 1;
+		return refuse(rc, n, NULL, &c.err, NULL);
+	}
+	f->dirty = 0;
+	f->written = 0;
+	f->mtime_ns = 0;
+	if (n->pending == f)
+		n->pending = NULL;
+	return committed(n->db);
+}
+
+/* ---- open files -------------------------------------------------------- */
+
+static struct fs_file *file_new(struct fs_node *n)
+{
+	struct fs_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->node = n;
+	n->opens++;
+	f->next = fs.files;
+	if (fs.files)
+		fs.files->prev = f;
+	fs.files = f;
+	return f;
+}
+
+static void file_free(struct fs_file *f)
+{
+	struct fs_node *n = f->node;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		fs.files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	if (n->pending == f)
+		n->pending = NULL;
+	schema_check_free(f->check);
+	free(f->buf);
+	free(f);
+	assert(n->opens > 0);
+	n->opens--;
+	fs_node_maybe_free(n);
+}
+
+static int buf_reserve(struct fs_file *f, size_t need)
+{
+	char *nb;
+	size_t cap;
+	if (need <= f->cap)
+		return 0;
+	cap = f->cap ? f->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	nb = realloc(f->buf, cap);
+	if (!nb)
+		return ENOMEM;
+	f->buf = nb;
+	f->cap = cap;
+	return 0;
+}
+
+/* Load a record's shown text into f->buf. */
+static int file_load(struct fs_file *f)
+{
+	struct fs_node *n = f->node;
+	struct store_txn *t;
+	struct store_obj o;
+	int rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	rc = store_obj_get(t, n->tid, STORE_RECORD, n->key, n->keylen, &o);
+	if (rc == ENOENT && n->pending) {
+		rc = 0;
+		f->len = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (fs.opts.compact) {
+		size_t cl = schema_compact(o.data, o.len, NULL);
+		rc = buf_reserve(f, cl + 1);
+		if (!rc)
+			f->len = schema_compact(o.data, o.len, f->buf);
+	} else {
+		rc = buf_reserve(f, o.len + 1);
+		if (!rc) {
+			memcpy(f->buf, o.data, o.len);
+			f->len = o.len;
+		}
+	}
+out:
+	store_txn_abort(t);
+	return rc;
+}
+
+static int special_load(struct fs_file *f)
+{
+	size_t len = 0;
+	char *s = f->node->kind == FS_ERRORS ? fs_errors_text(&len)
+					     : fs_stats_text(&len);
+	if (!s)
+		return ENOMEM;
+	f->buf = s;
+	f->len = len;
+	f->cap = len + 1;
+	return 0;
+}
+
+/* Start a record handle that replaces the whole text. */
+static int file_truncated(struct fs_file *f)
+{
+	f->len = 0;
+	f->dirty = 1;
+	f->holes = 0;
+	f->checked = 0;
+	schema_check_free(f->check);
+	f->check = schema_check_new();
+	return f->check ? 0 : ENOMEM;
+}
+
+static int fs_scratch_truncate(struct fs_node *n, uint64_t size);
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_file *f = NULL;
+	int acc = fi->flags & O_ACCMODE, rc = 0;
+
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	switch (n->kind) {
+	case FS_ERRORS:
+	case FS_STATS:
+		if (acc != O_RDONLY) {
+			rc = EACCES;
+			goto out;
+		}
+		f = file_new(n);
+		if (!f || special_load(f)) {
+			rc = ENOMEM;
+			goto out;
+		}
+		fi->direct_io = 1;
+		break;
+	case FS_RECORD:
+		f = file_new(n);
+		if (!f) {
+			rc = ENOMEM;
+			goto out;
+		}
+		f->writable = acc != O_RDONLY;
+		if (f->writable && (fi->flags & O_TRUNC))
+			rc = file_truncated(f);
+		else
+			rc = file_load(f);
+		if (!rc && f->writable && !f->check) {
+			/* Writes into an existing text: check it at commit. */
+			f->holes = 1;
+		}
+		if (rc)
+			goto out;
+		break;
+	case FS_SCRATCH:
+		f = file_new(n);
+		if (!f) {
+			rc = ENOMEM;
+			goto out;
+		}
+		f->writable = acc != O_RDONLY;
+		if (f->writable && (fi->flags & O_TRUNC)) {
+			rc = fs_scratch_truncate(n, 0);
+			if (rc)
+				goto out;
+		}
+		break;
+	default:
+		rc = EISDIR;
+		goto out;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->noflush = n->kind != FS_RECORD;
+	/*
+	 * Records bypass the page cache: a writer's raw bytes are not what
+	 * the record reads as once committed, and each reader reads its own
+	 * snapshot, so cached pages could mix two versions.
+	 */
+	fi->direct_io =
+	    n->kind == FS_RECORD || n->kind == FS_ERRORS || n->kind == FS_STATS;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		file_free(f); /* the opener was interrupted */
+	return;
+out:
+	if (f)
+		file_free(f);
+	fuse_reply_err(req, rc);
+}
+
+/* ---- scratch files: written through, in chunks -------------------------- */
+
+struct scratch_io {
+	struct fs_node *n;
+	const char *data;
+	size_t size;
+	off_t off;
+	uint64_t newsize;
+	int64_t now;
+};
+
+static int scratch_write_fn(struct store_txn *t, void *arg)
+{
+	struct scratch_io *w = arg;
+	struct fs_node *n = w->n;
+	struct store_obj o;
+	static uint8_t chunk[STORE_CHUNK];
+	size_t done = 0;
+	int rc = store_obj_get(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
+	if (rc)
+		return rc;
+	while (done < w->size) {
+		uint64_t pos = (uint64_t)w->off + done;
+		uint32_t idx = (uint32_t)(pos / STORE_CHUNK);
+		size_t in = pos % STORE_CHUNK, n2 = STORE_CHUNK - in, have = 0;
+		const void *cd;
+		size_t cl;
+		if (n2 > w->size - done)
+			n2 = w->size - done;
+		memset(chunk, 0, sizeof(chunk));
+		if (store_chunk_get(t, n->tid, n->key, n->keylen, idx, &cd,
+				    &cl) == 0) {
+			memcpy(chunk, cd, cl);
+			have = cl;
+		}
+		memcpy(chunk + in, w->data + done, n2);
+		if (in + n2 > have)
+			have = in + n2;
+		rc = store_chunk_put(t, n->tid, n->key, n->keylen, idx, chunk,
+				     have);
+		if (rc)
+			return rc;
+		done += n2;
+	}
+	if ((uint64_t)w->off + w->size > o.size)
+		o.size = (uint64_t)w->off + w->size;
+	o.mtime_ns = w->now;
+	o.data = NULL;
+	o.len = 0;
+	return store_obj_put(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
+}
+
+static int scratch_truncate_fn(struct store_txn *t, void *arg)
+{
+	struct scratch_io *w = arg;
+	struct fs_node *n = w->n;
+	struct store_obj o;
+	uint32_t keep =
+	    (uint32_t)((w->newsize + STORE_CHUNK - 1) / STORE_CHUNK);
+	int rc = store_obj_get(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
+	if (rc)
+		return rc;
+	rc = store_chunk_trim(t, n->tid, n->key, n->keylen, keep);
+	if (rc)
+		return rc;
+	if (w->newsize % STORE_CHUNK) {
+		/* Cut the last chunk so growing again reads zeros. */
+		const void *cd;
+		size_t cl, want = w->newsize % STORE_CHUNK;
+		if (store_chunk_get(t, n->tid, n->key, n->keylen, keep - 1, &cd,
+				    &cl) == 0 &&
+		    cl > want) {
+			static uint8_t chunk[STORE_CHUNK];
+			memcpy(chunk, cd, want);
+			rc = store_chunk_put(t, n->tid, n->key, n->keylen,
+					     keep - 1, chunk, want);
+			if (rc)
+				return rc;
+		}
+	}
+	o.size = w->newsize;
+	o.mtime_ns = w->now;
+	o.data = NULL;
+	o.len = 0;
+	return store_obj_put(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
+}
+
+static int fs_scratch_truncate(struct fs_node *n, uint64_t size)
+{
+	struct scratch_io w = {.n = n, .newsize = size, .now = now_ns()};
+	int rc;
+	if (size > SCHEMA_RECORD_MAX)
+		return EFBIG;
+	rc = store_write(n->db->env, scratch_truncate_fn, &w);
+	if (!rc)
+		rc = committed(n->db);
+	return rc;
+}
+
+/* Read a scratch file's bytes [off, off+size) into out; returns count. */
+static int scratch_read(struct fs_node *n, char *out, size_t size, off_t off,
+			size_t *got)
+{
+	struct store_txn *t;
+	struct store_obj o;
+	size_t done = 0;
+	int rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	rc = store_obj_get(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
+	if (rc)
+		goto out;
+	if ((uint64_t)off >= o.size) {
+		*got = 0;
+		goto out;
+	}
+	if (size > o.size - (uint64_t)off)
+		size = o.size - (uint64_t)off;
+	while (done < size) {
+		uint64_t pos = (uint64_t)off + done;
+		uint32_t idx = (uint32_t)(pos / STORE_CHUNK);
+		size_t in = pos % STORE_CHUNK, n2 = STORE_CHUNK - in;
+		const void *cd;
+		size_t cl;
+		if (n2 > size - done)
+			n2 = size - done;
+		memset(out + done, 0, n2);
+		if (store_chunk_get(t, n->tid, n->key, n->keylen, idx, &cd,
+				    &cl) == 0 &&
+		    cl > in) {
+			size_t c = cl - in < n2 ? cl - in : n2;
+			memcpy(out + done, (const char *)cd + in, c);
+		}
+		done += n2;
+	}
+	*got = done;
+out:
+	store_txn_abort(t);
+	return rc;
+}
+
+/* ---- read, write, flush, release, fsync -------------------------------- */
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	char *out = NULL;
+	size_t got = 0;
+	int rc;
+
+	fs.n_ops++;
+	if (f->node->kind == FS_SCRATCH) {
+		out = malloc(size ? size : 1);
+		if (!out) {
+			rc = ENOMEM;
+			goto out;
+		}
+		rc = scratch_read(f->node, out, size, off, &got);
+		if (rc)
+			goto out;
+		fuse_reply_buf(req, out, got);
+		free(out);
+		return;
+	}
+	if ((uint64_t)off >= f->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > f->len - (size_t)off)
+		size = f->len - (size_t)off;
+	fuse_reply_buf(req, f->buf + off, size);
+	return;
+out:
+	free(out);
+	fuse_reply_err(req, rc);
+}
+
+/* Feed the newly contiguous bytes of a record buffer to its checker. */
+static int file_check(struct fs_file *f, struct schema_err *err)
+{
+	int rc;
+	if (f->holes || !f->check || f->checked >= f->len)
+		return 0;
+	rc = schema_check_feed(f->check, f->buf + f->checked,
+			       f->len - f->checked, err);
+	f->checked = f->len;
+	return rc;
+}
+
+/*
+ * The object is complete: check what only a whole record shows (the key it
+ * carries), so the write itself fails rather than a close nobody reads.
+ */
+static int file_validate(struct fs_file *f, struct schema_err *err)
+{
+	struct schema_key k;
+	char *text = NULL;
+	size_t tl;
+	int rc;
+	if (schema_key_decode(f->node->key, f->node->keylen, &k))
+		return EIO;
+	rc = schema_record_prepare(f->buf, f->len, &k, "id", NULL, 0, 0, 1,
+				   &text, &tl, err);
+	free(text);
+	return rc;
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_node *n = f->node;
+	struct schema_err err = {{0}};
+	int rc;
+
+	fs.n_ops++;
+	if (off < 0 || (uint64_t)off + size > SCHEMA_RECORD_MAX) {
+		rc = refuse(
+		    EFBIG, n, NULL, NULL,
+		    "larger than the 16 MiB a record or scratch file may hold");
+		goto out;
+	}
+	if (n->kind == FS_SCRATCH) {
+		struct scratch_io w = {.n = n,
+				       .data = buf,
+				       .size = size,
+				       .off = off,
+				       .now = now_ns()};
+		rc = store_write(n->db->env, scratch_write_fn, &w);
+		if (!rc)
+			rc = committed(n->db);
+		if (rc)
+			goto out;
+		fuse_reply_write(req, size);
+		return;
+	}
+	if (n->kind != FS_RECORD) {
+		rc = EBADF;
+		goto out;
+	}
+	if (f->bad) {
+		rc = EINVAL;
+		goto out;
+	}
+	rc = buf_reserve(f, (size_t)off + size + 1);
+	if (rc)
+		goto out;
+	if ((size_t)off > f->len) {
+		memset(f->buf + f->len, 0, (size_t)off - f->len);
+		f->holes = 1;
+	}
+	if ((size_t)off < f->checked) {
+		/* Bytes already checked change: check the whole at commit. */
+		f->holes = 1;
+	}
+	memcpy(f->buf + off, buf, size);
+	if ((size_t)off + size > f->len)
+		f->len = (size_t)off + size;
+	f->dirty = 1;
+	f->written = 1;
+	rc = file_check(f, &err);
+	if (!rc && !f->holes && schema_check_done(f->check))
+		rc = file_validate(f, &err);
+	if (rc) {
+		f->bad = 1;
+		rc = refuse(rc, n, NULL, &err, NULL);
+		goto out;
+	}
+	fuse_reply_write(req, size);
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	int rc = 0;
+	fs.n_ops++;
+	if (f->node->kind == FS_RECORD) {
+		if (f->bad && f->dirty) {
+			/* The refused write was reported; say it at close too.
+			 */
+			f->dirty = 0;
+			rc = EINVAL;
+		} else if (f->written) {
+			/*
+			 * Only after a write: shells open, dup2 and close the
+			 * first descriptor (a flush) before writing anything,
+			 * and a truncation alone must not replace the record
+			 * before the body arrives.  An open that wrote nothing
+			 * commits at release.
+			 */
+			rc = file_commit(f);
+		}
+	}
+	fuse_reply_err(req, rc);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	fs.n_ops++;
+	if (f->node->kind == FS_RECORD)
+		file_commit(f);
+	file_free(f);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	int rc = 0;
+	fs.n_ops++;
+	if (f->node->kind == FS_RECORD)
+		rc = file_commit(f);
+	if (!rc && f->node->db)
+		rc = store_env_sync(f->node->db->env);
+	fuse_reply_err(req, rc);
+}
+
+void fs_files_commit_all(void)
+{
+	struct fs_file *f;
+	for (f = fs.files; f; f = f->next)
+		if (f->node->kind == FS_RECORD)
+			file_commit(f);
+}
+
+/* ---- create, mknod ------------------------------------------------------- */
+
+struct scratch_put {
+	struct fs_node *n;
+	const struct store_obj *o;
+};
+
+static int scratch_put_fn(struct store_txn *t, void *arg)
+{
+	struct scratch_put *p = arg;
+	return store_obj_put(t, p->n->tid, STORE_SCRATCH, p->n->key,
+			     p->n->keylen, p->o);
+}
+
+static int put_scratch(struct fs_node *n, const struct store_obj *o)
+{
+	struct scratch_put p = {n, o};
+	return store_write(n->db->env, scratch_put_fn, &p);
+}
+
+/*
+ * Make the node for a new file called name in table tn.  Records are not
+ * stored until their first commit (a pending node); scratch files are stored
+ * at once, empty.  With commit_now a record is stored at once too (mknod).
+ */
+static int new_file(struct fs_node *tn, const char *name, int commit_now,
+		    struct fs_node **out)
+{
+	struct schema_err err = {{0}};
+	struct resolved r;
+	struct fs_node *n;
+	struct store_txn *t;
+	struct store_obj o;
+	int rc;
+
+	if (tn->kind != FS_TABLE)
+		return refuse(EPERM, tn, name, NULL,
+			      tn->kind == FS_DB
+				  ? "only tables (directories) live in a "
+				    "database; records go in a table"
+				  : "files cannot be created here");
+	if (tn->db->dropped)
+		return ENOENT;
+	if (strlen(name) > SCHEMA_NAME_MAX)
+		return ENAMETOOLONG;
+	rc = store_read_begin(tn->db->env, &t);
+	if (rc)
+		return rc;
+	rc = resolve(t, tn, name, &r, &err);
+	if (rc == 0)
+		rc = store_obj_get(t, tn->tid, r.kind, r.key, r.keylen, &o) == 0
+			 ? EEXIST
+			 : 0;
+	else if (rc == ENOENT && r.long_form)
+		rc = refuse(
+		    EINVAL, tn, name, NULL,
+		    "a hashed long name can only be written through an "
+		    "existing record; write the record under a shorter key");
+	store_txn_abort(t);
+	if (rc == EINVAL || rc == EPERM)
+		return refuse(rc, tn, name, &err, NULL);
+	if (rc)
+		return rc;
+	n = obj_node(tn, r.kind, r.key, r.keylen, store_ino_alloc(tn->db->env));
+	if (!n)
+		return ENOMEM;
+	if (r.kind == STORE_SCRATCH || commit_now) {
+		int64_t now = now_ns();
+		if (r.kind == STORE_SCRATCH) {
+			struct store_obj so = {
+			    .ino = n->ino & ((1ull << FS_DB_SHIFT) - 1),
+			    .btime_ns = now,
+			    .mtime_ns = now};
+			rc = put_scratch(n, &so);
+		} else {
+			struct commit c = {
+			    .n = n, .body = "", .len = 0, .now = now};
+			rc = store_write(tn->db->env, commit_fn, &c);
+			if (rc)
+				refuse(rc, tn, name, &c.err, NULL);
+		}
+		if (!rc)
+			rc = committed(tn->db);
+		if (rc) {
+			fs_node_maybe_free(n);
+			return rc;
+		}
+	} else {
+		n->pending_btime_ns = now_ns();
+	}
+	*out = n;
+	return 0;
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs_node *p = fs_node_get(parent), *n = NULL;
+	struct fs_file *f = NULL;
+	struct fuse_entry_param e;
+	int rc;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	rc = new_file(p, name, 0, &n);
+	if (rc)
+		goto out;
+	f = file_new(n);
+	if (!f) {
+		rc = ENOMEM;
+		goto out;
+	}
+	f->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	if (n->kind == FS_RECORD) {
+		rc = file_truncated(f);
+		if (rc)
+			goto out;
+		n->pending = f;
+	}
+	memset(&e, 0, sizeof(e));
+	rc = node_attr(n, &e.attr);
+	if (rc)
+		goto out;
+	e.ino = n->ino;
+	e.attr_timeout = TTL_FILE;
+	e.entry_timeout = TTL_FILE;
+	fi->fh = (uintptr_t)f;
+	fi->noflush = n->kind != FS_RECORD;
+	fi->direct_io = n->kind == FS_RECORD;
+	n->nlookup++;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		n->nlookup--;
+		file_free(f);
+	}
+	return;
+out:
+	if (f)
+		file_free(f);
+	else if (n)
+		fs_node_maybe_free(n);
+	fuse_reply_err(req, rc);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fs_node *p = fs_node_get(parent), *n = NULL;
+	struct stat st;
+	int rc;
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	if (!S_ISREG(mode)) {
+		rc = refuse(
+		    EPERM, p, name, NULL,
+		    "only regular files and directories can be made here");
+		goto out;
+	}
+	rc = new_file(p, name, 1, &n);
+	if (rc)
+		goto out;
+	rc = node_attr(n, &st);
+	if (rc) {
+		fs_node_maybe_free(n);
+		goto out;
+	}
+	reply_entry(req, n, &st);
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+/* ---- mkdir, rmdir, unlink ------------------------------------------------ */
+
+struct table_op {
+	const char *name;
+	struct store_table tb;
+	int64_t now;
+	int force;
+};
+
+static int mktable_fn(struct store_txn *t, void *arg)
+{
+	struct table_op *op = arg;
+	return store_table_create(t, op->name, strlen(op->name), op->now,
+				  &op->tb);
+}
+
+static int rmtable_fn(struct store_txn *t, void *arg)
+{
+	struct table_op *op = arg;
+	return store_table_drop(t, op->name, strlen(op->name), op->force);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fs_node *p = fs_node_get(parent), *n = NULL;
+	struct stat st;
+	int rc;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	if (strlen(name) > SCHEMA_NAME_MAX) {
+		rc = ENAMETOOLONG;
+		goto out;
+	}
+	if (p->kind == FS_ROOT) {
+		struct fs_db *db;
+		if (strcmp(name, ".recordfs") == 0 || fs_db_find(name)) {
+			rc = EEXIST;
+			goto out;
+		}
+		if (!fs_name_ok(name)) {
+			rc = refuse(
+			    EINVAL, p, name, NULL,
+			    "a database name must not hold '.', '%', '/' or "
+			    "control characters, and be 1 to 200 bytes");
+			goto out;
+		}
+		rc = fs_db_create(name, &db);
+		if (rc) {
+			refuse(rc, p, name, NULL, NULL);
+			goto out;
+		}
+		n = fs_node_new(fs_db_ino(db, FS_INO_DBDIR), FS_DB);
+		if (!n) {
+			rc = ENOMEM;
+			goto out;
+		}
+		n->db = db;
+	} else if (p->kind == FS_DB) {
+		struct table_op op = {.name = name, .now = now_ns()};
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		if (!fs_name_ok(name)) {
+			rc = refuse(
+			    EINVAL, p, name, NULL,
+			    "a table name must not hold '.', '%', '/' or "
+			    "control characters, and be 1 to 200 bytes");
+			goto out;
+		}
+		rc = store_write(p->db->env, mktable_fn, &op);
+		if (rc) {
+			if (rc != EEXIST)
+				refuse(rc, p, name, NULL, NULL);
+			goto out;
+		}
+		committed(p->db);
+		n = table_node(p->db, name, &op.tb);
+		if (!n) {
+			rc = ENOMEM;
+			goto out;
+		}
+	} else if (p->kind == FS_TABLE) {
+		rc = refuse(EPERM, p, name, NULL,
+			    "a table holds records and files, not directories");
+		goto out;
+	} else {
+		rc = EPERM;
+		goto out;
+	}
+	rc = node_attr(n, &st);
+	if (rc)
+		goto out;
+	reply_entry(req, n, &st);
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_node *p = fs_node_get(parent);
+	int rc;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	if (p->kind == FS_ROOT) {
+		struct fs_db *db = fs_db_find(name);
+		if (!db) {
+			rc = strcmp(name, ".recordfs") ? ENOENT : EPERM;
+			goto out;
+		}
+		rc = fs_db_drop(db);
+		if (rc == ENOTEMPTY)
+			refuse(
+			    rc, p, name, NULL,
+			    "the database still has tables; remove them first "
+			    "(rm -rf removes them with their records)");
+		goto out;
+	}
+	if (p->kind == FS_DB) {
+		struct table_op op = {.name = name};
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = store_write(p->db->env, rmtable_fn, &op);
+		if (rc == ENOTEMPTY)
+			refuse(rc, p, name, NULL,
+			       "the table still holds records or files; rm -rf "
+			       "removes them with the table");
+		if (!rc)
+			committed(p->db);
+		goto out;
+	}
+	rc = p->kind == FS_TABLE ? ENOTDIR : ENOENT;
+out:
+	fuse_reply_err(req, rc);
+}
+
+struct unlink_op {
+	struct fs_node *tn;
+	const char *name;
+	struct schema_err err;
+	struct resolved r;
+	uint64_t ino;
+};
+
+static int unlink_fn(struct store_txn *t, void *arg)
+{
+	struct unlink_op *u = arg;
+	struct store_obj o;
+	int rc = resolve(t, u->tn, u->name, &u->r, &u->err);
+	if (rc)
+		return rc;
+	rc = store_obj_get(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen, &o);
+	if (rc)
+		return rc;
+	u->ino = o.ino;
+	rc = store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
+	if (!rc && u->r.kind == STORE_RECORD)
+		rc = alias_sync(t, u->tn->tid, u->r.key, u->r.keylen, 0);
+	return rc;
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_node *p = fs_node_get(parent), *n;
+	struct unlink_op u;
+	int rc;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	if (p->kind != FS_TABLE) {
+		rc = p->kind == FS_ROOT || p->kind == FS_DB ? EISDIR : EPERM;
+		if (p->kind == FS_STATUS)
+			rc = EPERM;
+		goto out;
+	}
+	memset(&u, 0, sizeof(u));
+	u.tn = p;
+	u.name = name;
+	rc = store_write(p->db->env, unlink_fn, &u);
+	if (rc == EINVAL || rc == EPERM)
+		rc = ENOENT;
+	if (rc == ENOENT) {
+		/* Created and never committed: nothing stored to remove. */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	committed(p->db);
+	n = fs_node_get(fs_db_ino(p->db, u.ino));
+	if (n)
+		n->unlinked = 1;
+out:
+	fuse_reply_err(req, rc);
+}
+
+/* ---- rename ----------------------------------------------------------- */
+
+struct rename_op {
+	struct fs_node *sp, *dp;
+	const char *sname, *dname;
+	unsigned flags;
+	struct resolved s, d;
+	struct schema_err err;
+	uint64_t ino, replaced_ino;
+	int64_t now;
+};
+
+/* Read a scratch file whole (for a rename onto a record name). */
+static int scratch_text(struct store_txn *t, uint32_t tid, const void *key,
+			size_t kl, uint64_t size, char **out)
+{
+	char *buf = malloc(size + 1);
+	uint32_t idx;
+	if (!buf)
+		return ENOMEM;
+	memset(buf, 0, size + 1);
+	for (idx = 0; (uint64_t)idx * STORE_CHUNK < size; idx++) {
+		const void *cd;
+		size_t cl, at = (size_t)idx * STORE_CHUNK;
+		if (store_chunk_get(t, tid, key, kl, idx, &cd, &cl) == 0) {
+			if (cl > size - at)
+				cl = size - at;
+			memcpy(buf + at, cd, cl);
+		}
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Write text as the chunks of scratch file (tid, key). */
+static int scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
+			size_t kl, const char *text, size_t len)
+{
+	size_t at;
+	int rc = store_chunk_trim(t, tid, key, kl, 0);
+	for (at = 0; !rc && at < len; at += STORE_CHUNK)
+		rc = store_chunk_put(
+		    t, tid, key, kl, (uint32_t)(at / STORE_CHUNK), text + at,
+		    len - at < STORE_CHUNK ? len - at : STORE_CHUNK);
+	return rc;
+}
+
+static int rename_fn(struct store_txn *t, void *arg)
+{
+	struct rename_op *r = arg;
+	uint32_t stid = r->sp->tid, dtid = r->dp->tid;
+	struct store_obj so, dobj;
+	int rc, dexists;
+
+	r->replaced_ino = 0;
+	rc = resolve(t, r->sp, r->sname, &r->s, &r->err);
+	if (rc)
+		return rc == EINVAL || rc == EPERM ? ENOENT : rc;
+	rc = resolve(t, r->dp, r->dname, &r->d, &r->err);
+	if (rc == ENOENT && r->d.long_form)
+		return schema_fail(
+		    &r->err, EINVAL,
+		    "a hashed long name cannot be chosen as a new name");
+	if (rc)
+		return rc;
+	rc = store_obj_get(t, stid, r->s.kind, r->s.key, r->s.keylen, &so);
+	if (rc)
+		return rc;
+	r->ino = so.ino;
+	if (stid == dtid && r->s.kind == r->d.kind &&
+	    r->s.keylen == r->d.keylen &&
+	    memcmp(r->s.key, r->d.key, r->s.keylen) == 0)
+		return 0; /* the same object: nothing to do */
+	rc = store_obj_get(t, dtid, r->d.kind, r->d.key, r->d.keylen, &dobj);
+	if (rc && rc != ENOENT)
+		return rc;
+	dexists = rc == 0;
+	if (dexists && (r->flags & RENAME_NOREPLACE))
+		return EEXIST;
+	if (dexists)
+		r->replaced_ino = dobj.ino;
+
+	if (r->s.kind == STORE_RECORD && r->d.kind == STORE_RECORD) {
+		/* A key change, or a move between tables: rewrite the key. */
+		struct schema_key nk;
+		char *text = NULL;
+		size_t tl;
+		struct store_obj o;
+		if (schema_key_decode(r->d.key, r->d.keylen, &nk))
+			return EIO;
+		rc = schema_record_rekey(so.data, so.len, &nk, "id",
+					 r->now / 1000000, 1, &text, &tl,
+					 &r->err);
+		if (rc)
+			return rc;
+		o.ino = so.ino;
+		o.btime_ns = so.btime_ns;
+		o.mtime_ns = r->now;
+		o.size = tl;
+		o.data = text;
+		o.len = tl;
+		rc =
+		    store_obj_del(t, stid, STORE_RECORD, r->s.key, r->s.keylen);
+		if (!rc)
+			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+		if (!rc)
+			rc = store_obj_put(t, dtid, STORE_RECORD, r->d.key,
+					   r->d.keylen, &o);
+		if (!rc)
+			rc = alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
+		free(text);
+		return rc;
+	}
+	if (r->s.kind == STORE_SCRATCH && r->d.kind == STORE_RECORD) {
+		/* Editors and rsync: a finished temp file becomes the record.
+		 */
+		char *body = NULL;
+		if (so.size > SCHEMA_RECORD_MAX)
+			return EFBIG;
+		rc = scratch_text(t, stid, r->s.key, r->s.keylen, so.size,
+				  &body);
+		if (rc)
+			return rc;
+		rc = record_put(t, dtid, r->d.key, r->d.keylen, so.ino,
+				so.btime_ns, body, so.size, r->now, so.mtime_ns,
+				&r->err);
+		free(body);
+		if (!rc)
+			rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
+					   r->s.keylen);
+		return rc;
+	}
+	if (r->s.kind == STORE_RECORD && r->d.kind == STORE_SCRATCH) {
+		/* vim's backup by rename: the record becomes a plain file. */
+		struct store_obj o = so;
+		o.size = so.len;
+		o.data = NULL;
+		o.len = 0;
+		rc = scratch_fill(t, dtid, r->d.key, r->d.keylen, so.data,
+				  so.len);
+		if (!rc)
+			rc = store_obj_put(t, dtid, STORE_SCRATCH, r->d.key,
+					   r->d.keylen, &o);
+		if (!rc)
+			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
+					   r->s.keylen);
+		if (!rc)
+			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+		return rc;
+	}
+	/* scratch to scratch */
+	so.data = NULL;
+	so.len = 0;
+	rc = store_chunk_move(t, stid, r->s.key, r->s.keylen, dtid, r->d.key,
+			      r->d.keylen);
+	if (!rc)
+		rc = store_obj_put(t, dtid, STORE_SCRATCH, r->d.key,
+				   r->d.keylen, &so);
+	if (!rc) {
+		/* delete the header only: the chunks moved */
+		rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
+				   r->s.keylen);
+	}
+	return rc;
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fs_node *sp = fs_node_get(parent), *dp = fs_node_get(newparent);
+	struct rename_op r;
+	struct fs_node *moved;
+	int rc;
+
+	fs.n_ops++;
+	if (!sp || !dp) {
+		rc = ESTALE;
+		goto out;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		rc = refuse(EINVAL, sp, name, NULL,
+			    "exchanging two names is not supported");
+		goto out;
+	}
+	if (strlen(newname) > SCHEMA_NAME_MAX) {
+		rc = ENAMETOOLONG;
+		goto out;
+	}
+	if (sp->kind != FS_TABLE || dp->kind != FS_TABLE) {
+		if (sp->kind == FS_DB && dp->kind == FS_DB) {
+			rc = refuse(EPERM, sp, name, NULL,
+				    "tables cannot be renamed; make the new "
+				    "table and mv the records into it");
+			goto out;
+		}
+		if (sp->kind == FS_TABLE && dp->kind != FS_TABLE) {
+			rc = refuse(EPERM, dp, newname, NULL,
+				    "records and files live in tables");
+			goto out;
+		}
+		rc = refuse(EPERM, sp, name, NULL, "this cannot be renamed");
+		goto out;
+	}
+	if (sp->db != dp->db) {
+		rc = EXDEV; /* mv copies and removes instead */
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.sp = sp;
+	r.dp = dp;
+	r.sname = name;
+	r.dname = newname;
+	r.flags = flags;
+	r.now = now_ns();
+	rc = store_write(sp->db->env, rename_fn, &r);
+	if (rc) {
+		if (rc != ENOENT && rc != EEXIST)
+			refuse(rc, dp, newname, &r.err, NULL);
+		goto out;
+	}
+	committed(sp->db);
+	if (r.replaced_ino && r.replaced_ino != r.ino) {
+		struct fs_node *old =
+		    fs_node_get(fs_db_ino(sp->db, r.replaced_ino));
+		if (old)
+			old->unlinked = 1;
+	}
+	moved = fs_node_get(fs_db_ino(sp->db, r.ino));
+	if (moved) {
+		enum store_kind k = r.d.kind;
+		free(moved->tname);
+		moved->tname = strdup(dp->tname);
+		moved->tid = dp->tid;
+		moved->kind = k == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
+		if (!moved->tname ||
+		    fs_node_set_key(moved, r.d.key, r.d.keylen))
+			rc = ENOMEM;
+	}
+out:
+	fuse_reply_err(req, rc);
+}
+
+/* ---- setattr ----------------------------------------------------------- */
+
+struct times_op {
+	struct fs_node *n;
+	int64_t mtime;
+};
+
+static int times_fn(struct store_txn *t, void *arg)
+{
+	struct times_op *op = arg;
+	struct fs_node *n = op->n;
+	enum store_kind k = n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH;
+	struct store_obj o;
+	int rc = store_obj_get(t, n->tid, k, n->key, n->keylen, &o);
+	if (rc)
+		return rc;
+	o.mtime_ns = op->mtime;
+	/* o.data points into the page being replaced: copy it first. */
+	if (o.len) {
+		char *copy = malloc(o.len);
+		if (!copy)
+			return ENOMEM;
+		memcpy(copy, o.data, o.len);
+		o.data = copy;
+		rc = store_obj_put(t, n->tid, k, n->key, n->keylen, &o);
+		free(copy);
+		return rc;
+	}
+	return store_obj_put(t, n->tid, k, n->key, n->keylen, &o);
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_file *f = fi ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
+	struct stat st;
+	int rc = 0;
+
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	/* Owners and modes are accepted and not kept: cp -a and rsync -a
+	 * set them, and a record has no permissions of its own. */
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->kind == FS_SCRATCH) {
+			rc = fs_scratch_truncate(n, (uint64_t)attr->st_size);
+			if (rc)
+				goto out;
+		} else if (n->kind == FS_RECORD) {
+			if ((uint64_t)attr->st_size > SCHEMA_RECORD_MAX) {
+				rc = EFBIG;
+				goto out;
+			}
+			if (f && f->writable) {
+				if (attr->st_size == 0) {
+					rc = file_truncated(f);
+				} else {
+					rc = buf_reserve(
+					    f, (size_t)attr->st_size + 1);
+					if (rc)
+						goto out;
+					if ((size_t)attr->st_size > f->len)
+						memset(f->buf + f->len, 0,
+						       (size_t)attr->st_size -
+							   f->len);
+					f->len = (size_t)attr->st_size;
+					f->dirty = 1;
+					f->holes = 1;
+					f->written = 1;
+				}
+				if (rc)
+					goto out;
+			} else if (attr->st_size == 0) {
+				/* truncate(1) to 0: a record holding its key */
+				struct commit c = {.n = n,
+						   .body = "",
+						   .len = 0,
+						   .now = now_ns()};
+				rc = store_write(n->db->env, commit_fn, &c);
+				if (rc) {
+					refuse(rc, n, NULL, &c.err, NULL);
+					goto out;
+				}
+				committed(n->db);
+			} else {
+				rc = refuse(EINVAL, n, NULL, NULL,
+					    "cutting a record's text short "
+					    "would leave it incomplete; write "
+					    "the whole record instead");
+				goto out;
+			}
+		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS) {
+			rc = EACCES;
+			goto out;
+		} else {
+			rc = EISDIR;
+			goto out;
+		}
+	}
+	if ((to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH)) {
+		struct times_op op = {.n = n};
+		struct fs_file *of;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			op.mtime = now_ns();
+		else
+			op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
+				   attr->st_mtim.tv_nsec;
+		/* cp -a and tar set times before they close: the commit
+		 * still to come takes them. */
+		for (of = fs.files; of; of = of->next)
+			if (of->node == n && of->dirty)
+				of->mtime_ns = op.mtime;
+		if (!n->pending) {
+			rc = store_write(n->db->env, times_fn, &op);
+			if (rc)
+				goto out;
+			committed(n->db);
+		}
+	}
+	rc = node_attr(n, &st);
+	if (rc)
+		goto out;
+	if (f && n->kind == FS_RECORD && f->dirty)
+		st.st_size = (off_t)f->len;
+	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? TTL_DIR : TTL_FILE);
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+/* ---- directories ------------------------------------------------------ */
+
+struct dir_hist {
+	off_t off;
+	int phase;
+	uint8_t *key;
+	size_t keylen;
+};
+
+struct fs_dirh {
+	struct fs_dir pos;
+	struct dir_hist *hist; /* entries of the last reply */
+	size_t nhist, caphist;
+};
+
+static void hist_clear(struct fs_dirh *d)
+{
+	size_t i;
+	for (i = 0; i < d->nhist; i++)
+		free(d->hist[i].key);
+	d->nhist = 0;
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_dirh *d;
+	fs.n_ops++;
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (n->kind != FS_ROOT && n->kind != FS_STATUS && n->kind != FS_DB &&
+	    n->kind != FS_TABLE) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		free(d);
+}
+
+struct fill {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	struct fs_dirh *d;
+	off_t skip; /* entries to pass over before emitting (seekdir) */
+	int full;
+};
+
+/* Add one entry; returns 1 when the reply is full. */
+static int emit(struct fill *fl, const char *name, uint64_t ino, mode_t mode,
+		int phase, const void *key, size_t keylen)
+{
+	struct stat st;
+	struct fs_dir *pos = &fl->d->pos;
+	struct dir_hist *h;
+	size_t need;
+	off_t off = pos->next_off + 1;
+
+	if (fl->skip > 0) {
+		fl->skip--;
+		goto advance;
+	}
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = mode;
+	need = fuse_add_direntry(fl->req, fl->buf + fl->used,
+				 fl->size - fl->used, name, &st, off);
+	if (need > fl->size - fl->used) {
+		fl->full = 1;
+		return 1;
+	}
+	fl->used += need;
+	if (fl->d->nhist == fl->d->caphist) {
+		size_t c = fl->d->caphist ? fl->d->caphist * 2 : 64;
+		struct dir_hist *nh = realloc(fl->d->hist, c * sizeof(*nh));
+		if (!nh)
+			return 1;
+		fl->d->hist = nh;
+		fl->d->caphist = c;
+	}
+	h = &fl->d->hist[fl->d->nhist];
+	h->off = off;
+	h->phase = phase;
+	h->keylen = keylen;
+	h->key = malloc(keylen ? keylen : 1);
+	if (!h->key)
+		return 1;
+	memcpy(h->key, key, keylen);
+	fl->d->nhist++;
+advance:
+	pos->next_off = off;
+	pos->phase = phase;
+	free(pos->last);
+	pos->last = malloc(keylen ? keylen : 1);
+	if (pos->last)
+		memcpy(pos->last, key, keylen);
+	pos->lastlen = keylen;
+	return 0;
+}
+
+/* Byte order of (a, al) against (b, bl), shorter first on a tie. */
+static int keycmp(const void *a, size_t al, const void *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+static int list_root(struct fill *fl)
+{
+	struct fs_dir *pos = &fl->d->pos;
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next) {
+		size_t l = strlen(db->name);
+		if (db->dropped)
+			continue;
+		if (pos->last &&
+		    keycmp(db->name, l, pos->last, pos->lastlen) <= 0)
+			continue;
+		if (emit(fl, db->name, fs_db_ino(db, FS_INO_DBDIR), S_IFDIR, 1,
+			 db->name, l))
+			return 0;
+	}
+	pos->phase = 3;
+	return 0;
+}
+
+static int list_status(struct fill *fl)
+{
+	static const char *const names[] = {"errors", "stats"};
+	static const uint64_t inos[] = {FS_INO_ERRORS, FS_INO_STATS};
+	struct fs_dir *pos = &fl->d->pos;
+	size_t i;
+	for (i = 0; i < 2; i++) {
+		size_t l = strlen(names[i]);
+		if (pos->last &&
+		    keycmp(names[i], l, pos->last, pos->lastlen) <= 0)
+			continue;
+		if (emit(fl, names[i], inos[i], S_IFREG, 1, names[i], l))
+			return 0;
+	}
+	pos->phase = 3;
+	return 0;
+}
+
+static int list_db(struct fill *fl, struct fs_node *dn)
+{
+	struct fs_dir *pos = &fl->d->pos;
+	struct store_txn *t;
+	struct store_table tb;
+	const char *name;
+	size_t nl;
+	char nbuf[512];
+	int rc = store_read_begin(dn->db->env, &t);
+	if (rc)
+		return rc;
+	for (;;) {
+		if (pos->phase == 1 && pos->last)
+			rc = store_table_next(t, (char *)pos->last,
+					      pos->lastlen, &name, &nl, &tb);
+		else
+			rc = store_table_next(t, NULL, 0, &name, &nl, &tb);
+		if (rc)
+			break;
+		snprintf(nbuf, sizeof(nbuf), "%.*s", (int)nl, name);
+		if (emit(fl, nbuf, fs_db_ino(dn->db, tb.ino), S_IFDIR, 1, name,
+			 nl))
+			break;
+	}
+	store_txn_abort(t);
+	if (rc == ENOENT) {
+		pos->phase = 3;
+		rc = 0;
+	}
+	return rc;
+}
+
+static int list_table(struct fill *fl, struct fs_node *tn)
+{
+	struct fs_dir *pos = &fl->d->pos;
+	struct store_txn *t;
+	struct store_cursor *c = NULL;
+	int rc = store_read_begin(tn->db->env, &t), phase;
+	if (rc)
+		return rc;
+	for (phase = 1; phase <= 2 && !fl->full; phase++) {
+		enum store_kind kind =
+		    phase == 1 ? STORE_RECORD : STORE_SCRATCH;
+		const void *key;
+		size_t kl;
+		struct store_obj o;
+		if (pos->phase > phase)
+			continue;
+		rc = store_cursor_open(t, tn->tid, kind,
+				       pos->phase == phase ? pos->last : NULL,
+				       pos->lastlen, &c);
+		if (rc)
+			break;
+		while ((rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
+			char name[SCHEMA_NAME_MAX + 1];
+			if (kind == STORE_RECORD) {
+				record_name(key, kl, name);
+			} else {
+				if (kl > SCHEMA_NAME_MAX)
+					continue;
+				memcpy(name, key, kl);
+				name[kl] = 0;
+			}
+			if (emit(fl, name, fs_db_ino(tn->db, o.ino), S_IFREG,
+				 phase, key, kl))
+				break;
+		}
+		store_cursor_close(c);
+		c = NULL;
+		if (rc == ENOENT) {
+			rc = 0;
+			/* next phase starts at its beginning */
+			pos->phase = phase + 1;
+			free(pos->last);
+			pos->last = NULL;
+			pos->lastlen = 0;
+		}
+		if (rc)
+			break;
+	}
+	store_txn_abort(t);
+	return rc;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+	struct fs_dir *pos = &d->pos;
+	struct fill fl = {.req = req, .size = size, .d = d};
+	size_t i;
+	int rc = 0;
+
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	/* Where does off leave us?  Mostly where the last reply ended, or
+	 * at one of its entries that the caller's buffer could not take. */
+	if (off != pos->next_off || off == 0) {
+		int found = 0;
+		for (i = 0; i < d->nhist && off; i++) {
+			if (d->hist[i].off == off) {
+				struct dir_hist *h = &d->hist[i];
+				free(pos->last);
+				pos->last = h->key;
+				h->key = NULL;
+				pos->lastlen = h->keylen;
+				pos->phase = h->phase;
+				pos->next_off = off;
+				found = 1;
+				break;
+			}
+		}
+		if (!found) {
+			free(pos->last);
+			pos->last = NULL;
+			pos->lastlen = 0;
+			pos->phase = 0;
+			pos->next_off = 0;
+			fl.skip = off;
+		}
+	}
+	hist_clear(d);
+	fl.buf = malloc(size);
+	if (!fl.buf) {
+		rc = ENOMEM;
+		goto out;
+	}
+	if (pos->phase == 0) {
+		uint64_t pino = n->ino;
+		if (pos->next_off < 1 &&
+		    emit(&fl, ".", n->ino, S_IFDIR, 0, "", 0))
+			goto reply;
+		if (pos->next_off < 2) {
+			if (emit(&fl, "..", pino, S_IFDIR, 0, "", 0))
+				goto reply;
+		}
+		/* phase 0 done: listing proper starts with no last key */
+		free(pos->last);
+		pos->last = NULL;
+		pos->lastlen = 0;
+		pos->phase = 1;
+	}
+	switch (n->kind) {
+	case FS_ROOT:
+		if (pos->phase < 3)
+			rc = list_root(&fl);
+		break;
+	case FS_STATUS:
+		if (pos->phase < 3)
+			rc = list_status(&fl);
+		break;
+	case FS_DB:
+		if (n->db->dropped)
+			break;
+		if (pos->phase < 3)
+			rc = list_db(&fl, n);
+		break;
+	case FS_TABLE:
+		if (n->db->dropped)
+			break;
+		if (pos->phase < 3)
+			rc = list_table(&fl, n);
+		break;
+	default:
+		rc = ENOTDIR;
+	}
+reply:
+	if (rc && fl.used == 0)
+		goto out;
+	fuse_reply_buf(req, fl.buf, fl.used);
+	free(fl.buf);
+	return;
+out:
+	free(fl.buf);
+	fuse_reply_err(req, rc);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+	hist_clear(d);
+	free(d->hist);
+	free(d->pos.last);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	int rc = 0;
+	if (n && n->db && !n->db->dropped)
+		rc = store_env_sync(n->db->env);
+	else
+		fs_sync_all();
+	fuse_reply_err(req, rc);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	if (statvfs(fs.datadir, &sv) != 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = SCHEMA_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	start_ns = now_ns();
+	/* Plain readdir: ls and find need no attributes, and a listing of
+	 * millions must not make the kernel hold a node per record. */
+	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+}
+
+static void fs_destroy(void *userdata)
+{
+	fs_files_commit_all();
+	fs_sync_all();
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = fs_init,
+    .destroy = fs_destroy,
+    .lookup = fs_lookup,
+    .forget = fs_forget,
+    .forget_multi = fs_forget_multi,
+    .getattr = fs_getattr,
+    .setattr = fs_setattr,
+    .mknod = fs_mknod,
+    .mkdir = fs_mkdir,
+    .unlink = fs_unlink,
+    .rmdir = fs_rmdir,
+    .rename = fs_rename,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .release = fs_release,
+    .fsync = fs_fsync,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .releasedir = fs_releasedir,
+    .fsyncdir = fs_fsyncdir,
+    .statfs = fs_statfs,
+    .create = fs_create,
+};

@@ -1,0 +1,181 @@
+/*
+ * schema: the rules that turn what a user writes into what storage keeps.
+ *
+ * Record keys and their file names, the ordered byte form of keys that
+ * storage sorts by, and the canonical text of a record.  Nothing here knows
+ * FUSE; nothing here touches LMDB.
+ *
+ * Every function returns 0 or a positive errno.  Where a refusal needs words,
+ * the caller passes a struct schema_err and gets one line that says why,
+ * without the path (the caller prefixes it).
+ */
+#ifndef RECORDFS_SCHEMA_H
+#define RECORDFS_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct schema_err {
+	char msg[512];
+};
+
+/* Set err->msg with printf-style text (err may be NULL); returns code. */
+int schema_fail(struct schema_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- keys ------------------------------------------------------------ */
+
+enum schema_key_type {
+	SCHEMA_KEY_INT = 1, /* a JSON integer that fits int64_t */
+	SCHEMA_KEY_STR = 2, /* a JSON string: valid UTF-8, may hold NUL */
+};
+
+/*
+ * A primary key.  For strings, s points into memory owned by whoever filled
+ * the struct (see each function) and is not NUL-terminated.
+ */
+struct schema_key {
+	enum schema_key_type type;
+	int64_t i;
+	const char *s;
+	size_t len;
+};
+
+/* Longest record file name, ".json" included (NAME_MAX). */
+#define SCHEMA_NAME_MAX 255
+/* Longest stem written out in full; longer keys get the hashed form. */
+#define SCHEMA_STEM_MAX 250
+/* Longest key (bytes of string, as stored); longer is EINVAL. */
+#define SCHEMA_KEY_MAX 4000
+/* Size of a buffer that holds any schema_key_encode() output. */
+#define SCHEMA_KEYBUF_MAX (SCHEMA_KEY_MAX + 1)
+
+/*
+ * Classify a name found in a table directory.
+ *
+ * Returns 0 and fills *key when name is a record name: "<stem>.json" where
+ * stem is the canonical encoding of a key (see schema_key_to_name).  String
+ * keys are decoded into buf (bufsize at least SCHEMA_KEYBUF_MAX) and key->s
+ * points into buf.
+ *
+ * Returns ENOENT when the name is not a record name at all (it does not end
+ * in ".json", or begins with "."): the caller treats it as a scratch file.
+ *
+ * Returns EINVAL with a message when the name ends in ".json" but is not the
+ * canonical name of any key (bad percent escape, "%41" where "A" is meant,
+ * "007", invalid UTF-8, an empty stem), naming the canonical form if any.
+ *
+ * Names in the hashed long form ("<prefix>%~<64 hex>.json") return EAGAIN:
+ * the key cannot be read back from the name, so the caller finds it by the
+ * digest (schema_name_digest()) and checks it with schema_key_to_name().
+ */
+int schema_name_to_key(const char *name, size_t namelen, struct schema_key *key,
+		       char *buf, size_t bufsize, struct schema_err *err);
+
+/*
+ * Write the canonical file name of key, ".json" included, NUL-terminated,
+ * into name (SCHEMA_NAME_MAX + 1 bytes).  Integers are written in decimal.
+ * Strings are percent-encoded (%XX, upper-case hex) where a byte is '/',
+ * NUL, '%', a control character (< 0x20 or 0x7f), or a leading '.'; a string
+ * that reads as a canonical integer ("2", "-7") has its first byte encoded.
+ * If the encoded stem is longer than SCHEMA_STEM_MAX the name becomes
+ * "<first bytes of the stem, never splitting an escape>%~<sha256 hex of the
+ * key's bytes>.json", at most SCHEMA_NAME_MAX bytes.  Returns the length.
+ * The hex is lower-case, as sha256sum prints it.  The empty string would be
+ * ".json", which names no key: schema_record_prepare() refuses it as a key.
+ */
+size_t schema_key_to_name(const struct schema_key *key, char *name);
+
+/*
+ * For a name in the hashed long form, copy the 32-byte SHA-256 digest it
+ * carries to digest and return 0; ENOENT if it is not in that form.
+ */
+int schema_name_digest(const char *name, size_t namelen, uint8_t digest[32]);
+
+/* SHA-256 of a key's bytes (the string, or the 8-byte big-endian integer). */
+void schema_key_digest(const struct schema_key *key, uint8_t digest[32]);
+
+/*
+ * Ordered byte form for storage: integers sort numerically before strings,
+ * strings sort bytewise.  Writes to out (SCHEMA_KEYBUF_MAX bytes) and returns
+ * the length, or 0 (nothing written) for a string longer than
+ * SCHEMA_KEY_MAX.  schema_key_decode() reverses it; key->s then points into
+ * the given bytes.  Returns EINVAL on malformed input.
+ */
+size_t schema_key_encode(const struct schema_key *key, uint8_t *out);
+int schema_key_decode(const uint8_t *in, size_t len, struct schema_key *key);
+
+/* ---- records --------------------------------------------------------- */
+
+/* Largest record or scratch file, in bytes (EFBIG past it). */
+#define SCHEMA_RECORD_MAX (16u * 1024 * 1024)
+
+/* Attributes the daemon keeps on every record of a dynamic table. */
+#define SCHEMA_CREATED "__createdtime__"
+#define SCHEMA_UPDATED "__updatedtime__"
+
+/*
+ * Incremental check of a record body as it is written.
+ *
+ * schema_check_new() starts one; schema_check_feed() gives it the next bytes
+ * (in order, from offset 0).  Feed returns EINVAL with a message as soon as
+ * the bytes cannot be one JSON object (bad JSON, a value that is not an
+ * object, anything but whitespace after the object, invalid UTF-8, an
+ * integer that fits neither int64_t nor uint64_t).
+ * schema_check_done() reports whether a whole object has been seen.
+ */
+struct schema_check;
+struct schema_check *schema_check_new(void);
+void schema_check_free(struct schema_check *c);
+int schema_check_feed(struct schema_check *c, const char *buf, size_t len,
+		      struct schema_err *err);
+int schema_check_done(const struct schema_check *c);
+
+/*
+ * Turn a written body into the text storage keeps.
+ *
+ * body/len: what the user wrote (may be empty or whitespace only: a record
+ * holding only its key).  key: the key from the file name; the body's
+ * primary key attribute pk (e.g. "id") must equal it, or is added from it.
+ * old/oldlen: the record being replaced, or NULL: its __createdtime__ is
+ * kept.  A new record keeps a numeric __createdtime__ the body carries (a
+ * restored copy) or gets now_ms.  __updatedtime__ becomes now_ms.  When
+ * dynamic is zero the two time attributes are left alone.
+ *
+ * On success *out is a malloc'd canonical text (schema_canon format) and
+ * *outlen its length; the caller frees it.  Errors: EINVAL with a message
+ * (bad JSON, not an object, key in body disagrees, key of wrong type, a
+ * string key that is empty, longer than SCHEMA_KEY_MAX or not UTF-8),
+ * EFBIG over SCHEMA_RECORD_MAX, ENOMEM.
+ */
+int schema_record_prepare(const char *body, size_t len,
+			  const struct schema_key *key, const char *pk,
+			  const char *old, size_t oldlen, int64_t now_ms,
+			  int dynamic, char **out, size_t *outlen,
+			  struct schema_err *err);
+
+/*
+ * Give an existing record a new key (a rename): text is its stored canonical
+ * text; the result carries key in attribute pk, keeps __createdtime__ and
+ * sets __updatedtime__ to now_ms when dynamic.  Output and errors as for
+ * schema_record_prepare().  (schema/rekey.c)
+ */
+int schema_record_rekey(const char *text, size_t len,
+			const struct schema_key *key, const char *pk,
+			int64_t now_ms, int dynamic, char **out, size_t *outlen,
+			struct schema_err *err);
+
+/*
+ * The canonical text: 2-space indent, one attribute per line, "{}" and "[]"
+ * for empty containers, "key": value with one space, no escaped '/', the
+ * primary key first, then the attributes in the order written, ending in a
+ * newline.
+ *
+ * schema_compact() converts canonical text to the one-line form
+ * ({"id":2,"name":"Zelda"} plus newline) by removing the whitespace outside
+ * strings; it works on text, costs one pass, and never fails.  out may be
+ * NULL to learn the length only.  Returns the length.
+ */
+size_t schema_compact(const char *canon, size_t len, char *out);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * schema_i.h: what schema.c and record.c share and nobody else needs.
+ */
+#ifndef RECORDFS_SCHEMA_I_H
+#define RECORDFS_SCHEMA_I_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Strict UTF-8 (Unicode table 3-7: no overlong forms, no surrogates, nothing
+ * past U+10FFFF), checked a byte at a time so that a character may straddle
+ * two writes.  json-c's own check only looks at the bit patterns, and Python
+ * or jq refuse what it lets through, so we do not rely on it.
+ */
+struct schema_utf8 {
+	unsigned need;	/* continuation bytes still expected */
+	uint8_t lo, hi; /* range of the next continuation byte */
+};
+
+/* Feed one byte; returns 0 if it may stand here, EINVAL if not. */
+static inline int schema_utf8_byte(struct schema_utf8 *u, uint8_t c)
+{
+	if (u->need) {
+		if (c < u->lo || c > u->hi)
+			return EINVAL;
+		u->need--;
+		u->lo = 0x80;
+		u->hi = 0xbf;
+		return 0;
+	}
+	if (c < 0x80)
+		return 0;
+	u->lo = 0x80;
+	u->hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf) {
+		u->need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		u->need = 2;
+		if (c == 0xe0)
+			u->lo = 0xa0; /* shorter forms exist */
+		else if (c == 0xed)
+			u->hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		u->need = 3;
+		if (c == 0xf0)
+			u->lo = 0x90;
+		else if (c == 0xf4)
+			u->hi = 0x8f; /* past U+10FFFF */
+	} else {
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* Whether buf[0..len) is complete, valid UTF-8. */
+static inline int schema_utf8_valid(const void *buf, size_t len)
+{
+	struct schema_utf8 u = {0, 0x80, 0xbf};
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (schema_utf8_byte(&u, p[i]))
+			return 0;
+	return u.need == 0;
+}
+
+#endif

@@ -1,0 +1,823 @@
+/*
+ * store.c: LMDB environments, tables, objects, chunks and aliases.
+ *
+ * Design: each database is one environment opened with MDB_NOSYNC.  A commit
+ * then costs a write(2) of the dirty pages, not an fsync, so a committed
+ * change survives the daemon being killed (the kernel holds the pages) and
+ * reaches the disk at the next store_env_sync(), which the daemon calls on
+ * fsync, on a timer and at unmount.
+ *
+ * Keys carry a 4-byte big-endian table number first, so one table's objects
+ * are one contiguous range and dropping a table is a range delete.
+ */
+#include "store.h"
+
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MAP	 (256ull << 20)
+#define IGNORE_INO_BELOW 64
+
+struct store_env {
+	MDB_env *env;
+	MDB_dbi meta, tables, objects, chunks, aliases;
+	uint32_t id;
+	uint64_t next_ino;	/* next number to hand out */
+	uint64_t persisted_ino; /* value of meta "next_ino" on disk */
+	size_t mapsize;
+};
+
+struct store_txn {
+	struct store_env *env;
+	MDB_txn *txn;
+	int map_full; /* set when an operation met MDB_MAP_FULL */
+};
+
+struct store_cursor {
+	struct store_txn *txn;
+	MDB_cursor *cur;
+	uint8_t prefix[5];
+	int started;
+	uint8_t start[5 + STORE_KEY_MAX];
+	size_t startlen;
+	int skip_equal;
+};
+
+/* On-disk object header; little-endian, fixed size. */
+struct obj_hdr {
+	uint64_t ino;
+	int64_t btime_ns;
+	int64_t mtime_ns;
+	uint64_t size;
+};
+
+/*
+ * The one place LMDB's codes are read.  MDB_MAP_FULL is reported as ENOSPC
+ * but also marks the transaction so store_write() grows the map and retries.
+ */
+static int store_errno(struct store_txn *t, int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return ENOENT;
+	case MDB_KEYEXIST:
+		return EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		if (t)
+			t->map_full = 1;
+		return ENOSPC;
+	case MDB_PAGE_NOTFOUND:
+	case MDB_CORRUPTED:
+	case MDB_PANIC:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INVALID:
+		return EIO;
+	case MDB_READERS_FULL:
+	case MDB_DBS_FULL:
+	case MDB_TLS_FULL:
+	case MDB_CURSOR_FULL:
+	case MDB_PAGE_FULL:
+		return EAGAIN;
+	case MDB_MAP_RESIZED:
+		return EAGAIN;
+	case MDB_BAD_VALSIZE:
+		return EINVAL;
+	default:
+		return rc > 0 ? rc : EIO;
+	}
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+static int meta_get_u64(struct store_txn *t, const char *name, uint64_t *v)
+{
+	MDB_val k = {strlen(name), (void *)name}, d;
+	int rc = mdb_get(t->txn, t->env->meta, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	if (d.mv_size != 8)
+		return EIO;
+	memcpy(v, d.mv_data, 8);
+	*v = le64toh(*v);
+	return 0;
+}
+
+static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
+{
+	v = htole64(v);
+	MDB_val k = {strlen(name), (void *)name}, d = {8, &v};
+	return store_errno(t, mdb_put(t->txn, t->env->meta, &k, &d, 0));
+}
+
+static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
+{
+	t->env = env;
+	t->map_full = 0;
+	return store_errno(NULL, mdb_txn_begin(env->env, NULL, flags, &t->txn));
+}
+
+int store_env_open(const char *dir, int create, size_t initial_map,
+		   struct store_env **out)
+{
+	struct store_env *e = calloc(1, sizeof(*e));
+	struct store_txn t;
+	unsigned dbflags = create ? MDB_CREATE : 0;
+	uint64_t v;
+	MDB_envinfo info;
+	int rc;
+
+	if (!e)
+		return ENOMEM;
+	rc = mdb_env_create(&e->env);
+	if (rc) {
+		free(e);
+		return store_errno(NULL, rc);
+	}
+	e->mapsize = initial_map ? initial_map : DEFAULT_MAP;
+	mdb_env_set_maxdbs(e->env, 8);
+	mdb_env_set_maxreaders(e->env, 512);
+	mdb_env_set_mapsize(e->env, e->mapsize);
+	if (!create) {
+		/* Refuse to create data.mdb in a directory that has none. */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		if (access(path, F_OK) != 0) {
+			rc = ENOENT;
+			goto fail;
+		}
+	}
+	rc = mdb_env_open(e->env, dir, MDB_NOSYNC | MDB_NORDAHEAD, 0644);
+	if (rc) {
+		rc = store_errno(NULL, rc);
+		goto fail;
+	}
+	/* A file larger than the map we asked for sets the map size. */
+	mdb_env_info(e->env, &info);
+	e->mapsize = info.me_mapsize;
+
+	rc = txn_begin(e, 0, &t);
+	if (rc)
+		goto fail;
+	if ((rc = mdb_dbi_open(t.txn, "meta", dbflags, &e->meta)) ||
+	    (rc = mdb_dbi_open(t.txn, "tables", dbflags, &e->tables)) ||
+	    (rc = mdb_dbi_open(t.txn, "objects", dbflags, &e->objects)) ||
+	    (rc = mdb_dbi_open(t.txn, "chunks", dbflags, &e->chunks)) ||
+	    (rc = mdb_dbi_open(t.txn, "aliases", dbflags, &e->aliases))) {
+		mdb_txn_abort(t.txn);
+		rc = store_errno(NULL, rc);
+		goto fail;
+	}
+	rc = meta_get_u64(&t, "next_ino", &v);
+	if (rc == ENOENT) {
+		v = IGNORE_INO_BELOW;
+		rc = meta_put_u64(&t, "next_ino", v);
+	}
+	if (rc) {
+		mdb_txn_abort(t.txn);
+		goto fail;
+	}
+	e->next_ino = e->persisted_ino = v;
+	if (meta_get_u64(&t, "dbid", &v) == 0)
+		e->id = (uint32_t)v;
+	rc = store_errno(NULL, mdb_txn_commit(t.txn));
+	if (rc)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	mdb_env_close(e->env);
+	free(e);
+	return rc;
+}
+
+void store_env_close(struct store_env *env)
+{
+	if (!env)
+		return;
+	mdb_env_sync(env->env, 1);
+	mdb_env_close(env->env);
+	free(env);
+}
+
+int store_env_sync(struct store_env *env)
+{
+	return store_errno(NULL, mdb_env_sync(env->env, 1));
+}
+
+uint32_t store_env_id(struct store_env *env)
+{
+	return env->id;
+}
+
+static int set_id_fn(struct store_txn *t, void *arg)
+{
+	return meta_put_u64(t, "dbid", *(uint32_t *)arg);
+}
+
+int store_env_set_id(struct store_env *env, uint32_t id)
+{
+	int rc = store_write(env, set_id_fn, &id);
+	if (!rc)
+		env->id = id;
+	return rc;
+}
+
+void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	mdb_env_info(env->env, &info);
+	mdb_env_stat(env->env, &st);
+	*mapsize = info.me_mapsize;
+	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+uint64_t store_ino_alloc(struct store_env *env)
+{
+	return env->next_ino++;
+}
+
+int store_read_begin(struct store_env *env, struct store_txn **out)
+{
+	struct store_txn *t = malloc(sizeof(*t));
+	int rc;
+	if (!t)
+		return ENOMEM;
+	rc = txn_begin(env, MDB_RDONLY, t);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void store_txn_abort(struct store_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_abort(txn->txn);
+	free(txn);
+}
+
+/* Double the map; no transaction of this environment may be open. */
+static int grow_map(struct store_env *env)
+{
+	size_t next = env->mapsize * 2;
+	int rc = mdb_env_set_mapsize(env->env, next);
+	if (rc)
+		return store_errno(NULL, rc);
+	env->mapsize = next;
+	return 0;
+}
+
+int store_write(struct store_env *env,
+		int (*fn)(struct store_txn *txn, void *arg), void *arg)
+{
+	struct store_txn t;
+	uint64_t ino_before = env->next_ino;
+	int rc, tries;
+
+	for (tries = 0; tries < 40; tries++) {
+		rc = txn_begin(env, 0, &t);
+		if (rc)
+			return rc;
+		rc = fn(&t, arg);
+		if (!rc && env->next_ino != env->persisted_ino)
+			rc = meta_put_u64(&t, "next_ino", env->next_ino);
+		if (rc) {
+			mdb_txn_abort(t.txn);
+		} else {
+			rc = store_errno(&t, mdb_txn_commit(t.txn));
+			if (!rc) {
+				env->persisted_ino = env->next_ino;
+				return 0;
+			}
+		}
+		if (!t.map_full)
+			return rc;
+		/* Numbers handed out by the failed try may be handed out again.
+		 */
+		env->next_ino = ino_before;
+		rc = grow_map(env);
+		if (rc)
+			return rc;
+	}
+	return ENOSPC;
+}
+
+/* ---- tables ---------------------------------------------------------- */
+
+struct table_disk {
+	uint32_t tid;
+	uint32_t flags;
+	uint64_t ino;
+	int64_t btime_ns;
+	int64_t mtime_ns;
+};
+
+static int table_decode(const MDB_val *d, struct store_table *out)
+{
+	struct table_disk td;
+	if (d->mv_size < sizeof(td))
+		return EIO;
+	memcpy(&td, d->mv_data, sizeof(td));
+	out->tid = le32toh(td.tid);
+	out->flags = le32toh(td.flags);
+	out->ino = le64toh(td.ino);
+	out->btime_ns = (int64_t)le64toh((uint64_t)td.btime_ns);
+	out->mtime_ns = (int64_t)le64toh((uint64_t)td.mtime_ns);
+	return 0;
+}
+
+int store_table_get(struct store_txn *t, const char *name, size_t len,
+		    struct store_table *out)
+{
+	MDB_val k = {len, (void *)name}, d;
+	int rc;
+	if (len == 0 || len > 511)
+		return ENOENT;
+	rc = mdb_get(t->txn, t->env->tables, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	return table_decode(&d, out);
+}
+
+int store_table_create(struct store_txn *t, const char *name, size_t len,
+		       int64_t now_ns, struct store_table *out)
+{
+	struct table_disk td;
+	uint64_t next_tid = 1;
+	MDB_val k = {len, (void *)name}, d = {sizeof(td), &td};
+	int rc;
+
+	if (len == 0 || len > 511)
+		return EINVAL;
+	rc = meta_get_u64(t, "next_tid", &next_tid);
+	if (rc && rc != ENOENT)
+		return rc;
+	if (next_tid == 0)
+		next_tid = 1;
+	memset(&td, 0, sizeof(td));
+	td.tid = htole32((uint32_t)next_tid);
+	td.ino = htole64(store_ino_alloc(t->env));
+	td.btime_ns = (int64_t)htole64((uint64_t)now_ns);
+	td.mtime_ns = td.btime_ns;
+	rc = mdb_put(t->txn, t->env->tables, &k, &d, MDB_NOOVERWRITE);
+	if (rc)
+		return store_errno(t, rc);
+	rc = meta_put_u64(t, "next_tid", next_tid + 1);
+	if (rc)
+		return rc;
+	return table_decode(&d, out);
+}
+
+/* Delete every key of dbi that starts with prefix. */
+static int delete_prefix(struct store_txn *t, MDB_dbi dbi, const void *prefix,
+			 size_t plen)
+{
+	MDB_cursor *c;
+	MDB_val k = {plen, (void *)prefix}, d;
+	int rc = mdb_cursor_open(t->txn, dbi, &c);
+	if (rc)
+		return store_errno(t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= plen &&
+	       memcmp(k.mv_data, prefix, plen) == 0) {
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+		/* Seek again rather than trust the cursor after a delete. */
+		k.mv_size = plen;
+		k.mv_data = (void *)prefix;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	return store_errno(t, rc);
+}
+
+/* Does any key of dbi start with prefix? */
+static int has_prefix(struct store_txn *t, MDB_dbi dbi, const void *prefix,
+		      size_t plen)
+{
+	MDB_cursor *c;
+	MDB_val k = {plen, (void *)prefix}, d;
+	int rc, found = 0;
+	if (mdb_cursor_open(t->txn, dbi, &c))
+		return 1;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size >= plen &&
+	    memcmp(k.mv_data, prefix, plen) == 0)
+		found = 1;
+	mdb_cursor_close(c);
+	return found;
+}
+
+int store_table_is_empty(struct store_txn *t, uint32_t tid)
+{
+	uint8_t p[4];
+	put_be32(p, tid);
+	return !has_prefix(t, t->env->objects, p, 4);
+}
+
+int store_table_drop(struct store_txn *t, const char *name, size_t len,
+		     int force)
+{
+	struct store_table tb;
+	MDB_val k = {len, (void *)name};
+	uint8_t p[4];
+	int rc = store_table_get(t, name, len, &tb);
+	if (rc)
+		return rc;
+	put_be32(p, tb.tid);
+	if (!force && !store_table_is_empty(t, tb.tid))
+		return ENOTEMPTY;
+	if ((rc = delete_prefix(t, t->env->objects, p, 4)) ||
+	    (rc = delete_prefix(t, t->env->chunks, p, 4)) ||
+	    (rc = delete_prefix(t, t->env->aliases, p, 4)))
+		return rc;
+	return store_errno(t, mdb_del(t->txn, t->env->tables, &k, NULL));
+}
+
+int store_table_count(struct store_txn *t, uint64_t *count)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, t->env->tables, &st);
+	if (rc)
+		return store_errno(t, rc);
+	*count = st.ms_entries;
+	return 0;
+}
+
+int store_table_next(struct store_txn *t, const char *after, size_t afterlen,
+		     const char **name, size_t *namelen,
+		     struct store_table *out)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = mdb_cursor_open(t->txn, t->env->tables, &c);
+	if (rc)
+		return store_errno(t, rc);
+	if (after) {
+		k.mv_size = afterlen;
+		k.mv_data = (void *)after;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		if (rc == 0 && k.mv_size == afterlen &&
+		    memcmp(k.mv_data, after, afterlen) == 0)
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	} else {
+		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	}
+	mdb_cursor_close(c);
+	if (rc)
+		return store_errno(t, rc);
+	*name = k.mv_data;
+	*namelen = k.mv_size;
+	return table_decode(&d, out);
+}
+
+/* ---- objects --------------------------------------------------------- */
+
+static int obj_key(uint8_t *buf, uint32_t tid, enum store_kind kind,
+		   const void *key, size_t keylen, MDB_val *k)
+{
+	if (keylen > STORE_KEY_MAX)
+		return EINVAL;
+	put_be32(buf, tid);
+	buf[4] = (uint8_t)kind;
+	memcpy(buf + 5, key, keylen);
+	k->mv_size = 5 + keylen;
+	k->mv_data = buf;
+	return 0;
+}
+
+static int obj_decode(const MDB_val *d, struct store_obj *out)
+{
+	struct obj_hdr h;
+	if (d->mv_size < sizeof(h))
+		return EIO;
+	memcpy(&h, d->mv_data, sizeof(h));
+	out->ino = le64toh(h.ino);
+	out->btime_ns = (int64_t)le64toh((uint64_t)h.btime_ns);
+	out->mtime_ns = (int64_t)le64toh((uint64_t)h.mtime_ns);
+	out->size = le64toh(h.size);
+	out->data = (const uint8_t *)d->mv_data + sizeof(h);
+	out->len = d->mv_size - sizeof(h);
+	return 0;
+}
+
+int store_obj_get(struct store_txn *t, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen, struct store_obj *out)
+{
+	uint8_t buf[5 + STORE_KEY_MAX];
+	MDB_val k, d;
+	int rc = obj_key(buf, tid, kind, key, keylen, &k);
+	if (rc)
+		return rc == EINVAL ? ENOENT : rc;
+	rc = mdb_get(t->txn, t->env->objects, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	return obj_decode(&d, out);
+}
+
+int store_obj_put(struct store_txn *t, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen, const struct store_obj *obj)
+{
+	uint8_t buf[5 + STORE_KEY_MAX];
+	struct obj_hdr h;
+	MDB_val k, d;
+	int rc = obj_key(buf, tid, kind, key, keylen, &k);
+	if (rc)
+		return rc;
+	h.ino = htole64(obj->ino);
+	h.btime_ns = (int64_t)htole64((uint64_t)obj->btime_ns);
+	h.mtime_ns = (int64_t)htole64((uint64_t)obj->mtime_ns);
+	h.size = htole64(obj->size);
+	d.mv_size = sizeof(h) + obj->len;
+	/* Reserve, then copy: one copy instead of building a buffer. */
+	rc = mdb_put(t->txn, t->env->objects, &k, &d, MDB_RESERVE);
+	if (rc)
+		return store_errno(t, rc);
+	memcpy(d.mv_data, &h, sizeof(h));
+	if (obj->len)
+		memcpy((uint8_t *)d.mv_data + sizeof(h), obj->data, obj->len);
+	return 0;
+}
+
+static size_t chunk_prefix(uint8_t *buf, uint32_t tid, const void *key,
+			   size_t keylen)
+{
+	put_be32(buf, tid);
+	buf[4] = (uint8_t)(keylen >> 8);
+	buf[5] = (uint8_t)keylen;
+	memcpy(buf + 6, key, keylen);
+	return 6 + keylen;
+}
+
+int store_obj_del(struct store_txn *t, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen)
+{
+	uint8_t buf[5 + STORE_KEY_MAX];
+	MDB_val k;
+	int rc = obj_key(buf, tid, kind, key, keylen, &k);
+	if (rc)
+		return rc == EINVAL ? ENOENT : rc;
+	rc = mdb_del(t->txn, t->env->objects, &k, NULL);
+	if (rc)
+		return store_errno(t, rc);
+	if (kind == STORE_SCRATCH)
+		return store_chunk_trim(t, tid, key, keylen, 0);
+	return 0;
+}
+
+int store_cursor_open(struct store_txn *t, uint32_t tid, enum store_kind kind,
+		      const void *after, size_t afterlen,
+		      struct store_cursor **out)
+{
+	struct store_cursor *c;
+	MDB_val k;
+	int rc;
+	if (after && afterlen > STORE_KEY_MAX)
+		return EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ENOMEM;
+	rc = mdb_cursor_open(t->txn, t->env->objects, &c->cur);
+	if (rc) {
+		free(c);
+		return store_errno(t, rc);
+	}
+	c->txn = t;
+	obj_key(c->start, tid, kind, after ? after : "", after ? afterlen : 0,
+		&k);
+	memcpy(c->prefix, c->start, 5);
+	c->startlen = k.mv_size;
+	c->skip_equal = after != NULL;
+	*out = c;
+	return 0;
+}
+
+int store_cursor_next(struct store_cursor *c, const void **key, size_t *keylen,
+		      struct store_obj *out)
+{
+	MDB_val k, d;
+	int rc;
+	if (!c->started) {
+		c->started = 1;
+		k.mv_size = c->startlen;
+		k.mv_data = c->start;
+		rc = mdb_cursor_get(c->cur, &k, &d, MDB_SET_RANGE);
+		if (rc == 0 && c->skip_equal && k.mv_size == c->startlen &&
+		    memcmp(k.mv_data, c->start, c->startlen) == 0)
+			rc = mdb_cursor_get(c->cur, &k, &d, MDB_NEXT);
+	} else {
+		rc = mdb_cursor_get(c->cur, &k, &d, MDB_NEXT);
+	}
+	if (rc)
+		return store_errno(c->txn, rc);
+	if (k.mv_size < 5 || memcmp(k.mv_data, c->prefix, 5) != 0)
+		return ENOENT;
+	*key = (const uint8_t *)k.mv_data + 5;
+	*keylen = k.mv_size - 5;
+	return obj_decode(&d, out);
+}
+
+void store_cursor_close(struct store_cursor *c)
+{
+	if (!c)
+		return;
+	mdb_cursor_close(c->cur);
+	free(c);
+}
+
+/* ---- chunks ---------------------------------------------------------- */
+
+int store_chunk_get(struct store_txn *t, uint32_t tid, const void *key,
+		    size_t keylen, uint32_t idx, const void **data, size_t *len)
+{
+	uint8_t buf[10 + STORE_KEY_MAX];
+	MDB_val k, d;
+	size_t n;
+	int rc;
+	if (keylen > STORE_KEY_MAX)
+		return ENOENT;
+	n = chunk_prefix(buf, tid, key, keylen);
+	put_be32(buf + n, idx);
+	k.mv_size = n + 4;
+	k.mv_data = buf;
+	rc = mdb_get(t->txn, t->env->chunks, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	*data = d.mv_data;
+	*len = d.mv_size;
+	return 0;
+}
+
+int store_chunk_put(struct store_txn *t, uint32_t tid, const void *key,
+		    size_t keylen, uint32_t idx, const void *data, size_t len)
+{
+	uint8_t buf[10 + STORE_KEY_MAX];
+	MDB_val k, d = {len, (void *)data};
+	size_t n;
+	if (keylen > STORE_KEY_MAX)
+		return EINVAL;
+	n = chunk_prefix(buf, tid, key, keylen);
+	put_be32(buf + n, idx);
+	k.mv_size = n + 4;
+	k.mv_data = buf;
+	return store_errno(t, mdb_put(t->txn, t->env->chunks, &k, &d, 0));
+}
+
+int store_chunk_trim(struct store_txn *t, uint32_t tid, const void *key,
+		     size_t keylen, uint32_t from)
+{
+	uint8_t buf[10 + STORE_KEY_MAX];
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t n;
+	int rc;
+	if (keylen > STORE_KEY_MAX)
+		return EINVAL;
+	n = chunk_prefix(buf, tid, key, keylen);
+	put_be32(buf + n, from);
+	k.mv_size = n + 4;
+	k.mv_data = buf;
+	rc = mdb_cursor_open(t->txn, t->env->chunks, &c);
+	if (rc)
+		return store_errno(t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == n + 4 &&
+	       memcmp(k.mv_data, buf, n) == 0) {
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+		k.mv_size = n + 4;
+		k.mv_data = buf;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	return store_errno(t, rc);
+}
+
+int store_chunk_move(struct store_txn *t, uint32_t tid, const void *key,
+		     size_t keylen, uint32_t ntid, const void *nkey,
+		     size_t nkeylen)
+{
+	uint8_t buf[10 + STORE_KEY_MAX], nbuf[10 + STORE_KEY_MAX];
+	uint8_t copy[STORE_CHUNK];
+	MDB_cursor *c;
+	MDB_val k, d, nk, nd;
+	size_t n, nn;
+	int rc;
+	if (keylen > STORE_KEY_MAX || nkeylen > STORE_KEY_MAX)
+		return EINVAL;
+	rc = store_chunk_trim(t, ntid, nkey, nkeylen, 0);
+	if (rc)
+		return rc;
+	n = chunk_prefix(buf, tid, key, keylen);
+	nn = chunk_prefix(nbuf, ntid, nkey, nkeylen);
+	put_be32(buf + n, 0);
+	rc = mdb_cursor_open(t->txn, t->env->chunks, &c);
+	if (rc)
+		return store_errno(t, rc);
+	for (;;) {
+		k.mv_size = n + 4;
+		k.mv_data = buf;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		if (rc || k.mv_size != n + 4 || memcmp(k.mv_data, buf, n) != 0)
+			break;
+		if (d.mv_size > sizeof(copy)) {
+			rc = EIO;
+			break;
+		}
+		/* Copy before the put: d points into a page the put may move.
+		 */
+		memcpy(copy, d.mv_data, d.mv_size);
+		nd.mv_size = d.mv_size;
+		nd.mv_data = copy;
+		memcpy(nbuf + nn, (uint8_t *)k.mv_data + n, 4);
+		memcpy(buf + n, (uint8_t *)k.mv_data + n, 4);
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+		nk.mv_size = nn + 4;
+		nk.mv_data = nbuf;
+		rc = mdb_put(t->txn, t->env->chunks, &nk, &nd, 0);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	return rc == EIO ? EIO : store_errno(t, rc);
+}
+
+/* ---- aliases --------------------------------------------------------- */
+
+static int alias_key(uint8_t *buf, uint32_t tid, const void *alias, size_t alen,
+		     MDB_val *k)
+{
+	if (alen > 256)
+		return EINVAL;
+	put_be32(buf, tid);
+	memcpy(buf + 4, alias, alen);
+	k->mv_size = 4 + alen;
+	k->mv_data = buf;
+	return 0;
+}
+
+int store_alias_put(struct store_txn *t, uint32_t tid, const void *alias,
+		    size_t alen, const void *key, size_t keylen)
+{
+	uint8_t buf[4 + 256];
+	MDB_val k, d = {keylen, (void *)key};
+	int rc = alias_key(buf, tid, alias, alen, &k);
+	if (rc)
+		return rc;
+	return store_errno(t, mdb_put(t->txn, t->env->aliases, &k, &d, 0));
+}
+
+int store_alias_get(struct store_txn *t, uint32_t tid, const void *alias,
+		    size_t alen, const void **key, size_t *keylen)
+{
+	uint8_t buf[4 + 256];
+	MDB_val k, d;
+	int rc = alias_key(buf, tid, alias, alen, &k);
+	if (rc)
+		return ENOENT;
+	rc = mdb_get(t->txn, t->env->aliases, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	*key = d.mv_data;
+	*keylen = d.mv_size;
+	return 0;
+}
+
+int store_alias_del(struct store_txn *t, uint32_t tid, const void *alias,
+		    size_t alen)
+{
+	uint8_t buf[4 + 256];
+	MDB_val k;
+	int rc = alias_key(buf, tid, alias, alen, &k);
+	if (rc)
+		return ENOENT;
+	return store_errno(t, mdb_del(t->txn, t->env->aliases, &k, NULL));
+}

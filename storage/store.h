@@ -1,0 +1,195 @@
+/*
+ * storage: one LMDB environment per database.
+ *
+ * An environment holds every table of one database, so a change that touches
+ * several tables commits atomically.  Storage knows tables by name and number,
+ * and objects by opaque key bytes inside a table; it knows nothing of JSON,
+ * file names or FUSE.
+ *
+ * Named LMDB databases inside an environment:
+ *   meta     "dbid" -> u32, "next_ino" -> u64, "next_tid" -> u32
+ *   tables   table name -> struct store_table (fixed little-endian layout)
+ *   objects  [tid u32 BE][kind u8][key bytes] -> header + data
+ *   chunks   [tid u32 BE][u16 BE key length][key][index u32 BE] -> bytes
+ *   aliases  [tid u32 BE][alias bytes] -> key bytes
+ *
+ * Every function returns 0 or a positive errno.  LMDB's own codes are read
+ * in one place (store.c: store_errno); MDB_MAP_FULL grows the map and retries
+ * the whole write inside store_write().
+ *
+ * Threads: an environment's transactions are used from one thread at a
+ * time.  store_env_sync() may be called from any thread at any time.
+ */
+#ifndef RECORDFS_STORE_H
+#define RECORDFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_env;
+struct store_txn;
+
+/* Kinds of object inside a table. */
+enum store_kind {
+	STORE_RECORD = 'r',  /* a record: data is its canonical text */
+	STORE_SCRATCH = 's', /* a scratch file: data lives in chunks */
+};
+
+/* Size of one scratch file chunk. */
+#define STORE_CHUNK 65536u
+
+/*
+ * Open (create if create is set and it does not exist) the environment in
+ * directory dir.  initial_map is the map size to start with (0: a default);
+ * the map grows on its own.  The directory must exist when create is set.
+ * Errors: ENOENT (no environment and create not set), EIO, ENOMEM, and the
+ * errno LMDB reports.
+ */
+int store_env_open(const char *dir, int create, size_t initial_map,
+		   struct store_env **out);
+
+/* Sync and close.  No transaction may be open.  NULL is a no-op. */
+void store_env_close(struct store_env *env);
+
+/* Flush committed transactions to disk (fdatasync).  Thread-safe. */
+int store_env_sync(struct store_env *env);
+
+/* The environment's number, set at creation and stable (0 if never set). */
+uint32_t store_env_id(struct store_env *env);
+int store_env_set_id(struct store_env *env, uint32_t id);
+
+/* Map size and bytes in use, for status reporting. */
+void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
+
+/*
+ * Reserve an inode number, unique within the environment and never handed
+ * out again (it is persisted with the next write that commits).  Never 0;
+ * numbers below 64 are left for fixed names.
+ */
+uint64_t store_ino_alloc(struct store_env *env);
+
+/* ---- transactions --------------------------------------------------- */
+
+/* A read-only snapshot.  Abort it when done (commit is not needed). */
+int store_read_begin(struct store_env *env, struct store_txn **out);
+void store_txn_abort(struct store_txn *txn);
+
+/*
+ * Run fn(txn, arg) in one write transaction and commit it.  When fn returns
+ * non-zero the transaction is aborted and that value returned.  When the
+ * map fills (inside fn or at commit) the transaction is aborted, the map
+ * doubled and fn run again from scratch, so fn must only change state
+ * through txn, or be safe to repeat.  ENOSPC means the disk is full.
+ */
+int store_write(struct store_env *env,
+		int (*fn)(struct store_txn *txn, void *arg), void *arg);
+
+/* ---- tables ---------------------------------------------------------- */
+
+struct store_table {
+	uint32_t tid;	  /* number used in object keys; never reused */
+	uint32_t flags;	  /* reserved, 0 */
+	uint64_t ino;	  /* the table directory's inode number */
+	int64_t btime_ns; /* creation */
+	int64_t mtime_ns; /* last change of the table itself */
+};
+
+/* Look a table up by name.  ENOENT if there is none. */
+int store_table_get(struct store_txn *txn, const char *name, size_t len,
+		    struct store_table *out);
+
+/* Create a table (write txn).  EEXIST if the name is taken. */
+int store_table_create(struct store_txn *txn, const char *name, size_t len,
+		       int64_t now_ns, struct store_table *out);
+
+/*
+ * Drop a table (write txn).  With force, its objects, chunks and aliases go
+ * too; without, ENOTEMPTY if it has any object.  ENOENT if no such table.
+ */
+int store_table_drop(struct store_txn *txn, const char *name, size_t len,
+		     int force);
+
+/* 1 if the table holds no object of any kind, else 0. */
+int store_table_is_empty(struct store_txn *txn, uint32_t tid);
+
+/* Number of tables in the environment. */
+int store_table_count(struct store_txn *txn, uint64_t *count);
+
+/*
+ * The first table whose name sorts after (after, afterlen) -- or the first
+ * table, when after is NULL.  *name points into the transaction's memory,
+ * valid until the transaction ends.  ENOENT past the last.
+ */
+int store_table_next(struct store_txn *txn, const char *after, size_t afterlen,
+		     const char **name, size_t *namelen,
+		     struct store_table *out);
+
+/* ---- objects --------------------------------------------------------- */
+
+struct store_obj {
+	uint64_t ino;
+	int64_t btime_ns; /* creation */
+	int64_t mtime_ns; /* last update */
+	uint64_t size;	  /* scratch files: their size; records: len */
+	const void *data; /* records: the text; valid until the txn ends */
+	size_t len;
+};
+
+/* Longest object key accepted, in bytes (EINVAL past it). */
+#define STORE_KEY_MAX 4096
+
+/* Read one object.  ENOENT if absent.  out->data lives as long as txn. */
+int store_obj_get(struct store_txn *txn, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen, struct store_obj *out);
+
+/* Insert or replace one object with header and data from *obj. */
+int store_obj_put(struct store_txn *txn, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen, const struct store_obj *obj);
+
+/* Delete one object (and its chunks).  ENOENT if absent. */
+int store_obj_del(struct store_txn *txn, uint32_t tid, enum store_kind kind,
+		  const void *key, size_t keylen);
+
+/*
+ * Iterate a table's objects of one kind in key order, from the first key
+ * after (after, afterlen) -- or from the start when after is NULL.
+ */
+struct store_cursor;
+int store_cursor_open(struct store_txn *txn, uint32_t tid, enum store_kind kind,
+		      const void *after, size_t afterlen,
+		      struct store_cursor **out);
+/* The next object: key and data valid until the next call.  ENOENT at end. */
+int store_cursor_next(struct store_cursor *cur, const void **key,
+		      size_t *keylen, struct store_obj *out);
+void store_cursor_close(struct store_cursor *cur);
+
+/* ---- scratch file chunks ---------------------------------------------- */
+
+/*
+ * Chunk idx of the object (tid, key): *data and *len into txn memory, or
+ * ENOENT for a hole (read as zeros).
+ */
+int store_chunk_get(struct store_txn *txn, uint32_t tid, const void *key,
+		    size_t keylen, uint32_t idx, const void **data,
+		    size_t *len);
+int store_chunk_put(struct store_txn *txn, uint32_t tid, const void *key,
+		    size_t keylen, uint32_t idx, const void *data, size_t len);
+/* Delete the chunks with index >= from. */
+int store_chunk_trim(struct store_txn *txn, uint32_t tid, const void *key,
+		     size_t keylen, uint32_t from);
+/* Give the chunks of (tid, key) to (ntid, nkey): a rename. */
+int store_chunk_move(struct store_txn *txn, uint32_t tid, const void *key,
+		     size_t keylen, uint32_t ntid, const void *nkey,
+		     size_t nkeylen);
+
+/* ---- aliases: a second name for a key (e.g. a digest of a long key) -- */
+
+int store_alias_put(struct store_txn *txn, uint32_t tid, const void *alias,
+		    size_t alen, const void *key, size_t keylen);
+/* *key into txn memory.  ENOENT if absent. */
+int store_alias_get(struct store_txn *txn, uint32_t tid, const void *alias,
+		    size_t alen, const void **key, size_t *keylen);
+int store_alias_del(struct store_txn *txn, uint32_t tid, const void *alias,
+		    size_t alen);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * Unit tests of storage/: tables, objects, cursors, chunks, aliases, inode
+ * numbers, map growth and persistence across reopen.  No FUSE needed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static int passed, failed;
+
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (c) {                                                       \
+			passed++;                                              \
+		} else {                                                       \
+			failed++;                                              \
+			printf("%s:%d: CHECK(%s) failed\n", __FILE__,          \
+			       __LINE__, #c);                                  \
+		}                                                              \
+	} while (0)
+
+static char dir[] = "/tmp/recordfs-test-store-XXXXXX";
+
+struct put_args {
+	uint32_t tid;
+	const char *key;
+	const char *data;
+	size_t size;
+};
+
+static int mk_table(struct store_txn *t, void *arg)
+{
+	struct store_table *tb = arg;
+	return store_table_create(t, "dog", 3, 42, tb);
+}
+
+static int put(struct store_txn *t, void *arg)
+{
+	struct put_args *a = arg;
+	struct store_obj o = {.ino = 100,
+			      .btime_ns = 1,
+			      .mtime_ns = 2,
+			      .size = a->size,
+			      .data = a->data,
+			      .len = a->size};
+	return store_obj_put(t, a->tid, STORE_RECORD, a->key, strlen(a->key),
+			     &o);
+}
+
+static int del(struct store_txn *t, void *arg)
+{
+	struct put_args *a = arg;
+	return store_obj_del(t, a->tid, STORE_RECORD, a->key, strlen(a->key));
+}
+
+static int drop_noforce(struct store_txn *t, void *arg)
+{
+	return store_table_drop(t, "dog", 3, 0);
+}
+
+static int drop_force(struct store_txn *t, void *arg)
+{
+	return store_table_drop(t, "dog", 3, 1);
+}
+
+static int chunks(struct store_txn *t, void *arg)
+{
+	uint32_t tid = *(uint32_t *)arg;
+	int rc = 0, i;
+	for (i = 0; i < 5 && !rc; i++)
+		rc = store_chunk_put(t, tid, "f", 1, (uint32_t)i, "abcd", 4);
+	if (!rc)
+		rc = store_chunk_trim(t, tid, "f", 1, 3);
+	if (!rc)
+		rc = store_chunk_move(t, tid, "f", 1, tid, "g", 1);
+	if (!rc)
+		rc = store_alias_put(t, tid, "digest", 6, "key", 3);
+	return rc;
+}
+
+static int fail_fn(struct store_txn *t, void *arg)
+{
+	struct put_args *a = arg;
+	put(t, a);
+	return EINVAL; /* the put must not land */
+}
+
+int main(void)
+{
+	struct store_env *env;
+	struct store_txn *t;
+	struct store_table tb, tb2;
+	struct store_obj o;
+	struct store_cursor *c;
+	const void *k, *d;
+	size_t kl, dl;
+	struct put_args a;
+	uint64_t ino1, ino2, map, used;
+	char key[32];
+	int i, n, rc;
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	CHECK(store_env_open(dir, 0, 0, &env) == ENOENT);
+	CHECK(store_env_open(dir, 1, 1 << 20, &env) == 0);
+	CHECK(store_env_id(env) == 0);
+	CHECK(store_env_set_id(env, 7) == 0);
+	ino1 = store_ino_alloc(env);
+	ino2 = store_ino_alloc(env);
+	CHECK(ino1 >= 64 && ino2 == ino1 + 1);
+
+	CHECK(store_write(env, mk_table, &tb) == 0);
+	CHECK(tb.tid == 1 && tb.btime_ns == 42);
+	CHECK(store_write(env, mk_table, &tb2) == EEXIST);
+
+	/* objects: put, get, replace, order, delete */
+	a.tid = tb.tid;
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%03d", 99 - i);
+		a.key = key;
+		a.data = "hello";
+		a.size = 5;
+		CHECK(store_write(env, put, &a) == 0);
+	}
+	a.key = "k050";
+	a.data = "fail";
+	a.size = 4;
+	CHECK(store_write(env, fail_fn, &a) == EINVAL);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_obj_get(t, tb.tid, STORE_RECORD, "k050", 4, &o) == 0);
+	CHECK(o.len == 5 && memcmp(o.data, "hello", 5) == 0 && o.ino == 100);
+	CHECK(o.btime_ns == 1 && o.mtime_ns == 2);
+	CHECK(store_obj_get(t, tb.tid, STORE_SCRATCH, "k050", 4, &o) == ENOENT);
+	CHECK(store_table_is_empty(t, tb.tid) == 0);
+	/* a cursor walks in key order, from after a key */
+	CHECK(store_cursor_open(t, tb.tid, STORE_RECORD, "k010", 4, &c) == 0);
+	n = 0;
+	while (store_cursor_next(c, &k, &kl, &o) == 0) {
+		snprintf(key, sizeof(key), "k%03d", 11 + n);
+		CHECK(kl == 4 && memcmp(k, key, 4) == 0);
+		n++;
+	}
+	CHECK(n == 89);
+	store_cursor_close(c);
+	CHECK(store_cursor_open(t, tb.tid, STORE_SCRATCH, NULL, 0, &c) == 0);
+	CHECK(store_cursor_next(c, &k, &kl, &o) == ENOENT);
+	store_cursor_close(c);
+	store_txn_abort(t);
+
+	CHECK(store_write(env, drop_noforce, NULL) == ENOTEMPTY);
+	a.key = "k000";
+	CHECK(store_write(env, del, &a) == 0);
+	CHECK(store_write(env, del, &a) == ENOENT);
+
+	/* chunks and aliases */
+	CHECK(store_write(env, chunks, &tb.tid) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_chunk_get(t, tb.tid, "f", 1, 0, &d, &dl) == ENOENT);
+	CHECK(store_chunk_get(t, tb.tid, "g", 1, 2, &d, &dl) == 0 && dl == 4);
+	CHECK(store_chunk_get(t, tb.tid, "g", 1, 3, &d, &dl) == ENOENT);
+	CHECK(store_alias_get(t, tb.tid, "digest", 6, &d, &dl) == 0 &&
+	      dl == 3 && memcmp(d, "key", 3) == 0);
+	store_txn_abort(t);
+
+	/* the map grows: write ~8 MiB into a 1 MiB map */
+	{
+		static char big[200000];
+		memset(big, 'x', sizeof(big));
+		for (i = 0; i < 40; i++) {
+			snprintf(key, sizeof(key), "big%02d", i);
+			a.key = key;
+			a.data = big;
+			a.size = sizeof(big);
+			rc = store_write(env, put, &a);
+			CHECK(rc == 0);
+		}
+		store_env_usage(env, &map, &used);
+		CHECK(map >= 8u << 20 && used >= 7u << 20);
+	}
+
+	/* reopen: ids, tables, inode numbers persist */
+	store_env_close(env);
+	CHECK(store_env_open(dir, 0, 0, &env) == 0);
+	CHECK(store_env_id(env) == 7);
+	CHECK(store_ino_alloc(env) > ino2);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_table_get(t, "dog", 3, &tb2) == 0 && tb2.tid == tb.tid);
+	CHECK(store_obj_get(t, tb.tid, STORE_RECORD, "big39", 5, &o) == 0 &&
+	      o.len == 200000);
+	store_txn_abort(t);
+
+	/* dropping a table removes its objects, chunks and aliases */
+	CHECK(store_write(env, drop_force, NULL) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_table_get(t, "dog", 3, &tb2) == ENOENT);
+	CHECK(store_table_is_empty(t, tb.tid) == 1);
+	CHECK(store_chunk_get(t, tb.tid, "g", 1, 0, &d, &dl) == ENOENT);
+	CHECK(store_alias_get(t, tb.tid, "digest", 6, &d, &dl) == ENOENT);
+	store_txn_abort(t);
+	/* a new table never reuses the number */
+	CHECK(store_write(env, mk_table, &tb2) == 0 && tb2.tid == tb.tid + 1);
+	store_env_close(env);
+
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			printf("cleanup of %s failed\n", dir);
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
