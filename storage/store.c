@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP	 (256ull << 20)
@@ -27,6 +28,7 @@
 
 struct store_env {
 	MDB_env *env;
+	char *dir;
 	MDB_dbi meta, tables, objects, chunks, aliases;
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
@@ -142,8 +144,14 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 
 	if (!e)
 		return ENOMEM;
+	e->dir = strdup(dir);
+	if (!e->dir) {
+		free(e);
+		return ENOMEM;
+	}
 	rc = mdb_env_create(&e->env);
 	if (rc) {
+		free(e->dir);
 		free(e);
 		return store_errno(NULL, rc);
 	}
@@ -200,6 +208,7 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	return 0;
 fail:
 	mdb_env_close(e->env);
+	free(e->dir);
 	free(e);
 	return rc;
 }
@@ -210,6 +219,7 @@ void store_env_close(struct store_env *env)
 		return;
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
+	free(env->dir);
 	free(env);
 }
 
@@ -285,6 +295,19 @@ static int grow_map(struct store_env *env)
 	return 0;
 }
 
+/*
+ * LMDB reports a short write(2) of its pages as EIO, and a full disk makes
+ * short writes.  A commit that failed so while the disk has less room than
+ * the largest record is taken for a full disk.
+ */
+static int disk_nearly_full(struct store_env *env)
+{
+	struct statvfs sv;
+	if (statvfs(env->dir, &sv) != 0)
+		return 0;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < (32ull << 20);
+}
+
 int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg)
 {
@@ -307,6 +330,8 @@ int store_write(struct store_env *env,
 				env->persisted_ino = env->next_ino;
 				return 0;
 			}
+			if (rc == EIO && disk_nearly_full(env))
+				rc = ENOSPC;
 		}
 		if (!t.map_full)
 			return rc;

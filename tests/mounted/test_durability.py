@@ -162,3 +162,62 @@ def test_listing_a_million_streams(tmp_path):
             assert peak[0] - base < 8 * 1024
     finally:
         m.stop()
+
+
+def test_disk_full_is_enospc_and_loses_nothing(tmp_path):
+    """With the data directory on a small file system, writes fail with
+    ENOSPC once it is full, say so in the error log, and every record
+    written before stays readable, also after a remount."""
+    from conftest import Mount
+    import errno
+    m = Mount(tmp_path)
+    os.makedirs(m.datadir)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                        m.datadir], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs: " + r.stderr)
+    try:
+        m.start()
+        try:
+            m.sh("mkdir data/dog")
+            blob = "z" * 50000
+            written = []
+            err = None
+            for i in range(200):
+                try:
+                    with open(m.p("data", "dog", "%d.json" % i), "w") as f:
+                        f.write('{"b":"%s"}' % blob)
+                    written.append(i)
+                except OSError as e:
+                    err = e
+                    break
+            assert err is not None and err.errno == errno.ENOSPC
+            assert len(written) > 10
+            assert "No space left on device" in m.errors()
+            for i in written:
+                assert json.loads(m.read("data", "dog", "%d.json" % i))["b"] == blob
+            # room made by removing records is used again
+            for i in written[:10]:
+                os.unlink(m.p("data", "dog", "%d.json" % i))
+            with open(m.p("data", "dog", "new.json"), "w") as f:
+                f.write('{"b":"small"}')
+        finally:
+            m.stop()
+        m.start()
+        try:
+            assert len(os.listdir(m.p("data", "dog"))) == len(written) - 10 + 1
+            assert json.loads(m.read("data", "dog", "new.json"))["b"] == "small"
+        finally:
+            m.stop()
+    finally:
+        subprocess.run(["umount", m.datadir])
+
+
+def test_read_only_mount(mnt):
+    import errno
+    mnt.sh("mkdir data/dog && echo '{}' > data/dog/1.json")
+    mnt.restart(["-o", "ro"])
+    assert json.loads(mnt.read("data", "dog", "1.json"))["id"] == 1
+    with pytest.raises(OSError) as e:
+        open(mnt.p("data", "dog", "2.json"), "w")
+    assert e.value.errno == errno.EROFS
