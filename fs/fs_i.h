@@ -154,7 +154,11 @@ uint64_t fs_db_ino(const struct fs_db *db, uint64_t local);
 void fs_sync_all(void);
 
 /* ops.c */
+int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
+
+/* statx.c */
+int fs_session_loop(struct fuse_session *se);
 
 #endif

@@ -238,7 +238,7 @@ int fs_main(int argc, char *argv[])
 	if (fs.opts.sync_secs > 0 &&
 	    pthread_create(&fs.sync_thread, NULL, sync_main, NULL) == 0)
 		sync_started = 1;
-	ret = fuse_session_loop(fs.se) ? 1 : 0;
+	ret = fs_session_loop(fs.se) ? 1 : 0;
 	if (sync_started) {
 		pthread_mutex_lock(&fs.sync_mu);
 		fs.sync_stop = 1;

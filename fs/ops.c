@@ -201,14 +201,21 @@ static uint64_t shown_size(const void *text, size_t len)
 
 static int64_t start_ns;
 
-/* Fill st for node n.  ENOENT when what it names is gone. */
-static int node_attr(struct fs_node *n, struct stat *st)
+/*
+ * Fill st for node n, and *btime (if not NULL) with its creation time.
+ * ENOENT when what it names is gone.
+ */
+int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 {
+	int64_t bt_unused;
 	struct store_txn *t;
 	struct store_obj o;
 	struct store_table tb;
 	int rc = 0;
 
+	if (!btime)
+		btime = &bt_unused;
+	*btime = start_ns;
 	switch (n->kind) {
 	case FS_ROOT:
 	case FS_STATUS:
@@ -240,8 +247,10 @@ static int node_attr(struct fs_node *n, struct stat *st)
 		rc = store_table_get(t, n->tname, strlen(n->tname), &tb);
 		if (!rc && tb.tid != n->tid)
 			rc = ENOENT;
-		if (!rc)
+		if (!rc) {
 			dir_attr(st, n->ino, tb.mtime_ns, tb.btime_ns);
+			*btime = tb.btime_ns;
+		}
 		goto out;
 	}
 	rc = store_obj_get(t, n->tid,
@@ -250,11 +259,13 @@ static int node_attr(struct fs_node *n, struct stat *st)
 	if (rc == ENOENT && n->pending) {
 		file_attr(st, n->ino, n->pending->len, n->pending_btime_ns,
 			  0644);
+		*btime = n->pending_btime_ns;
 		rc = 0;
 		goto out;
 	}
 	if (rc)
 		goto out;
+	*btime = o.btime_ns;
 	if (n->kind == FS_RECORD)
 		file_attr(st, n->ino, shown_size(o.data, o.len), o.mtime_ns,
 			  0644);
@@ -263,6 +274,11 @@ static int node_attr(struct fs_node *n, struct stat *st)
 out:
 	store_txn_abort(t);
 	return rc;
+}
+
+static int node_attr(struct fs_node *n, struct stat *st)
+{
+	return fs_node_attr(n, st, NULL);
 }
 
 /* Reply to a lookup-like request with node n, taking one lookup. */
@@ -2269,6 +2285,8 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* Plain readdir: ls and find need no attributes, and a listing of
 	 * millions must not make the kernel hold a node per record. */
 	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+	/* Requests arrive in memory, so the loop can read their opcode. */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 }
 
 static void fs_destroy(void *userdata)

@@ -213,6 +213,17 @@ def test_inodes_stable_and_times(mnt):
     st = os.stat(mnt.p("data", "dog", "1.json"))
     r = rec(mnt, "data", "dog", "1.json")
     assert abs(st.st_mtime * 1000 - r["__updatedtime__"]) < 2
+    # birth time (statx) is the creation, and stays across updates
+    import time
+    time.sleep(1.1)
+    mnt.sh("echo '{\"a\":1}' > data/dog/1.json")
+    birth = mnt.sh("stat -c %W data/dog/1.json").stdout.strip()
+    assert birth != "0" and birth != "-"
+    assert int(birth) == r["__createdtime__"] // 1000
+    st2 = os.stat(mnt.p("data", "dog", "1.json"))
+    assert st2.st_mtime_ns > st.st_mtime_ns
+    assert int(mnt.sh("stat -c %W data/dog/1.json").stdout) < st2.st_mtime
+    st = st2
     tino = os.stat(mnt.p("data", "dog")).st_ino
     mnt.restart()
     assert os.stat(mnt.p("data", "dog", "1.json")).st_ino == st.st_ino

@@ -1,0 +1,146 @@
+/*
+ * statx.c: birth times, answered below libfuse.
+ *
+ * The kernel asks for a file's birth time with FUSE_STATX (Linux 6.6 and
+ * later), which libfuse 3.14 does not know and would answer ENOSYS.  The
+ * session loop here reads each request itself, answers FUSE_STATX from the
+ * node's stored creation time, and hands every other request to libfuse.
+ * Kernels without FUSE_STATX never send it and fall back to GETATTR.
+ * The structures are the kernel's ABI (include/uapi/linux/fuse.h, 7.39).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fs_i.h"
+
+#define OP_STATX 52
+
+struct in_header {
+	uint32_t len;
+	uint32_t opcode;
+	uint64_t unique;
+	uint64_t nodeid;
+	uint32_t uid, gid, pid;
+	uint16_t total_extlen;
+	uint16_t padding;
+};
+
+struct out_header {
+	uint32_t len;
+	int32_t error;
+	uint64_t unique;
+};
+
+struct sx_time {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+
+struct fuse_statx {
+	uint32_t mask;
+	uint32_t blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode;
+	uint16_t spare0;
+	uint64_t ino, size, blocks, attributes_mask;
+	struct sx_time atime, btime, ctime, mtime;
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t spare2[14];
+};
+
+struct statx_out {
+	uint64_t attr_valid;
+	uint32_t attr_valid_nsec;
+	uint32_t flags;
+	uint64_t spare[2];
+	struct fuse_statx stat;
+};
+
+/* STATX_* mask bits (linux/stat.h) */
+#define SX_BASIC 0x07ffu
+#define SX_BTIME 0x0800u
+
+static void sx_time_set(struct sx_time *t, int64_t sec, long nsec)
+{
+	t->tv_sec = sec;
+	t->tv_nsec = (uint32_t)nsec;
+	t->reserved = 0;
+}
+
+static void reply(struct fuse_session *se, uint64_t unique, int err,
+		  const void *body, size_t len)
+{
+	struct out_header oh = {(uint32_t)(sizeof(oh) + len), -err, unique};
+	struct iovec iov[2] = {{&oh, sizeof(oh)}, {(void *)body, len}};
+	ssize_t w = writev(fuse_session_fd(se), iov, len ? 2 : 1);
+	(void)w; /* the request may have been interrupted: nothing to do */
+}
+
+static void do_statx(struct fuse_session *se, const struct in_header *in)
+{
+	struct fs_node *n = fs_node_get(in->nodeid);
+	struct statx_out out;
+	struct stat st;
+	int64_t bt = 0;
+	int rc;
+
+	fs.n_ops++;
+	if (!n) {
+		reply(se, in->unique, ESTALE, NULL, 0);
+		return;
+	}
+	rc = fs_node_attr(n, &st, &bt);
+	if (rc) {
+		reply(se, in->unique, rc, NULL, 0);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	/* Cached as briefly as a getattr of the same node. */
+	out.attr_valid = S_ISDIR(st.st_mode) ? 1 : 0;
+	out.stat.mask = SX_BASIC | SX_BTIME;
+	out.stat.blksize = (uint32_t)st.st_blksize;
+	out.stat.nlink = (uint32_t)st.st_nlink;
+	out.stat.uid = st.st_uid;
+	out.stat.gid = st.st_gid;
+	out.stat.mode = (uint16_t)st.st_mode;
+	out.stat.ino = st.st_ino;
+	out.stat.size = (uint64_t)st.st_size;
+	out.stat.blocks = (uint64_t)st.st_blocks;
+	sx_time_set(&out.stat.atime, st.st_atim.tv_sec, st.st_atim.tv_nsec);
+	sx_time_set(&out.stat.mtime, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	sx_time_set(&out.stat.ctime, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	sx_time_set(&out.stat.btime, bt / 1000000000, bt % 1000000000);
+	reply(se, in->unique, 0, &out, sizeof(out));
+}
+
+/* fuse_session_loop(), with FUSE_STATX answered here. */
+int fs_session_loop(struct fuse_session *se)
+{
+	struct fuse_buf buf;
+	int res = 0;
+
+	memset(&buf, 0, sizeof(buf));
+	while (!fuse_session_exited(se)) {
+		res = fuse_session_receive_buf(se, &buf);
+		if (res == -EINTR)
+			continue;
+		if (res <= 0)
+			break;
+		if (!(buf.flags & FUSE_BUF_IS_FD) &&
+		    (size_t)res >= sizeof(struct in_header) &&
+		    ((struct in_header *)buf.mem)->opcode == OP_STATX)
+			do_statx(se, buf.mem);
+		else
+			fuse_session_process_buf(se, &buf);
+	}
+	free(buf.mem);
+	if (res > 0)
+		res = 0;
+	fuse_session_reset(se);
+	return res < 0 ? -1 : 0;
+}
