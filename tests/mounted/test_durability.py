@@ -221,3 +221,42 @@ def test_read_only_mount(mnt):
     with pytest.raises(OSError) as e:
         open(mnt.p("data", "dog", "2.json"), "w")
     assert e.value.errno == errno.EROFS
+
+
+def test_background_daemon_and_lazy_unmount_commit_open_files(tmp_path):
+    """Without -f the daemon goes to the background; a lazy unmount with a
+    record still open commits it when the file is closed, and the daemon
+    then exits."""
+    from conftest import BIN
+    import time
+    data, mnt = str(tmp_path / "d"), str(tmp_path / "m")
+    os.makedirs(mnt)
+    r = subprocess.run([BIN, data, mnt], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert os.path.ismount(mnt)
+        pids = subprocess.run(["pgrep", "-f", "recordfs %s %s" % (data, mnt)],
+                              capture_output=True, text=True).stdout.split()
+        assert len(pids) == 1
+        os.mkdir(os.path.join(mnt, "data", "dog"))
+        f = open(os.path.join(mnt, "data", "dog", "1.json"), "w")
+        f.write('{"open":true}')
+        f.flush()
+        subprocess.run(["fusermount3", "-u", "-z", mnt], check=True)
+        assert not os.path.ismount(mnt)
+        f.close()
+        deadline = time.time() + 20
+        while os.path.exists("/proc/" + pids[0]) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists("/proc/" + pids[0])
+    finally:
+        subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
+    from conftest import Mount
+    m = Mount(tmp_path)
+    m.datadir, m.path = data, mnt
+    m.start()
+    try:
+        assert json.loads(m.read("data", "dog", "1.json"))["open"] is True
+    finally:
+        m.stop()
