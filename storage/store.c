@@ -29,7 +29,7 @@
 struct store_env {
 	MDB_env *env;
 	char *dir;
-	MDB_dbi meta, tables, objects, chunks, aliases;
+	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs;
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* value of meta "next_ino" on disk */
@@ -137,7 +137,9 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 {
 	struct store_env *e = calloc(1, sizeof(*e));
 	struct store_txn t;
-	unsigned dbflags = create ? MDB_CREATE : 0;
+	/* data.mdb's presence is checked below; the named databases inside
+	 * are made when missing, so an older file gains new ones. */
+	unsigned dbflags = MDB_CREATE;
 	uint64_t v;
 	MDB_envinfo info;
 	int rc;
@@ -184,7 +186,9 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	    (rc = mdb_dbi_open(t.txn, "tables", dbflags, &e->tables)) ||
 	    (rc = mdb_dbi_open(t.txn, "objects", dbflags, &e->objects)) ||
 	    (rc = mdb_dbi_open(t.txn, "chunks", dbflags, &e->chunks)) ||
-	    (rc = mdb_dbi_open(t.txn, "aliases", dbflags, &e->aliases))) {
+	    (rc = mdb_dbi_open(t.txn, "aliases", dbflags, &e->aliases)) ||
+	    (rc = mdb_dbi_open(t.txn, "index", dbflags, &e->index)) ||
+	    (rc = mdb_dbi_open(t.txn, "attrs", dbflags, &e->attrs))) {
 		mdb_txn_abort(t.txn);
 		rc = store_errno(NULL, rc);
 		goto fail;
@@ -475,7 +479,9 @@ int store_table_drop(struct store_txn *t, const char *name, size_t len,
 		return ENOTEMPTY;
 	if ((rc = delete_prefix(t, t->env->objects, p, 4)) ||
 	    (rc = delete_prefix(t, t->env->chunks, p, 4)) ||
-	    (rc = delete_prefix(t, t->env->aliases, p, 4)))
+	    (rc = delete_prefix(t, t->env->aliases, p, 4)) ||
+	    (rc = delete_prefix(t, t->env->index, p, 4)) ||
+	    (rc = delete_prefix(t, t->env->attrs, p, 4)))
 		return rc;
 	return store_errno(t, mdb_del(t->txn, t->env->tables, &k, NULL));
 }
@@ -845,4 +851,218 @@ int store_alias_del(struct store_txn *t, uint32_t tid, const void *alias,
 	if (rc)
 		return ENOENT;
 	return store_errno(t, mdb_del(t->txn, t->env->aliases, &k, NULL));
+}
+
+/* ---- indexes --------------------------------------------------------- */
+
+/* [tid][u16 attr length][attr]: the start of every key of one index. */
+static int index_prefix(uint8_t *buf, uint32_t tid, const void *attr,
+			size_t alen)
+{
+	if (alen == 0 || alen > STORE_ATTR_MAX)
+		return EINVAL;
+	put_be32(buf, tid);
+	buf[4] = (uint8_t)(alen >> 8);
+	buf[5] = (uint8_t)alen;
+	memcpy(buf + 6, attr, alen);
+	return 0;
+}
+
+#define IKEY_MAX (6 + STORE_ATTR_MAX + STORE_VALUE_MAX + STORE_KEY_MAX)
+
+static int attr_count(struct store_txn *t, uint32_t tid, const void *attr,
+		      size_t alen, int delta)
+{
+	uint8_t buf[4 + STORE_ATTR_MAX];
+	MDB_val k = {4 + alen, buf}, d;
+	uint64_t n = 0;
+	int rc;
+	put_be32(buf, tid);
+	memcpy(buf + 4, attr, alen);
+	rc = mdb_get(t->txn, t->env->attrs, &k, &d);
+	if (rc == 0 && d.mv_size == 8) {
+		memcpy(&n, d.mv_data, 8);
+		n = le64toh(n);
+	} else if (rc && rc != MDB_NOTFOUND) {
+		return store_errno(t, rc);
+	}
+	if (delta < 0 && n == 0)
+		return EIO;
+	n += (uint64_t)(int64_t)delta;
+	if (n == 0)
+		return store_errno(t, mdb_del(t->txn, t->env->attrs, &k, NULL));
+	n = htole64(n);
+	d.mv_size = 8;
+	d.mv_data = &n;
+	return store_errno(t, mdb_put(t->txn, t->env->attrs, &k, &d, 0));
+}
+
+static int index_key(uint8_t *buf, uint32_t tid, const void *attr, size_t alen,
+		     const void *val, size_t vlen, const void *key, size_t klen,
+		     MDB_val *k)
+{
+	int rc = index_prefix(buf, tid, attr, alen);
+	if (rc)
+		return rc;
+	if (vlen > STORE_VALUE_MAX || klen > STORE_KEY_MAX)
+		return EINVAL;
+	memcpy(buf + 6 + alen, val, vlen);
+	memcpy(buf + 6 + alen + vlen, key, klen);
+	k->mv_size = 6 + alen + vlen + klen;
+	k->mv_data = buf;
+	return 0;
+}
+
+int store_index_put(struct store_txn *t, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen)
+{
+	uint8_t buf[IKEY_MAX];
+	MDB_val k, d = {0, ""};
+	int rc = index_key(buf, tid, attr, alen, val, vlen, key, klen, &k);
+	if (rc)
+		return rc;
+	rc = mdb_put(t->txn, t->env->index, &k, &d, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return 0;
+	if (rc)
+		return store_errno(t, rc);
+	return attr_count(t, tid, attr, alen, 1);
+}
+
+int store_index_del(struct store_txn *t, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen)
+{
+	uint8_t buf[IKEY_MAX];
+	MDB_val k;
+	int rc = index_key(buf, tid, attr, alen, val, vlen, key, klen, &k);
+	if (rc)
+		return rc;
+	rc = mdb_del(t->txn, t->env->index, &k, NULL);
+	if (rc)
+		return store_errno(t, rc);
+	return attr_count(t, tid, attr, alen, -1);
+}
+
+int store_index_has(struct store_txn *t, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen)
+{
+	uint8_t buf[IKEY_MAX];
+	MDB_val k, d;
+	if (index_key(buf, tid, attr, alen, val, vlen, key, klen, &k))
+		return 0;
+	return mdb_get(t->txn, t->env->index, &k, &d) == 0;
+}
+
+int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
+		    size_t afterlen, const void **attr, size_t *alen,
+		    uint64_t *count)
+{
+	uint8_t buf[4 + STORE_ATTR_MAX];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+	if (afterlen > STORE_ATTR_MAX)
+		return EINVAL;
+	put_be32(buf, tid);
+	if (after)
+		memcpy(buf + 4, after, afterlen);
+	k.mv_size = 4 + (after ? afterlen : 0);
+	k.mv_data = buf;
+	rc = mdb_cursor_open(t->txn, t->env->attrs, &c);
+	if (rc)
+		return store_errno(t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == 0 && after && k.mv_size == 4 + afterlen &&
+	    memcmp(k.mv_data, buf, 4 + afterlen) == 0)
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	mdb_cursor_close(c);
+	if (rc)
+		return store_errno(t, rc);
+	if (k.mv_size < 4 || memcmp(k.mv_data, buf, 4) != 0)
+		return ENOENT;
+	*attr = (const uint8_t *)k.mv_data + 4;
+	*alen = k.mv_size - 4;
+	if (count) {
+		uint64_t n = 0;
+		if (d.mv_size == 8)
+			memcpy(&n, d.mv_data, 8);
+		*count = le64toh(n);
+	}
+	return 0;
+}
+
+struct store_icursor {
+	struct store_txn *txn;
+	MDB_cursor *cur;
+	uint8_t prefix[6 + STORE_ATTR_MAX];
+	size_t plen;
+	uint8_t seek[IKEY_MAX + 1];
+	size_t seeklen;
+	int pending; /* seek before the next read */
+};
+
+int store_icursor_open(struct store_txn *t, uint32_t tid, const void *attr,
+		       size_t alen, struct store_icursor **out)
+{
+	struct store_icursor *c = calloc(1, sizeof(*c));
+	int rc;
+	if (!c)
+		return ENOMEM;
+	rc = index_prefix(c->prefix, tid, attr, alen);
+	if (!rc)
+		rc = store_errno(
+		    t, mdb_cursor_open(t->txn, t->env->index, &c->cur));
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	c->txn = t;
+	c->plen = 6 + alen;
+	memcpy(c->seek, c->prefix, c->plen);
+	c->seeklen = c->plen;
+	c->pending = 1;
+	*out = c;
+	return 0;
+}
+
+int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len)
+{
+	if (len > IKEY_MAX + 1 - c->plen)
+		return EINVAL;
+	memcpy(c->seek + c->plen, pos, len);
+	c->seeklen = c->plen + len;
+	c->pending = 1;
+	return 0;
+}
+
+int store_icursor_next(struct store_icursor *c, const void **entry, size_t *len)
+{
+	MDB_val k, d;
+	int rc;
+	if (c->pending) {
+		c->pending = 0;
+		k.mv_size = c->seeklen;
+		k.mv_data = c->seek;
+		rc = mdb_cursor_get(c->cur, &k, &d, MDB_SET_RANGE);
+	} else {
+		rc = mdb_cursor_get(c->cur, &k, &d, MDB_NEXT);
+	}
+	if (rc)
+		return store_errno(c->txn, rc);
+	if (k.mv_size < c->plen || memcmp(k.mv_data, c->prefix, c->plen) != 0)
+		return ENOENT;
+	*entry = (const uint8_t *)k.mv_data + c->plen;
+	*len = k.mv_size - c->plen;
+	return 0;
+}
+
+void store_icursor_close(struct store_icursor *c)
+{
+	if (!c)
+		return;
+	mdb_cursor_close(c->cur);
+	free(c);
 }

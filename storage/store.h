@@ -12,6 +12,8 @@
  *   objects  [tid u32 BE][kind u8][key bytes] -> header + data
  *   chunks   [tid u32 BE][u16 BE key length][key][index u32 BE] -> bytes
  *   aliases  [tid u32 BE][alias bytes] -> key bytes
+ *   index    [tid u32 BE][u16 BE attr length][attr][value][key] -> empty
+ *   attrs    [tid u32 BE][attr] -> u64 number of index entries
  *
  * Every function returns 0 or a positive errno.  LMDB's own codes are read
  * in one place (store.c: store_errno); MDB_MAP_FULL grows the map and retries
@@ -191,5 +193,51 @@ int store_alias_get(struct store_txn *txn, uint32_t tid, const void *alias,
 		    size_t alen, const void **key, size_t *keylen);
 int store_alias_del(struct store_txn *txn, uint32_t tid, const void *alias,
 		    size_t alen);
+
+/* ---- indexes ---------------------------------------------------------- */
+
+/*
+ * An index entry says that the record with key bytes key, in table tid,
+ * holds value bytes val in attribute attr.  Storage does not read values:
+ * the caller gives them in an ordered, self-delimiting form, so one
+ * attribute's entries sort by value, then by record key.
+ */
+#define STORE_ATTR_MAX	1024
+#define STORE_VALUE_MAX 1024
+
+/* Add an entry (no-op if present); counts it for its attribute. */
+int store_index_put(struct store_txn *txn, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen);
+/* Remove an entry.  ENOENT if absent. */
+int store_index_del(struct store_txn *txn, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen);
+/* 1 if the entry exists, else 0. */
+int store_index_has(struct store_txn *txn, uint32_t tid, const void *attr,
+		    size_t alen, const void *val, size_t vlen, const void *key,
+		    size_t klen);
+
+/*
+ * The first attribute with index entries in table tid whose name sorts
+ * after (after, afterlen), or the first one when after is NULL; *attr into
+ * txn memory; *count its number of entries.  ENOENT past the last.
+ */
+int store_attr_next(struct store_txn *txn, uint32_t tid, const void *after,
+		    size_t afterlen, const void **attr, size_t *alen,
+		    uint64_t *count);
+
+/*
+ * Walk one attribute's entries in order.  Each entry is the value bytes
+ * followed by the key bytes, valid until the next call.  seek moves to the
+ * first entry at or after pos (value bytes, or value and key bytes).
+ */
+struct store_icursor;
+int store_icursor_open(struct store_txn *txn, uint32_t tid, const void *attr,
+		       size_t alen, struct store_icursor **out);
+int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len);
+int store_icursor_next(struct store_icursor *c, const void **entry,
+		       size_t *len);
+void store_icursor_close(struct store_icursor *c);
 
 #endif

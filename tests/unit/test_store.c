@@ -89,6 +89,81 @@ static int fail_fn(struct store_txn *t, void *arg)
 	return EINVAL; /* the put must not land */
 }
 
+struct ientry {
+	const char *attr, *val, *key;
+};
+
+static const struct ientry ientries[] = {
+    {"breed", "Lab", "1"}, {"breed", "Lab", "2"}, {"breed", "Pug", "3"},
+    {"age", "03", "1"},	   {"age", "07", "2"},	  {"age", "07", "3"},
+};
+
+static int iput(struct store_txn *t, void *arg)
+{
+	uint32_t tid = *(uint32_t *)arg;
+	size_t i;
+	int rc = 0;
+	for (i = 0; i < sizeof(ientries) / sizeof(ientries[0]) && !rc; i++)
+		rc = store_index_put(t, tid, ientries[i].attr,
+				     strlen(ientries[i].attr), ientries[i].val,
+				     strlen(ientries[i].val), ientries[i].key,
+				     strlen(ientries[i].key));
+	/* a second put of the same entry changes nothing */
+	if (!rc)
+		rc = store_index_put(t, tid, "breed", 5, "Lab", 3, "1", 1);
+	return rc;
+}
+
+static int idel(struct store_txn *t, void *arg)
+{
+	uint32_t tid = *(uint32_t *)arg;
+	int rc = store_index_del(t, tid, "breed", 5, "Pug", 3, "3", 1);
+	if (!rc)
+		rc = store_index_del(t, tid, "breed", 5, "Pug", 3, "3", 1) ==
+			     ENOENT
+			 ? 0
+			 : EIO;
+	return rc;
+}
+
+/* Index entries: put, count per attribute, walk in order, seek, delete. */
+static void test_index(struct store_env *env, uint32_t tid)
+{
+	struct store_txn *t;
+	struct store_icursor *c;
+	const void *a, *e;
+	size_t al, el;
+	uint64_t n;
+	int rc;
+
+	CHECK(store_write(env, iput, &tid) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_attr_next(t, tid, NULL, 0, &a, &al, &n) == 0);
+	CHECK(al == 3 && memcmp(a, "age", 3) == 0 && n == 3);
+	CHECK(store_attr_next(t, tid, "age", 3, &a, &al, &n) == 0);
+	CHECK(al == 5 && memcmp(a, "breed", 5) == 0 && n == 3);
+	CHECK(store_attr_next(t, tid, "breed", 5, &a, &al, &n) == ENOENT);
+	CHECK(store_index_has(t, tid, "breed", 5, "Lab", 3, "2", 1) == 1);
+	CHECK(store_index_has(t, tid, "breed", 5, "Lab", 3, "3", 1) == 0);
+	CHECK(store_icursor_open(t, tid, "age", 3, &c) == 0);
+	CHECK(store_icursor_next(c, &e, &el) == 0 && el == 3 &&
+	      memcmp(e, "031", 3) == 0);
+	CHECK(store_icursor_next(c, &e, &el) == 0 && memcmp(e, "072", 3) == 0);
+	/* seek to the first entry at or after a value */
+	CHECK(store_icursor_seek(c, "07", 2) == 0);
+	CHECK(store_icursor_next(c, &e, &el) == 0 && memcmp(e, "072", 3) == 0);
+	CHECK(store_icursor_next(c, &e, &el) == 0 && memcmp(e, "073", 3) == 0);
+	rc = store_icursor_next(c, &e, &el);
+	CHECK(rc == ENOENT); /* the walk stays inside the attribute */
+	store_icursor_close(c);
+	store_txn_abort(t);
+
+	CHECK(store_write(env, idel, &tid) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_attr_next(t, tid, "age", 3, &a, &al, &n) == 0 && n == 2);
+	store_txn_abort(t);
+}
+
 int main(void)
 {
 	struct store_env *env;
@@ -184,6 +259,8 @@ int main(void)
 		CHECK(map >= 8u << 20 && used >= 7u << 20);
 	}
 
+	test_index(env, tb.tid);
+
 	/* reopen: ids, tables, inode numbers persist */
 	store_env_close(env);
 	CHECK(store_env_open(dir, 0, 0, &env) == 0);
@@ -202,6 +279,14 @@ int main(void)
 	CHECK(store_table_is_empty(t, tb.tid) == 1);
 	CHECK(store_chunk_get(t, tb.tid, "g", 1, 0, &d, &dl) == ENOENT);
 	CHECK(store_alias_get(t, tb.tid, "digest", 6, &d, &dl) == ENOENT);
+	{
+		const void *a;
+		size_t al;
+		CHECK(store_attr_next(t, tb.tid, NULL, 0, &a, &al, NULL) ==
+		      ENOENT);
+		CHECK(store_index_has(t, tb.tid, "age", 3, "07", 2, "2", 1) ==
+		      0);
+	}
 	store_txn_abort(t);
 	/* a new table never reuses the number */
 	CHECK(store_write(env, mk_table, &tb2) == 0 && tb2.tid == tb.tid + 1);
