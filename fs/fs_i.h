@@ -158,6 +158,10 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
 
+/* index.c */
+int fs_index_record(struct store_txn *t, uint32_t tid, const uint8_t *key,
+		    size_t kl, const char *text, size_t len, int del);
+
 /* statx.c */
 int fs_session_loop(struct fuse_session *se);
 

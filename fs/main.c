@@ -233,8 +233,21 @@ int fs_main(int argc, char *argv[])
 		goto out3;
 	if (fuse_session_mount(fs.se, opts.mountpoint) != 0)
 		goto out4;
+	/*
+	 * LMDB's locks belong to the process that opened the environment and
+	 * do not pass through fork: the environments opened above (to say
+	 * what is wrong while a terminal still listens) are closed and opened
+	 * again in the process that serves.
+	 */
+	if (!opts.foreground)
+		fs_dbs_close();
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out5;
+	if (!opts.foreground && (ret = fs_dbs_open()) != 0) {
+		fs_log("%s: %s", fs.datadir, strerror(ret));
+		ret = 1;
+		goto out5;
+	}
 	if (fs.opts.sync_secs > 0 &&
 	    pthread_create(&fs.sync_thread, NULL, sync_main, NULL) == 0)
 		sync_started = 1;

@@ -34,8 +34,13 @@ static int64_t now_ns(void)
 
 static void set_time(struct timespec *ts, int64_t ns)
 {
+	/* floor division: -1.5 s is -2 s and 500000000 ns */
 	ts->tv_sec = ns / 1000000000;
 	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
 }
 
 /* ---- names and paths -------------------------------------------------- */
@@ -350,6 +355,21 @@ static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
 
 /* ---- lookup, forget, getattr ----------------------------------------- */
 
+/* The node of a record being created (not yet committed) under key. */
+static struct fs_node *find_pending(const struct fs_node *tn,
+				    const uint8_t *key, size_t keylen)
+{
+	struct fs_file *f;
+	for (f = fs.files; f; f = f->next) {
+		struct fs_node *n = f->node;
+		if (n->pending == f && !n->unlinked && n->db == tn->db &&
+		    n->tid == tn->tid && n->keylen == keylen &&
+		    memcmp(n->key, key, keylen) == 0)
+			return n;
+	}
+	return NULL;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
@@ -421,6 +441,14 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (rc)
 			goto out;
 		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
+		if (rc == ENOENT && r.kind == STORE_RECORD) {
+			/* being written by another open: it exists already */
+			n = find_pending(p, r.key, r.keylen);
+			if (n) {
+				rc = 0;
+				break;
+			}
+		}
 		if (rc)
 			goto out;
 		n = obj_node(p, r.kind, r.key, r.keylen, o.ino);
@@ -537,7 +565,7 @@ static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 {
 	struct store_obj old, o;
 	struct schema_key k;
-	char *text = NULL;
+	char *text = NULL, *oldtext = NULL;
 	size_t tlen = 0;
 	int rc, had;
 
@@ -547,11 +575,22 @@ static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 	if (rc && rc != ENOENT)
 		return rc;
 	had = rc == 0;
-	rc = schema_record_prepare(body, len, &k, "id", had ? old.data : NULL,
+	if (had) {
+		/* old.data may move with the first write: keep a copy */
+		oldtext = malloc(old.len ? old.len : 1);
+		if (!oldtext)
+			return ENOMEM;
+		memcpy(oldtext, old.data, old.len);
+	}
+	rc = schema_record_prepare(body, len, &k, "id", oldtext,
 				   had ? old.len : 0, now / 1000000, 1, &text,
 				   &tlen, err);
 	if (rc)
-		return rc;
+		goto out;
+	if (had)
+		rc = fs_index_record(t, tid, kb, kl, oldtext, old.len, 1);
+	if (rc)
+		goto out;
 	o.ino = ino;
 	o.btime_ns = had ? old.btime_ns : btime_if_new;
 	o.mtime_ns = mtime ? mtime : now;
@@ -559,9 +598,13 @@ static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 	o.data = text;
 	o.len = tlen;
 	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
-	free(text);
+	if (!rc)
+		rc = fs_index_record(t, tid, kb, kl, text, tlen, 0);
 	if (!rc && !had)
 		rc = alias_sync(t, tid, kb, kl, 1);
+out:
+	free(text);
+	free(oldtext);
 	return rc;
 }
 
@@ -569,6 +612,11 @@ static int commit_fn(struct store_txn *t, void *arg)
 {
 	struct commit *c = arg;
 	struct fs_node *n = c->n;
+	struct store_table tb;
+	/* The table may have gone (or come back new) since the open. */
+	if (store_table_get(t, n->tname, strlen(n->tname), &tb) != 0 ||
+	    tb.tid != n->tid)
+		return schema_fail(&c->err, ENOENT, "its table is gone");
 	return record_put(t, n->tid, n->key, n->keylen,
 			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
 			  n->pending ? n->pending_btime_ns : c->now, c->body,
@@ -904,6 +952,8 @@ static int fs_scratch_truncate(struct fs_node *n, uint64_t size)
 {
 	struct scratch_io w = {.n = n, .newsize = size, .now = now_ns()};
 	int rc;
+	if (n->unlinked || n->db->dropped)
+		return ESTALE;
 	if (size > SCHEMA_RECORD_MAX)
 		return EFBIG;
 	rc = store_write(n->db->env, scratch_truncate_fn, &w);
@@ -919,7 +969,12 @@ static int scratch_read(struct fs_node *n, char *out, size_t size, off_t off,
 	struct store_txn *t;
 	struct store_obj o;
 	size_t done = 0;
-	int rc = store_read_begin(n->db->env, &t);
+	int rc;
+	/* Scratch data is found by name: once the name is gone or names
+	 * another file, this handle has nothing left to read. */
+	if (n->unlinked || n->db->dropped)
+		return ESTALE;
+	rc = store_read_begin(n->db->env, &t);
 	if (rc)
 		return rc;
 	rc = store_obj_get(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
@@ -1042,6 +1097,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				       .size = size,
 				       .off = off,
 				       .now = now_ns()};
+		if (n->unlinked || n->db->dropped) {
+			rc = ESTALE;
+			goto out;
+		}
 		rc = store_write(n->db->env, scratch_write_fn, &w);
 		if (!rc)
 			rc = committed(n->db);
@@ -1075,7 +1134,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	f->dirty = 1;
 	f->written = 1;
 	rc = file_check(f, &err);
-	if (!rc && !f->holes && schema_check_done(f->check))
+	if (!rc && !f->holes && f->check && schema_check_done(f->check))
 		rc = file_validate(f, &err);
 	if (rc) {
 		f->bad = 1;
@@ -1132,7 +1191,7 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fs.n_ops++;
 	if (f->node->kind == FS_RECORD)
 		rc = file_commit(f);
-	if (!rc && f->node->db)
+	if (!rc && f->node->db && !f->node->db->dropped)
 		rc = store_env_sync(f->node->db->env);
 	fuse_reply_err(req, rc);
 }
@@ -1198,6 +1257,9 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		rc = store_obj_get(t, tn->tid, r.kind, r.key, r.keylen, &o) == 0
 			 ? EEXIST
 			 : 0;
+	if (rc == 0 && r.kind == STORE_RECORD &&
+	    find_pending(tn, r.key, r.keylen))
+		rc = EEXIST;
 	else if (rc == ENOENT && r.long_form)
 		rc = refuse(
 		    EINVAL, tn, name, NULL,
@@ -1360,6 +1422,12 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = ENAMETOOLONG;
 		goto out;
 	}
+	if ((p->kind == FS_ROOT || p->kind == FS_DB) && strlen(name) > 200) {
+		rc = refuse(ENAMETOOLONG, p, name, NULL,
+			    "names of databases and tables hold at most 200 "
+			    "bytes");
+		goto out;
+	}
 	if (p->kind == FS_ROOT) {
 		struct fs_db *db;
 		if (strcmp(name, ".recordfs") == 0 || fs_db_find(name)) {
@@ -1426,6 +1494,22 @@ out:
 	fuse_reply_err(req, rc);
 }
 
+/*
+ * Is a file open (or a record being created) in database db -- in table
+ * tname, when given?  Dropping either under an open file would leave the
+ * file pointing at nothing, so rmdir waits for the close.
+ */
+static int busy_in(const struct fs_db *db, const char *tname)
+{
+	const struct fs_file *f;
+	for (f = fs.files; f; f = f->next)
+		if (f->node->db == db &&
+		    (!tname ||
+		     (f->node->tname && strcmp(f->node->tname, tname) == 0)))
+			return 1;
+	return 0;
+}
+
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent);
@@ -1442,6 +1526,11 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			rc = strcmp(name, ".recordfs") ? ENOENT : EPERM;
 			goto out;
 		}
+		if (busy_in(db, NULL)) {
+			rc = refuse(EBUSY, p, name, NULL,
+				    "files in the database are still open");
+			goto out;
+		}
 		rc = fs_db_drop(db);
 		if (rc == ENOTEMPTY)
 			refuse(
@@ -1454,6 +1543,11 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct table_op op = {.name = name};
 		if (p->db->dropped) {
 			rc = ENOENT;
+			goto out;
+		}
+		if (busy_in(p->db, name)) {
+			rc = refuse(EBUSY, p, name, NULL,
+				    "files in the table are still open");
 			goto out;
 		}
 		rc = store_write(p->db->env, rmtable_fn, &op);
@@ -1489,6 +1583,13 @@ static int unlink_fn(struct store_txn *t, void *arg)
 	if (rc)
 		return rc;
 	u->ino = o.ino;
+	if (u->r.kind == STORE_RECORD) {
+		/* The entries first: o.data is read before anything moves. */
+		rc = fs_index_record(t, u->tn->tid, u->r.key, u->r.keylen,
+				     o.data, o.len, 1);
+		if (rc)
+			return rc;
+	}
 	rc = store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
 	if (!rc && u->r.kind == STORE_RECORD)
 		rc = alias_sync(t, u->tn->tid, u->r.key, u->r.keylen, 0);
@@ -1518,8 +1619,13 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = store_write(p->db->env, unlink_fn, &u);
 	if (rc == EINVAL || rc == EPERM)
 		rc = ENOENT;
-	if (rc == ENOENT) {
-		/* Created and never committed: nothing stored to remove. */
+	if (rc == ENOENT && u.r.kind == STORE_RECORD) {
+		/* Created and not committed yet: its handle never will. */
+		n = find_pending(p, u.r.key, u.r.keylen);
+		if (n) {
+			n->unlinked = 1;
+			rc = 0;
+		}
 		goto out;
 	}
 	if (rc)
@@ -1579,11 +1685,34 @@ static int scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 	return rc;
 }
 
+/* Drop a record that a rename replaces: its index entries and alias. */
+static int drop_replaced(struct store_txn *t, uint32_t tid,
+			 const struct resolved *d)
+{
+	struct store_obj o;
+	char *copy;
+	int rc = store_obj_get(t, tid, STORE_RECORD, d->key, d->keylen, &o);
+	if (rc)
+		return rc == ENOENT ? 0 : rc;
+	copy = malloc(o.len ? o.len : 1);
+	if (!copy)
+		return ENOMEM;
+	memcpy(copy, o.data, o.len);
+	rc = fs_index_record(t, tid, d->key, d->keylen, copy, o.len, 1);
+	free(copy);
+	if (!rc)
+		rc = store_obj_del(t, tid, STORE_RECORD, d->key, d->keylen);
+	if (!rc)
+		rc = alias_sync(t, tid, d->key, d->keylen, 0);
+	return rc;
+}
+
 static int rename_fn(struct store_txn *t, void *arg)
 {
 	struct rename_op *r = arg;
 	uint32_t stid = r->sp->tid, dtid = r->dp->tid;
 	struct store_obj so, dobj;
+	char *stext = NULL;
 	int rc, dexists;
 
 	r->replaced_ino = 0;
@@ -1613,6 +1742,26 @@ static int rename_fn(struct store_txn *t, void *arg)
 		return EEXIST;
 	if (dexists)
 		r->replaced_ino = dobj.ino;
+	if (r->s.kind != r->d.kind) {
+		/* An open handle keeps a record's text or a scratch file's
+		 * name; it cannot follow the file into the other kind. */
+		struct fs_node *sn = fs_node_get(fs_db_ino(r->sp->db, so.ino));
+		if (sn && sn->opens)
+			return schema_fail(&r->err, EBUSY,
+					   "the file is open; close it before "
+					   "renaming it %s",
+					   r->d.kind == STORE_RECORD
+					       ? "onto a record name"
+					       : "away from a record name");
+	}
+	if (r->s.kind == STORE_RECORD) {
+		/* Its text is read again after writes that may move it. */
+		stext = malloc(so.len ? so.len : 1);
+		if (!stext)
+			return ENOMEM;
+		memcpy(stext, so.data, so.len);
+		so.data = stext;
+	}
 
 	if (r->s.kind == STORE_RECORD && r->d.kind == STORE_RECORD) {
 		/* A key change, or a move between tables: rewrite the key. */
@@ -1620,34 +1769,44 @@ static int rename_fn(struct store_txn *t, void *arg)
 		char *text = NULL;
 		size_t tl;
 		struct store_obj o;
-		if (schema_key_decode(r->d.key, r->d.keylen, &nk))
-			return EIO;
+		if (schema_key_decode(r->d.key, r->d.keylen, &nk)) {
+			rc = EIO;
+			goto out;
+		}
 		rc = schema_record_rekey(so.data, so.len, &nk, "id",
 					 r->now / 1000000, 1, &text, &tl,
 					 &r->err);
 		if (rc)
-			return rc;
+			goto out;
 		o.ino = so.ino;
 		o.btime_ns = so.btime_ns;
 		o.mtime_ns = r->now;
 		o.size = tl;
 		o.data = text;
 		o.len = tl;
-		rc =
-		    store_obj_del(t, stid, STORE_RECORD, r->s.key, r->s.keylen);
+		rc = fs_index_record(t, stid, r->s.key, r->s.keylen, so.data,
+				     so.len, 1);
+		if (!rc)
+			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
+					   r->s.keylen);
 		if (!rc)
 			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+		if (!rc && dexists)
+			rc = drop_replaced(t, dtid, &r->d);
 		if (!rc)
 			rc = store_obj_put(t, dtid, STORE_RECORD, r->d.key,
 					   r->d.keylen, &o);
 		if (!rc)
+			rc = fs_index_record(t, dtid, r->d.key, r->d.keylen,
+					     text, tl, 0);
+		if (!rc)
 			rc = alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
 		free(text);
-		return rc;
+		goto out;
 	}
 	if (r->s.kind == STORE_SCRATCH && r->d.kind == STORE_RECORD) {
-		/* Editors and rsync: a finished temp file becomes the record.
-		 */
+		/* Editors and rsync: a finished temp file becomes the record
+		 * (record_put replaces an existing one, indexes included). */
 		char *body = NULL;
 		if (so.size > SCHEMA_RECORD_MAX)
 			return EFBIG;
@@ -1670,8 +1829,11 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = so.len;
 		o.data = NULL;
 		o.len = 0;
-		rc = scratch_fill(t, dtid, r->d.key, r->d.keylen, so.data,
-				  so.len);
+		rc = fs_index_record(t, stid, r->s.key, r->s.keylen, so.data,
+				     so.len, 1);
+		if (!rc)
+			rc = scratch_fill(t, dtid, r->d.key, r->d.keylen,
+					  so.data, so.len);
 		if (!rc)
 			rc = store_obj_put(t, dtid, STORE_SCRATCH, r->d.key,
 					   r->d.keylen, &o);
@@ -1680,7 +1842,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 					   r->s.keylen);
 		if (!rc)
 			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
-		return rc;
+		goto out;
 	}
 	/* scratch to scratch */
 	so.data = NULL;
@@ -1695,6 +1857,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 		rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
 				   r->s.keylen);
 	}
+out:
+	free(stext);
 	return rc;
 }
 
@@ -1881,11 +2045,18 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH)) {
 		struct times_op op = {.n = n};
 		struct fs_file *of;
-		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
 			op.mtime = now_ns();
-		else
+		} else if (attr->st_mtim.tv_sec > INT64_MAX / 1000000000 - 1 ||
+			   attr->st_mtim.tv_sec < INT64_MIN / 1000000000 + 1) {
+			rc = refuse(EOVERFLOW, n, NULL, NULL,
+				    "times are kept in nanoseconds since 1970 "
+				    "and must lie within 292 years of it");
+			goto out;
+		} else {
 			op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
 				   attr->st_mtim.tv_nsec;
+		}
 		/* cp -a and tar set times before they close: the commit
 		 * still to come takes them. */
 		for (of = fs.files; of; of = of->next)

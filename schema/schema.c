@@ -49,17 +49,6 @@ int schema_fail(struct schema_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Whether s[0..len) is exactly how "%" PRId64 spells some int64_t: no sign
  * but '-', no leading zero, no "-0", in range.  Such a stem is a number;
@@ -96,17 +85,6 @@ static int canonical_int(const char *s, size_t len, int64_t *v)
 	/* Negate in two steps: -(2^63) does not fit before the cast. */
 	*v = s[0] == '-' ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
 	return 1;
-}
-
-/*
- * Bytes a name cannot hold ('/', NUL), would confuse (control characters,
- * a leading '.' that hides the file or makes "." and ".."), or that the
- * encoding itself uses ('%').
- */
-static int must_escape(uint8_t c, size_t at)
-{
-	return c == '/' || c == '%' || c < 0x20 || c == 0x7f ||
-	       (at == 0 && c == '.');
 }
 
 /* Whether stem ends in "%~<64 lower-case hex>"; *hex gets the digits. */
@@ -172,7 +150,7 @@ size_t schema_key_to_name(const struct schema_key *key, char *name)
 		 */
 		if (o <= HASH_PREFIX_MAX && (c & 0xc0) != 0x80)
 			cut = o;
-		if (must_escape(c, i) || (i == 0 && numeric)) {
+		if (schema_must_escape(c, i) || (i == 0 && numeric)) {
 			stem[o++] = '%';
 			stem[o++] = hex_upper[c >> 4];
 			stem[o++] = hex_upper[c & 0xf];
@@ -233,8 +211,10 @@ int schema_name_to_key(const char *name, size_t namelen, struct schema_key *key,
 		char c = name[i];
 
 		if (c == '%') {
-			int hi = i + 1 < stemlen ? hex_value(name[i + 1]) : -1;
-			int lo = i + 2 < stemlen ? hex_value(name[i + 2]) : -1;
+			int hi = i + 1 < stemlen ? schema_hex_value(name[i + 1])
+						 : -1;
+			int lo = i + 2 < stemlen ? schema_hex_value(name[i + 2])
+						 : -1;
 
 			if (hi < 0 || lo < 0)
 				return schema_fail(
@@ -274,8 +254,8 @@ int schema_name_digest(const char *name, size_t namelen, uint8_t digest[32])
 	if (!hashed_tail(name, namelen, &hex))
 		return ENOENT;
 	for (i = 0; i < 32; i++)
-		digest[i] = (uint8_t)(hex_value(hex[2 * i]) << 4 |
-				      hex_value(hex[2 * i + 1]));
+		digest[i] = (uint8_t)(schema_hex_value(hex[2 * i]) << 4 |
+				      schema_hex_value(hex[2 * i + 1]));
 	return 0;
 }
 

@@ -46,7 +46,7 @@ struct schema_key {
 /* Longest stem written out in full; longer keys get the hashed form. */
 #define SCHEMA_STEM_MAX 250
 /* Longest key (bytes of string, as stored); longer is EINVAL. */
-#define SCHEMA_KEY_MAX 4000
+#define SCHEMA_KEY_MAX 499
 /* Size of a buffer that holds any schema_key_encode() output. */
 #define SCHEMA_KEYBUF_MAX (SCHEMA_KEY_MAX + 1)
 
@@ -177,5 +177,120 @@ int schema_record_rekey(const char *text, size_t len,
  * NULL to learn the length only.  Returns the length.
  */
 size_t schema_compact(const char *canon, size_t len, char *out);
+
+/* ---- index values (schema/value.c) ---------------------------------- */
+
+/* The primary key attribute of dynamic tables. */
+#define SCHEMA_PK "id"
+
+/*
+ * The index entries of a record's canonical text as storage keeps them
+ * (schema/entries.c): schema_index_entries() less the attributes and values
+ * too long for an index key.  Matches store_entries_fn.
+ */
+int schema_store_entries(const void *text, size_t len,
+			 int (*fn)(const void *attr, size_t alen,
+				   const void *val, size_t vlen, void *arg),
+			 void *arg);
+
+/*
+ * An indexed value in ordered byte form: self-delimiting (an index key is
+ * the value's bytes followed directly by the record's key bytes) and
+ * sorting as the index lists it: null, false, true, then numbers in
+ * numeric order (integers and floats together), then strings bytewise.
+ * At most SCHEMA_VALUE_MAX bytes; a longer string is cut and marked so that
+ * it still sorts among its peers and is found through its digest.
+ *
+ * A number is exact for every int64_t, uint64_t and finite double (17
+ * bytes: the nearest double, then the integer's exact difference from it).
+ * A float that is a whole number within those integer types is that
+ * integer: 3.0 and 3 are one value, -0.0 is 0.  A string is its bytes with
+ * NUL escaped and a terminator; one whose form would pass SCHEMA_VALUE_MAX
+ * keeps the first bytes (never part of a character) and the SHA-256 of the
+ * whole string, so equal strings still meet.
+ */
+#define SCHEMA_VALUE_MAX 384
+
+/*
+ * Call fn once per index entry of a record's canonical text: for every
+ * top-level attribute but the primary key pk, the attribute name and the
+ * value's ordered bytes; an array gives one call per element that is not
+ * an object or array (each distinct value once, in value order); objects
+ * and nested arrays give none.  Attributes come in the order of the text,
+ * each name as written (NUL-terminated; attrlen its length).
+ * The value bytes live only during the call.  fn returning non-zero stops
+ * the walk and is returned.  EINVAL if text is not one JSON object (json-c
+ * strict mode, whitespace after it allowed), ENOMEM.
+ */
+int schema_index_entries(const char *text, size_t len, const char *pk,
+			 int (*fn)(const char *attr, size_t attrlen,
+				   const uint8_t *val, size_t vallen,
+				   void *arg),
+			 void *arg);
+
+/*
+ * Length of the ordered value at the start of buf; 0 if malformed (an
+ * unknown tag, number bytes the encoding never writes, such as -0.0, a bad
+ * escape, a missing end, a cut at the wrong place, invalid UTF-8).
+ */
+size_t schema_value_len(const uint8_t *buf, size_t len);
+
+/*
+ * The directory name of an ordered value, NUL-terminated, in name
+ * (SCHEMA_NAME_MAX + 1 bytes): null, true, false and numbers in their JSON
+ * spelling; strings percent-encoded like keys, with the first byte encoded
+ * when the text would read as one of the former; a value too long for a
+ * name in the hashed form "<prefix>%~<sha256 hex>".  Returns the length,
+ * or 0 (and an empty name) if val is malformed.
+ *
+ * Integers are written in decimal.  Other numbers get the shortest digits
+ * that read back as the same double: positional ("2.5", "0.000001") unless
+ * that needs more than six zeros after the point or the number is whole
+ * (only past the integer types), then with an exponent ("1e-7",
+ * "1.5e+300").  So a float name always holds '.' or 'e' and an integer
+ * name never does; every other spelling ("03", "+3", "3.0", "1e2", "1E2",
+ * ".5", "1e-07") is refused, naming the canonical one.
+ *
+ * The empty string is named "" (two double quotes).  A string's first
+ * byte is encoded when the whole text would read as null, true, false, ""
+ * or a number, taking "number" broadly as [+-]digits[.digits][e[+-]digits]
+ * with optional parts ("3" is "%33", "true" is "%74rue", "03" is "%303",
+ * "+1" is "%2B1").  So that ".." in a name always marks a range, the first
+ * '.' of every ".." in a string is encoded ("a..b" is "a%2E.b"): no value
+ * name holds "..", and none begins with '.'.
+ *
+ * A name longer than SCHEMA_NAME_MAX becomes "<at most 189 bytes of it,
+ * never splitting an escape or a character, and without the first-byte
+ * encoding above>%~<sha256 hex of the whole string>" (the digest is
+ * schema_key_digest() of the string as a key).
+ */
+size_t schema_value_to_name(const uint8_t *val, size_t vallen, char *name);
+
+/*
+ * The ordered value a directory name stands for, into out
+ * (SCHEMA_VALUE_MAX bytes); *outlen its length.  EINVAL with a message for
+ * a name that is no value's canonical name (naming the canonical one where
+ * there is one), a name holding "..", or one past SCHEMA_NAME_MAX.
+ *
+ * EAGAIN for the hashed form: the value cannot be read back from the name,
+ * so out then holds the bytes every value of that name begins with (*outlen
+ * their length): the caller looks at the index keys that begin with them
+ * and takes the value whose schema_value_to_name() equals the name.
+ * (schema_name_digest() reads record names only, ".json" included.)
+ */
+int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
+			 size_t *outlen, struct schema_err *err);
+
+/*
+ * A range name "LO..HI" (inclusive; either end may be empty, ".." is
+ * everything): returns 0 and the two ends' ordered values (an empty end
+ * has length 0), ENOENT if the name holds no "..", EINVAL with a message
+ * if an end is not a value name or is in the hashed form.  The last ".."
+ * separates the ends: no value name holds "..", and a name may end in '.'
+ * but never begins with one, so "a...b" runs from "a." to "b".
+ */
+int schema_name_to_range(const char *name, size_t namelen, uint8_t *lo,
+			 size_t *lolen, uint8_t *hi, size_t *hilen,
+			 struct schema_err *err);
 
 #endif

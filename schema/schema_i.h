@@ -1,5 +1,5 @@
 /*
- * schema_i.h: what schema.c and record.c share and nobody else needs.
+ * schema_i.h: what the files of schema/ share and nobody else needs.
  */
 #ifndef RECORDFS_SCHEMA_I_H
 #define RECORDFS_SCHEMA_I_H
@@ -65,6 +65,30 @@ static inline int schema_utf8_valid(const void *buf, size_t len)
 		if (schema_utf8_byte(&u, p[i]))
 			return 0;
 	return u.need == 0;
+}
+
+/* The value of one hex digit, either case, or -1. */
+static inline int schema_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Bytes a name cannot hold ('/', NUL), would confuse (control characters,
+ * a leading '.' that hides the file or makes "." and ".."), or that the
+ * encoding itself uses ('%').  Shared by key names (schema.c) and value
+ * names (value.c), so the two percent-encode alike.
+ */
+static inline int schema_must_escape(uint8_t c, size_t at)
+{
+	return c == '/' || c == '%' || c < 0x20 || c == 0x7f ||
+	       (at == 0 && c == '.');
 }
 
 #endif

@@ -74,10 +74,11 @@ static int store_errno(struct store_txn *t, int rc)
 	case MDB_KEYEXIST:
 		return EEXIST;
 	case MDB_MAP_FULL:
-	case MDB_TXN_FULL:
 		if (t)
 			t->map_full = 1;
 		return ENOSPC;
+	case MDB_TXN_FULL:
+		return EFBIG; /* too many pages for one transaction */
 	case MDB_PAGE_NOTFOUND:
 	case MDB_CORRUPTED:
 	case MDB_PANIC:
@@ -187,7 +188,8 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	    (rc = mdb_dbi_open(t.txn, "objects", dbflags, &e->objects)) ||
 	    (rc = mdb_dbi_open(t.txn, "chunks", dbflags, &e->chunks)) ||
 	    (rc = mdb_dbi_open(t.txn, "aliases", dbflags, &e->aliases)) ||
-	    (rc = mdb_dbi_open(t.txn, "index", dbflags, &e->index)) ||
+	    (rc = mdb_dbi_open(t.txn, "index", dbflags | MDB_DUPSORT,
+			       &e->index)) ||
 	    (rc = mdb_dbi_open(t.txn, "attrs", dbflags, &e->attrs))) {
 		mdb_txn_abort(t.txn);
 		rc = store_errno(NULL, rc);
@@ -292,7 +294,11 @@ void store_txn_abort(struct store_txn *txn)
 static int grow_map(struct store_env *env)
 {
 	size_t next = env->mapsize * 2;
-	int rc = mdb_env_set_mapsize(env->env, next);
+	int rc;
+	/* 64 TiB: past it (or on overflow) the disk is the limit anyway. */
+	if (next < env->mapsize || next > (64ull << 40))
+		return ENOSPC;
+	rc = mdb_env_set_mapsize(env->env, next);
 	if (rc)
 		return store_errno(NULL, rc);
 	env->mapsize = next;
@@ -760,6 +766,8 @@ int store_chunk_move(struct store_txn *t, uint32_t tid, const void *key,
 	int rc;
 	if (keylen > STORE_KEY_MAX || nkeylen > STORE_KEY_MAX)
 		return EINVAL;
+	if (tid == ntid && keylen == nkeylen && memcmp(key, nkey, keylen) == 0)
+		return 0; /* trimming the target would erase the source */
 	rc = store_chunk_trim(t, ntid, nkey, nkeylen, 0);
 	if (rc)
 		return rc;
@@ -868,7 +876,7 @@ static int index_prefix(uint8_t *buf, uint32_t tid, const void *attr,
 	return 0;
 }
 
-#define IKEY_MAX (6 + STORE_ATTR_MAX + STORE_VALUE_MAX + STORE_KEY_MAX)
+#define IKEY_MAX (6 + STORE_ATTR_MAX + STORE_VALUE_MAX)
 
 static int attr_count(struct store_txn *t, uint32_t tid, const void *attr,
 		      size_t alen, int delta)
@@ -897,19 +905,22 @@ static int attr_count(struct store_txn *t, uint32_t tid, const void *attr,
 	return store_errno(t, mdb_put(t->txn, t->env->attrs, &k, &d, 0));
 }
 
-static int index_key(uint8_t *buf, uint32_t tid, const void *attr, size_t alen,
-		     const void *val, size_t vlen, const void *key, size_t klen,
-		     MDB_val *k)
+/* The index key [tid][attr][val] in buf, and the record key as data. */
+static int index_kd(uint8_t *buf, uint32_t tid, const void *attr, size_t alen,
+		    const void *val, size_t vlen, const void *key, size_t klen,
+		    MDB_val *k, MDB_val *d)
 {
 	int rc = index_prefix(buf, tid, attr, alen);
 	if (rc)
 		return rc;
-	if (vlen > STORE_VALUE_MAX || klen > STORE_KEY_MAX)
+	if (vlen == 0 || vlen > STORE_VALUE_MAX || klen == 0 ||
+	    klen > STORE_KEY_MAX)
 		return EINVAL;
 	memcpy(buf + 6 + alen, val, vlen);
-	memcpy(buf + 6 + alen + vlen, key, klen);
-	k->mv_size = 6 + alen + vlen + klen;
+	k->mv_size = 6 + alen + vlen;
 	k->mv_data = buf;
+	d->mv_size = klen;
+	d->mv_data = (void *)key;
 	return 0;
 }
 
@@ -918,11 +929,11 @@ int store_index_put(struct store_txn *t, uint32_t tid, const void *attr,
 		    size_t klen)
 {
 	uint8_t buf[IKEY_MAX];
-	MDB_val k, d = {0, ""};
-	int rc = index_key(buf, tid, attr, alen, val, vlen, key, klen, &k);
+	MDB_val k, d;
+	int rc = index_kd(buf, tid, attr, alen, val, vlen, key, klen, &k, &d);
 	if (rc)
 		return rc;
-	rc = mdb_put(t->txn, t->env->index, &k, &d, MDB_NOOVERWRITE);
+	rc = mdb_put(t->txn, t->env->index, &k, &d, MDB_NODUPDATA);
 	if (rc == MDB_KEYEXIST)
 		return 0;
 	if (rc)
@@ -935,11 +946,11 @@ int store_index_del(struct store_txn *t, uint32_t tid, const void *attr,
 		    size_t klen)
 {
 	uint8_t buf[IKEY_MAX];
-	MDB_val k;
-	int rc = index_key(buf, tid, attr, alen, val, vlen, key, klen, &k);
+	MDB_val k, d;
+	int rc = index_kd(buf, tid, attr, alen, val, vlen, key, klen, &k, &d);
 	if (rc)
 		return rc;
-	rc = mdb_del(t->txn, t->env->index, &k, NULL);
+	rc = mdb_del(t->txn, t->env->index, &k, &d);
 	if (rc)
 		return store_errno(t, rc);
 	return attr_count(t, tid, attr, alen, -1);
@@ -950,10 +961,16 @@ int store_index_has(struct store_txn *t, uint32_t tid, const void *attr,
 		    size_t klen)
 {
 	uint8_t buf[IKEY_MAX];
+	MDB_cursor *c;
 	MDB_val k, d;
-	if (index_key(buf, tid, attr, alen, val, vlen, key, klen, &k))
+	int rc;
+	if (index_kd(buf, tid, attr, alen, val, vlen, key, klen, &k, &d))
 		return 0;
-	return mdb_get(t->txn, t->env->index, &k, &d) == 0;
+	if (mdb_cursor_open(t->txn, t->env->index, &c))
+		return 0;
+	rc = mdb_cursor_get(c, &k, &d, MDB_GET_BOTH);
+	mdb_cursor_close(c);
+	return rc == 0;
 }
 
 int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
@@ -999,9 +1016,10 @@ struct store_icursor {
 	MDB_cursor *cur;
 	uint8_t prefix[6 + STORE_ATTR_MAX];
 	size_t plen;
-	uint8_t seek[IKEY_MAX + 1];
+	uint8_t seek[IKEY_MAX];
 	size_t seeklen;
 	int pending; /* seek before the next read */
+	uint8_t entry[STORE_VALUE_MAX + STORE_KEY_MAX];
 };
 
 int store_icursor_open(struct store_txn *t, uint32_t tid, const void *attr,
@@ -1030,8 +1048,8 @@ int store_icursor_open(struct store_txn *t, uint32_t tid, const void *attr,
 
 int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len)
 {
-	if (len > IKEY_MAX + 1 - c->plen)
-		return EINVAL;
+	if (len > STORE_VALUE_MAX)
+		len = STORE_VALUE_MAX; /* past every value of that prefix */
 	memcpy(c->seek + c->plen, pos, len);
 	c->seeklen = c->plen + len;
 	c->pending = 1;
@@ -1054,8 +1072,13 @@ int store_icursor_next(struct store_icursor *c, const void **entry, size_t *len)
 		return store_errno(c->txn, rc);
 	if (k.mv_size < c->plen || memcmp(k.mv_data, c->prefix, c->plen) != 0)
 		return ENOENT;
-	*entry = (const uint8_t *)k.mv_data + c->plen;
-	*len = k.mv_size - c->plen;
+	if (k.mv_size - c->plen > STORE_VALUE_MAX || d.mv_size > STORE_KEY_MAX)
+		return EIO;
+	memcpy(c->entry, (const uint8_t *)k.mv_data + c->plen,
+	       k.mv_size - c->plen);
+	memcpy(c->entry + k.mv_size - c->plen, d.mv_data, d.mv_size);
+	*entry = c->entry;
+	*len = k.mv_size - c->plen + d.mv_size;
 	return 0;
 }
 
@@ -1065,4 +1088,125 @@ void store_icursor_close(struct store_icursor *c)
 		return;
 	mdb_cursor_close(c->cur);
 	free(c);
+}
+
+/* ---- checking -------------------------------------------------------- */
+
+struct check_walk {
+	struct store_txn *t;
+	uint32_t tid;
+	const void *key;
+	size_t keylen;
+	uint64_t expected;
+	uint64_t missing;
+	char *msg;
+	size_t msglen;
+};
+
+static int check_one(const void *attr, size_t alen, const void *val,
+		     size_t vlen, void *arg)
+{
+	struct check_walk *w = arg;
+	w->expected++;
+	if (!store_index_has(w->t, w->tid, attr, alen, val, vlen, w->key,
+			     w->keylen)) {
+		if (!w->missing)
+			snprintf(w->msg, w->msglen,
+				 "table %u: a record lacks its entry for "
+				 "attribute \"%.*s\"",
+				 w->tid, (int)(alen > 200 ? 200 : alen),
+				 (const char *)attr);
+		w->missing++;
+	}
+	return 0;
+}
+
+int store_check_indexes(struct store_env *env, store_entries_fn entries,
+			char *msg, size_t msglen)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	const char *name = NULL;
+	size_t namelen = 0;
+	int rc, bad = 0;
+
+	msg[0] = 0;
+	rc = store_read_begin(env, &t);
+	if (rc)
+		return rc;
+	while ((rc = store_table_next(t, name, namelen, &name, &namelen,
+				      &tb)) == 0) {
+		struct check_walk w = {
+		    .t = t, .tid = tb.tid, .msg = msg, .msglen = msglen};
+		struct store_cursor *c;
+		struct store_obj o;
+		MDB_cursor *mc;
+		MDB_val k, d;
+		uint8_t p[4];
+		uint64_t actual = 0, counted = 0;
+		const void *a;
+		size_t al;
+		uint64_t n;
+
+		rc = store_cursor_open(t, tb.tid, STORE_RECORD, NULL, 0, &c);
+		if (rc)
+			break;
+		while ((rc = store_cursor_next(c, &w.key, &w.keylen, &o)) ==
+		       0) {
+			rc = entries(o.data, o.len, check_one, &w);
+			if (rc) {
+				snprintf(msg, msglen,
+					 "table %u: a record is not a JSON "
+					 "object",
+					 tb.tid);
+				bad = 1;
+			}
+		}
+		store_cursor_close(c);
+		if (rc != ENOENT)
+			break;
+		rc = 0;
+		/* Every entry a record should have is there; now no more
+		 * than those may be. */
+		put_be32(p, tb.tid);
+		k.mv_size = 4;
+		k.mv_data = p;
+		if (mdb_cursor_open(t->txn, env->index, &mc)) {
+			rc = EIO;
+			break;
+		}
+		for (rc = mdb_cursor_get(mc, &k, &d, MDB_SET_RANGE);
+		     rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, p, 4) == 0;
+		     rc = mdb_cursor_get(mc, &k, &d, MDB_NEXT))
+			actual++;
+		mdb_cursor_close(mc);
+		rc = 0;
+		for (a = NULL, al = 0;
+		     store_attr_next(t, tb.tid, a, al, &a, &al, &n) == 0;)
+			counted += n;
+		if (w.missing)
+			bad = 1;
+		if (actual != w.expected) {
+			snprintf(msg, msglen,
+				 "table %.*s: %llu index entries, but its "
+				 "records hold %llu",
+				 (int)namelen, name, (unsigned long long)actual,
+				 (unsigned long long)w.expected);
+			bad = 1;
+		} else if (counted != actual) {
+			snprintf(msg, msglen,
+				 "table %.*s: attribute counts say %llu "
+				 "entries, the index holds %llu",
+				 (int)namelen, name,
+				 (unsigned long long)counted,
+				 (unsigned long long)actual);
+			bad = 1;
+		}
+	}
+	store_txn_abort(t);
+	if (rc == ENOENT)
+		rc = 0;
+	if (!rc && bad)
+		rc = EIO;
+	return rc;
 }

@@ -12,7 +12,8 @@
  *   objects  [tid u32 BE][kind u8][key bytes] -> header + data
  *   chunks   [tid u32 BE][u16 BE key length][key][index u32 BE] -> bytes
  *   aliases  [tid u32 BE][alias bytes] -> key bytes
- *   index    [tid u32 BE][u16 BE attr length][attr][value][key] -> empty
+ *   index    [tid u32 BE][u16 BE attr length][attr][value] -> record keys
+ *            (MDB_DUPSORT: one sorted duplicate per record)
  *   attrs    [tid u32 BE][attr] -> u64 number of index entries
  *
  * Every function returns 0 or a positive errno.  LMDB's own codes are read
@@ -137,8 +138,9 @@ struct store_obj {
 	size_t len;
 };
 
-/* Longest object key accepted, in bytes (EINVAL past it). */
-#define STORE_KEY_MAX 4096
+/* Longest object key accepted, in bytes (EINVAL past it): LMDB keys hold
+ * at most 511 bytes, table number and kind included. */
+#define STORE_KEY_MAX 500
 
 /* Read one object.  ENOENT if absent.  out->data lives as long as txn. */
 int store_obj_get(struct store_txn *txn, uint32_t tid, enum store_kind kind,
@@ -229,8 +231,9 @@ int store_attr_next(struct store_txn *txn, uint32_t tid, const void *after,
 
 /*
  * Walk one attribute's entries in order.  Each entry is the value bytes
- * followed by the key bytes, valid until the next call.  seek moves to the
- * first entry at or after pos (value bytes, or value and key bytes).
+ * followed by the key bytes, in a buffer of the cursor's valid until the
+ * next call.  seek moves to the first entry whose value bytes sort at or
+ * after pos.
  */
 struct store_icursor;
 int store_icursor_open(struct store_txn *txn, uint32_t tid, const void *attr,
@@ -239,5 +242,23 @@ int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len);
 int store_icursor_next(struct store_icursor *c, const void **entry,
 		       size_t *len);
 void store_icursor_close(struct store_icursor *c);
+
+/* ---- checking ---------------------------------------------------------- */
+
+/* Calls fn once per index entry a record's text should have. */
+typedef int (*store_entries_fn)(const void *text, size_t len,
+				int (*fn)(const void *attr, size_t alen,
+					  const void *val, size_t vlen,
+					  void *arg),
+				void *arg);
+
+/*
+ * Prove that every table's indexes say exactly what its records say: each
+ * entry that entries() derives from a record exists, the index holds no
+ * other entry, and the per-attribute counts add up.  0 when they agree;
+ * EIO with a message in msg when not; other errors from reading.
+ */
+int store_check_indexes(struct store_env *env, store_entries_fn entries,
+			char *msg, size_t msglen);
 
 #endif

@@ -6,8 +6,8 @@
  *
  * Adds records 0..N-1 shaped like the benchmark's
  * ({"id":i,"name":"dog<i%1000>","breed":...,"age":i%15,"owner":...}),
- * and with KEY one more record whose key is that string.  Commits every
- * 50,000 records.
+ * and with KEY one more record whose key is that string, with their index
+ * entries.  Commits every 50,000 records.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +28,21 @@ struct batch {
 	const char *key;
 	int64_t now_ns;
 };
+
+struct ix {
+	struct store_txn *t;
+	uint32_t tid;
+	const uint8_t *key;
+	size_t kl;
+};
+
+static int ix_put(const void *attr, size_t alen, const void *val, size_t vlen,
+		  void *arg)
+{
+	struct ix *x = arg;
+	return store_index_put(x->t, x->tid, attr, alen, val, vlen, x->key,
+			       x->kl);
+}
 
 static int put_one(struct batch *b, struct store_txn *t, uint32_t tid,
 		   const struct schema_key *k, const char *body)
@@ -52,6 +67,11 @@ static int put_one(struct batch *b, struct store_txn *t, uint32_t tid,
 	o.data = text;
 	o.len = len;
 	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
+	if (!rc) {
+		/* the same entries the daemon keeps */
+		struct ix x = {t, tid, kb, kl};
+		rc = schema_store_entries(text, len, ix_put, &x);
+	}
 	free(text);
 	nl = schema_key_to_name(k, name);
 	if (!rc && schema_name_digest(name, nl, digest) == 0)

@@ -11,6 +11,9 @@ import pytest
 BIN = os.environ.get("RECORDFS_BIN", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "fs", "recordfs"))
 
+ADMIN = os.environ.get("RECORDFS_ADMIN", os.path.join(
+    os.path.dirname(BIN), "..", "mount-helpers", "recordfs-admin"))
+
 BAD_LOG = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
            "runtime error:", "Segmentation fault")
 
@@ -65,14 +68,26 @@ class Mount:
         assert rc == 0, "daemon exited %d:\n%s" % (rc, log)
         for bad in BAD_LOG:
             assert bad not in log, log
+        self.check()
+
+    def check(self):
+        """Every index entry points at a record that holds that value, and
+        every record value has its entry."""
+        if not os.path.isdir(self.datadir):
+            return
+        r = subprocess.run([ADMIN, "check", self.datadir],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, "index check failed:\n" + r.stdout + r.stderr
 
     def kill9(self):
-        """Kill the daemon as a crash would, and drop the dead mount."""
+        """Kill the daemon as a crash would, and drop the dead mount;
+        the indexes must still match the records."""
         self.proc.kill()
         self.proc.wait()
         self.proc = None
         self.logf.close()
         subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
+        self.check()
 
     def restart(self, opts=None):
         self.stop()

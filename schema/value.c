@@ -1,0 +1,998 @@
+/*
+ * value.c: index values, their ordered bytes and their directory names.
+ *
+ * An index key is [value bytes][record key bytes] with nothing between, so
+ * the value bytes must end by themselves and memcmp() over them must be the
+ * order `ls .by/age/` shows.  Every value starts with a tag byte that puts
+ * the types in order (null, false, true, numbers, strings).
+ *
+ * A number is the tag, 8 bytes of its nearest double in an order-preserving
+ * form, and 8 bytes of the exact difference between the number and that
+ * double.  The double alone orders integers and floats together; integers
+ * past 2^53 that round to the same double are then told apart by the
+ * difference, which is exact for every int64_t and uint64_t (it is at most
+ * 1024 either way), so no integer JSON can hold loses a digit.  A float
+ * that is a whole number within those types is the integer: 3.0 and 3 are
+ * one value, and -0.0 is 0.
+ *
+ * A string is the tag, its bytes with each NUL written 00 FF, and 00 01 at
+ * the end: a shorter string sorts before its extensions and a NUL inside
+ * still sorts below every other byte.  A string too long for
+ * SCHEMA_VALUE_MAX keeps a prefix, then 00 02 and the SHA-256 of the whole
+ * string, so that equal strings give equal bytes and it sorts near its
+ * prefix.
+ *
+ * Names follow the rule of schema.c: schema_name_to_value() decodes
+ * leniently and accepts a name only if schema_value_to_name() gives back
+ * the same bytes, so the encoder alone defines the mapping.
+ *
+ * Numbers are written and read with snprintf() and strtod(), which follow
+ * LC_NUMERIC; the daemon never calls setlocale(), so that is "C".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+#include "schema_i.h"
+
+#define TAG_NULL  0x01
+#define TAG_FALSE 0x02
+#define TAG_TRUE  0x03
+#define TAG_NUM	  0x04
+#define TAG_STR	  0x05
+
+/* What may follow a 0x00 inside a string's bytes. */
+#define STR_END	 0x01 /* the string ends */
+#define STR_LONG 0x02 /* the string was cut; its digest follows */
+#define STR_NUL	 0xff /* an escaped NUL */
+
+#define NUM_LEN	   17
+#define DIGEST_LEN 32
+/* Longest escaped prefix a cut string keeps, with tag, marker and digest. */
+#define LONG_PREFIX_MAX (SCHEMA_VALUE_MAX - 1 - 2 - DIGEST_LEN)
+
+#define HASH_TAG     "%~"
+#define HASH_TAG_LEN 2
+#define HASH_HEX_LEN 64
+/* Longest prefix a hashed value name keeps. */
+#define NAME_PREFIX_MAX (SCHEMA_NAME_MAX - HASH_TAG_LEN - HASH_HEX_LEN)
+
+#define SIGN_BIT (UINT64_C(1) << 63)
+
+enum val_kind { V_NULL, V_FALSE, V_TRUE, V_INT, V_UINT, V_DBL, V_STR };
+
+/* A value taken apart; strings point into memory the caller owns. */
+struct val {
+	enum val_kind kind;
+	int64_t i;	       /* V_INT */
+	uint64_t u;	       /* V_UINT: only above INT64_MAX */
+	double d;	       /* V_DBL: finite, and not a V_INT or V_UINT */
+	const uint8_t *s;      /* V_STR: the string, or a cut one's prefix */
+	size_t len;	       /* bytes at s */
+	const uint8_t *digest; /* a cut string's SHA-256, else NULL */
+};
+
+static const char hex_upper[] = "0123456789ABCDEF";
+static const char hex_lower[] = "0123456789abcdef";
+
+/* ---- ordered bytes --------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t u)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	return u;
+}
+
+/* Two's complement by hand: a cast of u >= 2^63 is not portable. */
+static int64_t u64_to_i64(uint64_t u)
+{
+	return u > INT64_MAX ? -(int64_t)(~u) - 1 : (int64_t)u;
+}
+
+/*
+ * IEEE bits made memcmp-ordered: a positive double gets its sign bit set so
+ * it sorts above every negative, a negative one has all bits flipped so a
+ * larger magnitude sorts lower.
+ */
+static uint64_t double_to_ord(double d)
+{
+	uint64_t b;
+
+	memcpy(&b, &d, sizeof(b));
+	return b & SIGN_BIT ? ~b : b ^ SIGN_BIT;
+}
+
+static double ord_to_double(uint64_t o)
+{
+	uint64_t b = o & SIGN_BIT ? o ^ SIGN_BIT : ~o;
+	double d;
+
+	memcpy(&d, &b, sizeof(d));
+	return d;
+}
+
+/*
+ * The whole number d, modulo 2^64, for -2^63 <= d <= 2^64: the base the
+ * exact difference of a number is added to.
+ */
+static uint64_t double_wrap(double d)
+{
+	if (d < 0x1p63)
+		return (uint64_t)(int64_t)d;
+	if (d < 0x1p64)
+		return (uint64_t)d;
+	return 0;
+}
+
+/*
+ * Whether finite d is a whole number, without libm: from 2^52 up every
+ * double is whole, and below that the cast is exact.
+ */
+static int is_whole(double d)
+{
+	if (d >= 0x1p52 || d <= -0x1p52)
+		return 1;
+	return d == (double)(int64_t)d;
+}
+
+/* A finite double as a value: whole numbers that fit become integers. */
+static void num_of_double(double d, struct val *v)
+{
+	if (is_whole(d) && d >= -0x1p63 && d < 0x1p64) {
+		if (d < 0x1p63) {
+			v->kind = V_INT;
+			v->i = (int64_t)d;
+		} else {
+			v->kind = V_UINT;
+			v->u = (uint64_t)d;
+		}
+	} else {
+		v->kind = V_DBL;
+		v->d = d;
+	}
+}
+
+static void num_of_u64(uint64_t u, struct val *v)
+{
+	if (u > INT64_MAX) {
+		v->kind = V_UINT;
+		v->u = u;
+	} else {
+		v->kind = V_INT;
+		v->i = (int64_t)u;
+	}
+}
+
+static size_t encode_num(const struct val *v, uint8_t *out)
+{
+	uint64_t diff = 0;
+	double d;
+
+	/*
+	 * The conversions round to nearest, which never reverses an order,
+	 * and the difference to the rounded value is small and exact.
+	 */
+	switch (v->kind) {
+	case V_INT:
+		d = (double)v->i;
+		diff = (uint64_t)v->i - double_wrap(d);
+		break;
+	case V_UINT:
+		d = (double)v->u;
+		diff = v->u - double_wrap(d);
+		break;
+	default:
+		d = v->d;
+		break;
+	}
+	out[0] = TAG_NUM;
+	put_be64(out + 1, double_to_ord(d));
+	put_be64(out + 9, diff ^ SIGN_BIT);
+	return NUM_LEN;
+}
+
+/* Escaped length of s: each NUL takes two bytes. */
+static size_t escaped_len(const uint8_t *s, size_t len)
+{
+	size_t n = len, i;
+
+	for (i = 0; i < len; i++)
+		n += s[i] == 0;
+	return n;
+}
+
+static size_t put_escaped(const uint8_t *s, size_t len, uint8_t *out)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < len; i++) {
+		out[o++] = s[i];
+		if (s[i] == 0)
+			out[o++] = STR_NUL;
+	}
+	return o;
+}
+
+static size_t encode_str(const uint8_t *s, size_t len, uint8_t *out)
+{
+	struct schema_key k = {.type = SCHEMA_KEY_STR};
+	size_t esc = escaped_len(s, len), cut = 0, e = 0, i, o;
+
+	out[0] = TAG_STR;
+	if (1 + esc + 2 <= SCHEMA_VALUE_MAX) {
+		o = 1 + put_escaped(s, len, out + 1);
+		out[o++] = 0;
+		out[o++] = STR_END;
+		return o;
+	}
+	/*
+	 * Cut before a character, never inside one, so the prefix is UTF-8
+	 * and its name decodes to the start of the string.
+	 */
+	for (i = 0; i < len && e <= LONG_PREFIX_MAX; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			cut = i;
+		e += s[i] == 0 ? 2 : 1;
+	}
+	o = 1 + put_escaped(s, cut, out + 1);
+	out[o++] = 0;
+	out[o++] = STR_LONG;
+	k.s = (const char *)s;
+	k.len = len;
+	schema_key_digest(&k, out + o);
+	return o + DIGEST_LEN;
+}
+
+/* out has SCHEMA_VALUE_MAX bytes; v->digest is not looked at. */
+static size_t encode_val(const struct val *v, uint8_t *out)
+{
+	switch (v->kind) {
+	case V_NULL:
+		out[0] = TAG_NULL;
+		return 1;
+	case V_FALSE:
+		out[0] = TAG_FALSE;
+		return 1;
+	case V_TRUE:
+		out[0] = TAG_TRUE;
+		return 1;
+	case V_INT:
+	case V_UINT:
+	case V_DBL:
+		return encode_num(v, out);
+	case V_STR:
+		return encode_str(v->s, v->len, out);
+	}
+	return 0;
+}
+
+static size_t decode_num(const uint8_t *in, size_t len, struct val *v)
+{
+	uint8_t again[NUM_LEN];
+	uint64_t diff, n;
+	double d;
+
+	if (len < NUM_LEN)
+		return 0;
+	d = ord_to_double(get_be64(in + 1));
+	diff = get_be64(in + 9) ^ SIGN_BIT;
+	if (!isfinite(d))
+		return 0;
+	if (is_whole(d) && d >= -0x1p63 && d <= 0x1p64 &&
+	    !(d == 0x1p64 && diff == 0)) {
+		n = double_wrap(d) + diff;
+		if (d < 0) {
+			v->kind = V_INT;
+			v->i = u64_to_i64(n);
+		} else {
+			num_of_u64(n, v);
+		}
+	} else {
+		v->kind = V_DBL;
+		v->d = d;
+	}
+	/* Only the bytes encode_num() writes are a number (no -0.0, ...). */
+	if (encode_num(v, again) != NUM_LEN || memcmp(again, in, NUM_LEN))
+		return 0;
+	return NUM_LEN;
+}
+
+/*
+ * Unescape a string's bytes into raw (SCHEMA_VALUE_MAX bytes), checking
+ * that they are what encode_str() writes.
+ */
+static size_t decode_str(const uint8_t *in, size_t len, struct val *v,
+			 uint8_t *raw)
+{
+	size_t p = 1, o = 0, esc;
+
+	v->kind = V_STR;
+	v->digest = NULL;
+	for (;;) {
+		if (p >= len || p >= SCHEMA_VALUE_MAX)
+			return 0;
+		if (in[p] != 0) {
+			raw[o++] = in[p++];
+			continue;
+		}
+		if (p + 1 >= len)
+			return 0;
+		if (in[p + 1] == STR_NUL) {
+			raw[o++] = 0;
+			p += 2;
+			continue;
+		}
+		break;
+	}
+	esc = p - 1;
+	if (in[p + 1] == STR_END) {
+		p += 2;
+		if (p > SCHEMA_VALUE_MAX)
+			return 0;
+	} else if (in[p + 1] == STR_LONG) {
+		/* A cut string was cut at the last character that fit. */
+		if (esc > LONG_PREFIX_MAX || esc + 4 <= LONG_PREFIX_MAX ||
+		    len - p - 2 < DIGEST_LEN)
+			return 0;
+		v->digest = in + p + 2;
+		p += 2 + DIGEST_LEN;
+	} else {
+		return 0;
+	}
+	if (!schema_utf8_valid(raw, o))
+		return 0;
+	v->s = raw;
+	v->len = o;
+	return p;
+}
+
+/* Take apart the value at the start of in; returns its length or 0. */
+static size_t decode_val(const uint8_t *in, size_t len, struct val *v,
+			 uint8_t *raw)
+{
+	memset(v, 0, sizeof(*v));
+	if (len == 0)
+		return 0;
+	switch (in[0]) {
+	case TAG_NULL:
+		v->kind = V_NULL;
+		return 1;
+	case TAG_FALSE:
+		v->kind = V_FALSE;
+		return 1;
+	case TAG_TRUE:
+		v->kind = V_TRUE;
+		return 1;
+	case TAG_NUM:
+		return decode_num(in, len, v);
+	case TAG_STR:
+		return decode_str(in, len, v, raw);
+	}
+	return 0;
+}
+
+size_t schema_value_len(const uint8_t *buf, size_t len)
+{
+	uint8_t raw[SCHEMA_VALUE_MAX];
+	struct val v;
+
+	return decode_val(buf, len, &v, raw);
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/*
+ * Whether s reads as a number: optional sign, digits with an optional
+ * point (at least one digit), optional exponent.  Wider than JSON's
+ * grammar on purpose: "03", "+3", ".5" and "3." are refused as value names
+ * with the canonical spelling, rather than taken for strings.  *whole is
+ * set when there is neither point nor exponent.
+ */
+static int reads_as_number(const char *s, size_t len, int *whole)
+{
+	size_t i = 0, digits = 0;
+
+	*whole = 1;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < len && s[i] == '.') {
+		*whole = 0;
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	}
+	if (!digits)
+		return 0;
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		*whole = 0;
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i == len || s[i] < '0' || s[i] > '9')
+			return 0;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return i == len;
+}
+
+/* Whether a string's text would be read as another value's name. */
+static int reads_as_other(const uint8_t *s, size_t len)
+{
+	static const char *const words[] = {"null", "true", "false", "\"\""};
+	size_t i;
+	int whole;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (len == strlen(words[i]) && !memcmp(s, words[i], len))
+			return 1;
+	return reads_as_number((const char *)s, len, &whole);
+}
+
+/*
+ * The shortest text that strtod() reads back as d (finite, not a whole
+ * number that fits an integer type, so never "-0"): positional ("0.25",
+ * "-1234.5", "0.000001") unless that would take more than six zeros after
+ * the point, or the number is whole (past 2^64), which are written with an
+ * exponent ("1e-7", "1.5e+300", "1.8446744073709552e+19").  A float name
+ * thus always holds '.' or 'e', an integer name never does.
+ */
+static size_t double_name(double d, char *name)
+{
+	char buf[40], digits[20];
+	size_t k = 0, o = 0, i;
+	int prec, exp;
+	char *p;
+
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*e", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	p = buf;
+	if (*p == '-')
+		name[o++] = *p++;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[k++] = *p;
+	exp = *p ? atoi(p + 1) : 0;
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+
+	if (is_whole(d) || exp < -6) {
+		name[o++] = digits[0];
+		if (k > 1) {
+			name[o++] = '.';
+			memcpy(name + o, digits + 1, k - 1);
+			o += k - 1;
+		}
+		o += (size_t)sprintf(name + o, "e%c%d", exp < 0 ? '-' : '+',
+				     exp < 0 ? -exp : exp);
+		return o;
+	}
+	if (exp >= 0) {
+		/* Not whole, so some digits follow the point. */
+		memcpy(name + o, digits, (size_t)exp + 1);
+		o += (size_t)exp + 1;
+		name[o++] = '.';
+		memcpy(name + o, digits + exp + 1, k - (size_t)exp - 1);
+		o += k - (size_t)exp - 1;
+	} else {
+		name[o++] = '0';
+		name[o++] = '.';
+		for (i = 1; i < (size_t)-exp; i++)
+			name[o++] = '0';
+		memcpy(name + o, digits, k);
+		o += k;
+	}
+	name[o] = '\0';
+	return o;
+}
+
+/*
+ * Percent-encode a string into stem (room for SCHEMA_NAME_MAX + 3 bytes),
+ * stopping once past SCHEMA_NAME_MAX.  Besides the bytes keys escape, the
+ * first '.' of every ".." is written %2E, so ".." in a value directory
+ * name always separates the ends of a range.  *cut gets the longest
+ * prefix within NAME_PREFIX_MAX that ends before a character or escape.
+ * Returns the length, which exceeds SCHEMA_NAME_MAX if s did not fit.
+ */
+static size_t str_stem(const uint8_t *s, size_t len, int escape_first,
+		       char *stem, size_t *cut)
+{
+	size_t o = 0, i;
+
+	*cut = 0;
+	for (i = 0; i < len && o <= SCHEMA_NAME_MAX; i++) {
+		uint8_t c = s[i];
+
+		if (o <= NAME_PREFIX_MAX && (c & 0xc0) != 0x80)
+			*cut = o;
+		if (schema_must_escape(c, i) || (i == 0 && escape_first) ||
+		    (c == '.' && i + 1 < len && s[i + 1] == '.')) {
+			stem[o++] = '%';
+			stem[o++] = hex_upper[c >> 4];
+			stem[o++] = hex_upper[c & 0xf];
+		} else {
+			stem[o++] = (char)c;
+		}
+	}
+	if (o <= NAME_PREFIX_MAX)
+		*cut = o;
+	return o;
+}
+
+static size_t str_name(const struct val *v, char *name)
+{
+	char stem[SCHEMA_NAME_MAX + 4];
+	uint8_t digest[DIGEST_LEN];
+	const uint8_t *dg = v->digest;
+	size_t o, cut, i;
+
+	if (v->len == 0 && !dg) {
+		memcpy(name, "\"\"", 3);
+		return 2;
+	}
+	if (!dg) {
+		o = str_stem(v->s, v->len, reads_as_other(v->s, v->len), stem,
+			     &cut);
+		if (o <= SCHEMA_NAME_MAX) {
+			memcpy(name, stem, o);
+			name[o] = '\0';
+			return o;
+		}
+	}
+	/*
+	 * Hashed: the tail tells it apart from any other name, so the first
+	 * byte needs no escape; a cut string keeps more than the prefix
+	 * needs, so its name can be made from the prefix alone.
+	 */
+	str_stem(v->s, v->len, 0, stem, &cut);
+	if (!dg) {
+		struct schema_key k = {.type = SCHEMA_KEY_STR,
+				       .s = (const char *)v->s,
+				       .len = v->len};
+
+		schema_key_digest(&k, digest);
+		dg = digest;
+	}
+	memcpy(name, stem, cut);
+	o = cut;
+	memcpy(name + o, HASH_TAG, HASH_TAG_LEN);
+	o += HASH_TAG_LEN;
+	for (i = 0; i < DIGEST_LEN; i++) {
+		name[o++] = hex_lower[dg[i] >> 4];
+		name[o++] = hex_lower[dg[i] & 0xf];
+	}
+	name[o] = '\0';
+	return o;
+}
+
+static size_t val_name(const struct val *v, char *name)
+{
+	switch (v->kind) {
+	case V_NULL:
+		return (size_t)sprintf(name, "null");
+	case V_FALSE:
+		return (size_t)sprintf(name, "false");
+	case V_TRUE:
+		return (size_t)sprintf(name, "true");
+	case V_INT:
+		return (size_t)sprintf(name, "%" PRId64, v->i);
+	case V_UINT:
+		return (size_t)sprintf(name, "%" PRIu64, v->u);
+	case V_DBL:
+		return double_name(v->d, name);
+	case V_STR:
+		return str_name(v, name);
+	}
+	name[0] = '\0';
+	return 0;
+}
+
+size_t schema_value_to_name(const uint8_t *val, size_t vallen, char *name)
+{
+	uint8_t raw[SCHEMA_VALUE_MAX];
+	struct val v;
+
+	if (!decode_val(val, vallen, &v, raw)) {
+		name[0] = '\0';
+		return 0;
+	}
+	return val_name(&v, name);
+}
+
+/* Whether name ends in "%~<64 lower-case hex>", the hashed form. */
+static int hashed_name(const char *name, size_t namelen)
+{
+	const char *t;
+	size_t i;
+
+	if (namelen > SCHEMA_NAME_MAX || namelen < HASH_TAG_LEN + HASH_HEX_LEN)
+		return 0;
+	t = name + namelen - HASH_HEX_LEN - HASH_TAG_LEN;
+	if (memcmp(t, HASH_TAG, HASH_TAG_LEN))
+		return 0;
+	t += HASH_TAG_LEN;
+	for (i = 0; i < HASH_HEX_LEN; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') ||
+		      (t[i] >= 'a' && t[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Percent-decode name into raw (at least namelen bytes); returns length. */
+static int unescape(const char *name, size_t namelen, uint8_t *raw,
+		    size_t *rawlen, struct schema_err *err)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < namelen; i++) {
+		char c = name[i];
+
+		if (c == '%') {
+			int hi = i + 1 < namelen ? schema_hex_value(name[i + 1])
+						 : -1;
+			int lo = i + 2 < namelen ? schema_hex_value(name[i + 2])
+						 : -1;
+
+			if (hi < 0 || lo < 0)
+				return schema_fail(
+				    err, EINVAL,
+				    "bad percent escape \"%.*s\" (a '%%' is "
+				    "written %%25)",
+				    (int)(namelen - i < 3 ? namelen - i : 3),
+				    name + i);
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		raw[o++] = (uint8_t)c;
+	}
+	*rawlen = o;
+	return 0;
+}
+
+/* Read a number name into v (not yet checked for being canonical). */
+static int number_of_name(const char *name, size_t namelen, int whole,
+			  struct val *v, struct schema_err *err)
+{
+	char buf[SCHEMA_NAME_MAX + 1];
+	uint64_t mag = 0, limit = UINT64_MAX;
+	size_t i = 0;
+	int neg = 0;
+	double d;
+
+	if (whole) {
+		if (name[0] == '+' || name[0] == '-') {
+			neg = name[0] == '-';
+			i = 1;
+		}
+		if (neg)
+			limit = SIGN_BIT;
+		for (; i < namelen; i++) {
+			unsigned dig = (unsigned)(name[i] - '0');
+
+			if (mag > (limit - dig) / 10)
+				return schema_fail(
+				    err, EINVAL,
+				    "integer out of range: values are "
+				    "-9223372036854775808 to "
+				    "18446744073709551615");
+			mag = mag * 10 + dig;
+		}
+		if (neg) {
+			v->kind = V_INT;
+			v->i = mag ? -(int64_t)(mag - 1) - 1 : 0;
+		} else {
+			num_of_u64(mag, v);
+		}
+		return 0;
+	}
+	memcpy(buf, name, namelen);
+	buf[namelen] = '\0';
+	d = strtod(buf, NULL);
+	if (!isfinite(d))
+		return schema_fail(err, EINVAL, "number out of range");
+	num_of_double(d, v);
+	return 0;
+}
+
+int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
+			 size_t *outlen, struct schema_err *err)
+{
+	char canon[SCHEMA_NAME_MAX + 1];
+	uint8_t raw[SCHEMA_NAME_MAX];
+	struct val v = {.kind = V_STR};
+	size_t rl, cl;
+	int rc, whole;
+
+	if (namelen == 0)
+		return schema_fail(err, EINVAL, "the empty name is no value");
+	if (namelen > SCHEMA_NAME_MAX)
+		return schema_fail(err, EINVAL,
+				   "a value name is at most %d bytes",
+				   SCHEMA_NAME_MAX);
+	if (hashed_name(name, namelen)) {
+		/*
+		 * The value cannot be read back; what every value of this
+		 * name starts with can, and is where the caller looks.
+		 */
+		rc = unescape(name, namelen - HASH_TAG_LEN - HASH_HEX_LEN, raw,
+			      &rl, err);
+		if (rc)
+			return rc;
+		out[0] = TAG_STR;
+		*outlen = 1 + put_escaped(raw, rl, out + 1);
+		return EAGAIN;
+	}
+
+	if (namelen == 4 && !memcmp(name, "null", 4)) {
+		v.kind = V_NULL;
+	} else if (namelen == 4 && !memcmp(name, "true", 4)) {
+		v.kind = V_TRUE;
+	} else if (namelen == 5 && !memcmp(name, "false", 5)) {
+		v.kind = V_FALSE;
+	} else if (namelen == 2 && !memcmp(name, "\"\"", 2)) {
+		v.len = 0;
+		v.s = raw;
+	} else if (reads_as_number(name, namelen, &whole)) {
+		rc = number_of_name(name, namelen, whole, &v, err);
+		if (rc)
+			return rc;
+	} else {
+		rc = unescape(name, namelen, raw, &rl, err);
+		if (rc)
+			return rc;
+		if (!schema_utf8_valid(raw, rl))
+			return schema_fail(err, EINVAL,
+					   "a value name must be valid UTF-8");
+		v.s = raw;
+		v.len = rl;
+	}
+
+	cl = val_name(&v, canon);
+	if (cl != namelen || memcmp(canon, name, namelen))
+		return schema_fail(
+		    err, EINVAL,
+		    "not the canonical name of its value, which is \"%s\"",
+		    canon);
+	*outlen = encode_val(&v, out);
+	return 0;
+}
+
+/* One end of a range: empty, or a value name that is not hashed. */
+static int range_end(const char *name, size_t namelen, uint8_t *out,
+		     size_t *outlen, struct schema_err *err)
+{
+	int rc;
+
+	*outlen = 0;
+	if (namelen == 0)
+		return 0;
+	rc = schema_name_to_value(name, namelen, out, outlen, err);
+	if (rc == EAGAIN) {
+		*outlen = 0;
+		return schema_fail(err, EINVAL,
+				   "a range cannot end at a value whose name "
+				   "is hashed");
+	}
+	return rc;
+}
+
+int schema_name_to_range(const char *name, size_t namelen, uint8_t *lo,
+			 size_t *lolen, uint8_t *hi, size_t *hilen,
+			 struct schema_err *err)
+{
+	size_t at;
+	int rc;
+
+	/*
+	 * No value name holds "..", and none begins with '.', but one may
+	 * end in '.': so the last ".." is the separator ("a...b" is "a."
+	 * to "b").
+	 */
+	for (at = namelen; at >= 2; at--)
+		if (name[at - 2] == '.' && name[at - 1] == '.')
+			break;
+	if (at < 2)
+		return ENOENT;
+	at -= 2;
+	rc = range_end(name, at, lo, lolen, err);
+	if (!rc)
+		rc = range_end(name + at + 2, namelen - at - 2, hi, hilen, err);
+	return rc;
+}
+
+/* ---- index entries --------------------------------------------------- */
+
+/*
+ * A JSON scalar as a value: returns 0, or 1 for what is not indexed
+ * (objects, arrays, a double json-c read as infinite), or EINVAL.
+ */
+static int val_of_json(struct json_object *j, struct val *v)
+{
+	int64_t i;
+	uint64_t u;
+	double d;
+
+	memset(v, 0, sizeof(*v));
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		v->kind = V_NULL;
+		return 0;
+	case json_type_boolean:
+		v->kind = json_object_get_boolean(j) ? V_TRUE : V_FALSE;
+		return 0;
+	case json_type_int:
+		/*
+		 * json-c keeps integers past INT64_MAX as uint64 and clamps
+		 * json_object_get_int64() to INT64_MAX for them.
+		 */
+		i = json_object_get_int64(j);
+		u = json_object_get_uint64(j);
+		if (i == INT64_MAX && u > INT64_MAX) {
+			num_of_u64(u, v);
+		} else {
+			v->kind = V_INT;
+			v->i = i;
+		}
+		return 0;
+	case json_type_double:
+		d = json_object_get_double(j);
+		if (!isfinite(d))
+			return 1;
+		num_of_double(d, v);
+		return 0;
+	case json_type_string:
+		v->kind = V_STR;
+		v->s = (const uint8_t *)json_object_get_string(j);
+		v->len = (size_t)json_object_get_string_len(j);
+		return schema_utf8_valid(v->s, v->len) ? 0 : EINVAL;
+	default:
+		return 1;
+	}
+}
+
+/* An array element's bytes, in the buffer array_entries() fills. */
+struct elem {
+	size_t off, len;
+	const uint8_t *p; /* buf + off, once buf has stopped moving */
+};
+
+static int elem_cmp(const void *a, const void *b)
+{
+	const struct elem *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * One call per distinct scalar element, in value order.  The elements'
+ * bytes go into one buffer and are sorted to find the equal ones, so a
+ * long array costs n log n, not n^2; the buffer stays near the size of
+ * the record's text.
+ */
+static int
+array_entries(const char *attr, size_t attrlen, struct json_object *arr,
+	      int (*fn)(const char *, size_t, const uint8_t *, size_t, void *),
+	      void *arg)
+{
+	size_t n = json_object_array_length(arr), used = 0, size = 0, k, i;
+	struct elem *el = NULL;
+	uint8_t *buf = NULL, *nb;
+	struct val v;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	el = calloc(n, sizeof(*el));
+	if (!el)
+		return ENOMEM;
+	for (i = k = 0; i < n; i++) {
+		rc = val_of_json(json_object_array_get_idx(arr, i), &v);
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			goto out;
+		if (size - used < SCHEMA_VALUE_MAX) {
+			size = size ? 2 * size : 4 * SCHEMA_VALUE_MAX;
+			nb = realloc(buf, size);
+			if (!nb) {
+				rc = ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		el[k].off = used;
+		el[k].len = encode_val(&v, buf + used);
+		used += el[k++].len;
+	}
+	for (i = 0; i < k; i++)
+		el[i].p = buf + el[i].off;
+	qsort(el, k, sizeof(*el), elem_cmp);
+	for (i = 0; i < k && !rc; i++)
+		if (i == 0 || elem_cmp(&el[i - 1], &el[i]))
+			rc = fn(attr, attrlen, el[i].p, el[i].len, arg);
+out:
+	free(buf);
+	free(el);
+	return rc;
+}
+
+int schema_index_entries(const char *text, size_t len, const char *pk,
+			 int (*fn)(const char *attr, size_t attrlen,
+				   const uint8_t *val, size_t vallen,
+				   void *arg),
+			 void *arg)
+{
+	uint8_t enc[SCHEMA_VALUE_MAX];
+	struct json_tokener *tok = NULL;
+	struct json_object *obj = NULL;
+	struct val v;
+	size_t end;
+	int rc = 0;
+
+	if (len > INT_MAX)
+		return EINVAL;
+	tok = json_tokener_new();
+	if (!tok)
+		return ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		rc = EINVAL;
+		goto out;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (!strchr(" \t\r\n", text[end]) || text[end] == '\0') {
+			rc = EINVAL;
+			goto out;
+		}
+
+	json_object_object_foreach(obj, attr, m)
+	{
+		if (pk && strcmp(attr, pk) == 0)
+			continue;
+		if (json_object_is_type(m, json_type_array)) {
+			rc = array_entries(attr, strlen(attr), m, fn, arg);
+		} else {
+			rc = val_of_json(m, &v);
+			if (rc == 1) {
+				rc = 0;
+				continue;
+			}
+			if (!rc)
+				rc = fn(attr, strlen(attr), enc,
+					encode_val(&v, enc), arg);
+		}
+		if (rc)
+			break;
+	}
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
