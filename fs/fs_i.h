@@ -41,6 +41,10 @@ enum fs_kind {
 	FS_TABLE,
 	FS_RECORD,
 	FS_SCRATCH,
+	FS_BY,	   /* .by: attributes */
+	FS_BYATTR, /* .by/attr: values */
+	FS_BYVAL,  /* .by/attr/value: records, and .by for AND */
+	FS_BYLINK, /* .by/attr/value/2.json -> ../../../2.json */
 };
 
 struct fs_db {
@@ -161,6 +165,29 @@ void fs_files_commit_all(void);
 /* index.c */
 int fs_index_record(struct store_txn *t, uint32_t tid, const uint8_t *key,
 		    size_t kl, const char *text, size_t len, int del);
+
+/* by.c */
+typedef int (*fs_by_emit_fn)(void *ctx, const char *name, uint64_t ino,
+			     mode_t mode, const void *key, size_t keylen);
+int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
+		struct schema_err *err);
+size_t fs_by_readlink(const struct fs_node *n, char *buf, size_t size);
+int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
+		     fs_by_emit_fn emit, void *ctx);
+int fs_by_list_values(struct fs_node *n, const uint8_t *after, size_t afterlen,
+		      fs_by_emit_fn emit, void *ctx);
+int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count);
+struct fs_by_move {
+	uint8_t key[SCHEMA_KEYBUF_MAX];
+	size_t keylen;
+	char attr[STORE_ATTR_MAX + 1];
+	uint8_t old[SCHEMA_VALUE_MAX], val[SCHEMA_VALUE_MAX];
+	size_t oldlen, vallen;
+};
+int fs_by_move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
+		    const char *dname, struct fs_by_move *mv,
+		    struct schema_err *err);
+uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
 
 /* statx.c */
 int fs_session_loop(struct fuse_session *se);

@@ -81,6 +81,13 @@ static const char *node_path(const struct fs_node *n, const char *name)
 			snprintf(path, sizeof(path), "%s/%s", n->db->name,
 				 n->tname);
 		return path;
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+	case FS_BYLINK:
+		snprintf(path, sizeof(path), "%s/%s/.by/.../%s", n->db->name,
+			 n->tname, name ? name : "");
+		return path;
 	case FS_RECORD:
 		record_name(n->key, n->keylen, own);
 		leaf = own;
@@ -98,6 +105,15 @@ static const char *node_path(const struct fs_node *n, const char *name)
 	snprintf(path, sizeof(path), "%s/%s/%s", n->db->name, n->tname, leaf);
 	return path;
 }
+
+static int is_by(enum fs_kind k)
+{
+	return k == FS_BY || k == FS_BYATTR || k == FS_BYVAL || k == FS_BYLINK;
+}
+
+#define BY_READONLY                                                            \
+	"the .by tree shows the indexes and follows the records; change the "  \
+	"record itself (edit, mv or rm it in its table) instead"
 
 /* ---- resolving names in a table -------------------------------------- */
 
@@ -236,10 +252,20 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		return 0;
 	}
 	case FS_DB:
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
 		if (n->db->dropped)
 			return ENOENT;
 		dir_attr(st, n->ino, start_ns, start_ns);
 		return 0;
+	case FS_BYLINK: {
+		char target[4096];
+		size_t tl = fs_by_readlink(n, target, sizeof(target));
+		file_attr(st, n->ino, tl, start_ns, 0777);
+		st->st_mode = S_IFLNK | 0777;
+		return 0;
+	}
 	default:
 		break;
 	}
@@ -425,12 +451,31 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		n = table_node(p->db, name, &tb);
 		break;
 	}
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = fs_by_child(p, name, &n, &err);
+		if (rc == EINVAL)
+			rc = ENOENT;
+		if (rc)
+			goto out;
+		break;
 	case FS_TABLE: {
 		struct resolved r;
 		struct store_obj o;
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;
+		}
+		if (strcmp(name, ".by") == 0) {
+			rc = fs_by_child(p, name, &n, &err);
+			if (rc)
+				goto out;
+			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
 		if (rc)
@@ -1239,6 +1284,8 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 	struct store_obj o;
 	int rc;
 
+	if (is_by(tn->kind))
+		return refuse(EPERM, tn, name, NULL, BY_READONLY);
 	if (tn->kind != FS_TABLE)
 		return refuse(EPERM, tn, name, NULL,
 			      tn->kind == FS_DB
@@ -1477,6 +1524,9 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = ENOMEM;
 			goto out;
 		}
+	} else if (is_by(p->kind)) {
+		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
+		goto out;
 	} else if (p->kind == FS_TABLE) {
 		rc = refuse(EPERM, p, name, NULL,
 			    "a table holds records and files, not directories");
@@ -1559,6 +1609,10 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			committed(p->db);
 		goto out;
 	}
+	if (is_by(p->kind)) {
+		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
+		goto out;
+	}
 	rc = p->kind == FS_TABLE ? ENOTDIR : ENOENT;
 out:
 	fuse_reply_err(req, rc);
@@ -1609,8 +1663,12 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (p->kind != FS_TABLE) {
 		rc = p->kind == FS_ROOT || p->kind == FS_DB ? EISDIR : EPERM;
-		if (p->kind == FS_STATUS)
-			rc = EPERM;
+		if (is_by(p->kind))
+			refuse(EPERM, p, name, NULL, BY_READONLY);
+		goto out;
+	}
+	if (strcmp(name, ".by") == 0) {
+		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
 		goto out;
 	}
 	memset(&u, 0, sizeof(u));
@@ -1862,6 +1920,54 @@ out:
 	return rc;
 }
 
+struct by_move_op {
+	struct fs_node *tn;
+	struct fs_by_move mv;
+	int64_t now;
+	struct schema_err err;
+};
+
+static int by_move_fn(struct store_txn *t, void *arg)
+{
+	struct by_move_op *op = arg;
+	struct store_obj o;
+	char *body = NULL;
+	size_t bl;
+	int rc = store_obj_get(t, op->tn->tid, STORE_RECORD, op->mv.key,
+			       op->mv.keylen, &o);
+	if (rc)
+		return rc;
+	rc = schema_record_set_value(
+	    o.data, o.len, op->mv.attr, op->mv.oldlen ? op->mv.old : NULL,
+	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
+	if (!rc)
+		rc =
+		    record_put(t, op->tn->tid, op->mv.key, op->mv.keylen, o.ino,
+			       o.btime_ns, body, bl, op->now, 0, &op->err);
+	free(body);
+	return rc;
+}
+
+/* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug,
+ * in one transaction with its indexes. */
+static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
+		   const char *newname)
+{
+	struct by_move_op op;
+	int rc;
+	memset(&op, 0, sizeof(op));
+	op.tn = sp;
+	op.now = now_ns();
+	rc = fs_by_move_spec(sp, name, dp, newname, &op.mv, &op.err);
+	if (!rc)
+		rc = store_write(sp->db->env, by_move_fn, &op);
+	if (rc && rc != ENOENT)
+		return refuse(rc, dp, newname, &op.err, NULL);
+	if (!rc)
+		committed(sp->db);
+	return rc;
+}
+
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
@@ -1895,6 +2001,15 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (sp->kind == FS_TABLE && dp->kind != FS_TABLE) {
 			rc = refuse(EPERM, dp, newname, NULL,
 				    "records and files live in tables");
+			goto out;
+		}
+		if (sp->kind == FS_BYVAL && dp->kind == FS_BYVAL &&
+		    sp->db == dp->db && sp->tid == dp->tid) {
+			rc = by_move(sp, name, dp, newname);
+			goto out;
+		}
+		if (is_by(sp->kind) || is_by(dp->kind)) {
+			rc = refuse(EPERM, sp, name, NULL, BY_READONLY);
 			goto out;
 		}
 		rc = refuse(EPERM, sp, name, NULL, "this cannot be renamed");
@@ -2091,6 +2206,8 @@ struct dir_hist {
 
 struct fs_dirh {
 	struct fs_dir pos;
+	uint8_t **keys; /* FS_BYVAL: the records it lists (fs_by_match_keys) */
+	size_t nkeys;
 	struct dir_hist *hist; /* entries of the last reply */
 	size_t nhist, caphist;
 };
@@ -2114,7 +2231,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	if (n->kind != FS_ROOT && n->kind != FS_STATUS && n->kind != FS_DB &&
-	    n->kind != FS_TABLE) {
+	    n->kind != FS_TABLE && n->kind != FS_BY && n->kind != FS_BYATTR &&
+	    n->kind != FS_BYVAL) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -2122,6 +2240,16 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	if (n->kind == FS_BYVAL) {
+		/* The matches, found once: a range or an AND is answered
+		 * from the indexes as a whole, then listed in key order. */
+		int rc = fs_by_match_keys(n, &d->keys, &d->nkeys);
+		if (rc) {
+			free(d);
+			fuse_reply_err(req, rc);
+			return;
+		}
 	}
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -2319,6 +2447,52 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 	return rc;
 }
 
+static int by_emit(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		   const void *key, size_t keylen)
+{
+	return emit(ctx, name, ino, mode, 1, key, keylen);
+}
+
+/* The .by tree: attributes, values, or the records a value lists. */
+static int list_by(struct fill *fl, struct fs_node *n)
+{
+	struct fs_dir *pos = &fl->d->pos;
+	struct fs_dirh *d = fl->d;
+	size_t lo = 0, hi, i;
+	int rc = 0;
+	if (n->kind == FS_BY)
+		rc = fs_by_list_attrs(n, pos->last, pos->lastlen, by_emit, fl);
+	else if (n->kind == FS_BYATTR)
+		rc = fs_by_list_values(n, pos->last, pos->lastlen, by_emit, fl);
+	if (n->kind != FS_BYVAL) {
+		if (!rc && !fl->full)
+			pos->phase = 3;
+		return rc;
+	}
+	/* first key after the last listed: binary search */
+	hi = d->nkeys;
+	while (pos->last && lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const uint8_t *k = d->keys[mid];
+		size_t kl = (size_t)k[0] << 8 | k[1];
+		if (keycmp(k + 2, kl, pos->last, pos->lastlen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < d->nkeys; i++) {
+		const uint8_t *k = d->keys[i];
+		size_t kl = (size_t)k[0] << 8 | k[1];
+		char name[SCHEMA_NAME_MAX + 1];
+		record_name(k + 2, kl, name);
+		if (emit(fl, name, fs_by_link_ino(n, k + 2, kl), S_IFLNK, 1,
+			 k + 2, kl))
+			return 0;
+	}
+	pos->phase = 3;
+	return 0;
+}
+
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -2402,6 +2576,14 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (pos->phase < 3)
 			rc = list_table(&fl, n);
 		break;
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		if (n->db->dropped)
+			break;
+		if (pos->phase < 3)
+			rc = list_by(&fl, n);
+		break;
 	default:
 		rc = ENOTDIR;
 	}
@@ -2423,8 +2605,25 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	hist_clear(d);
 	free(d->hist);
 	free(d->pos.last);
+	free(d->keys);
 	free(d);
 	fuse_reply_err(req, 0);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs_node *n = fs_node_get(ino);
+	char target[4096];
+	fs.n_ops++;
+	if (!n || n->kind != FS_BYLINK) {
+		fuse_reply_err(req, n ? EINVAL : ESTALE);
+		return;
+	}
+	if (!fs_by_readlink(n, target, sizeof(target))) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	fuse_reply_readlink(req, target);
 }
 
 static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -2487,6 +2686,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .fsync = fs_fsync,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
+    .readlink = fs_readlink,
     .releasedir = fs_releasedir,
     .fsyncdir = fs_fsyncdir,
     .statfs = fs_statfs,

@@ -293,4 +293,16 @@ int schema_name_to_range(const char *name, size_t namelen, uint8_t *lo,
 			 size_t *lolen, uint8_t *hi, size_t *hilen,
 			 struct schema_err *err);
 
+/*
+ * A record's text with attribute attr set to the ordered value val: where
+ * attr is an array, the elements equal to old change; otherwise attr
+ * becomes val.  *body is malloc'd JSON (not canonical: it goes through
+ * schema_record_prepare like any write).  EINVAL with err for a value
+ * whose whole text is not known (a long string's hashed form).
+ */
+int schema_record_set_value(const char *text, size_t len, const char *attr,
+			    const uint8_t *old, size_t oldlen,
+			    const uint8_t *val, size_t vallen, char **body,
+			    size_t *bodylen, struct schema_err *err);
+
 #endif

@@ -996,3 +996,102 @@ out:
 	json_tokener_free(tok);
 	return rc;
 }
+
+/* A json-c object for a decoded value; NULL with *err for null... */
+static int json_of_val(const struct val *v, struct json_object **out)
+{
+	*out = NULL;
+	switch (v->kind) {
+	case V_NULL:
+		return 0; /* json-c's null is the NULL object */
+	case V_FALSE:
+	case V_TRUE:
+		*out = json_object_new_boolean(v->kind == V_TRUE);
+		break;
+	case V_INT:
+		*out = json_object_new_int64(v->i);
+		break;
+	case V_UINT:
+		*out = json_object_new_uint64(v->u);
+		break;
+	case V_DBL:
+		*out = json_object_new_double(v->d);
+		break;
+	case V_STR:
+		if (v->digest)
+			return EINVAL; /* only a prefix is known */
+		*out =
+		    json_object_new_string_len((const char *)v->s, (int)v->len);
+		break;
+	}
+	return *out ? 0 : ENOMEM;
+}
+
+int schema_record_set_value(const char *text, size_t len, const char *attr,
+			    const uint8_t *old, size_t oldlen,
+			    const uint8_t *val, size_t vallen, char **body,
+			    size_t *bodylen, struct schema_err *err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj = NULL, *cur, *nv = NULL;
+	uint8_t raw[SCHEMA_VALUE_MAX];
+	struct val v;
+	const char *s;
+	size_t sl;
+	int rc = 0;
+
+	*body = NULL;
+	if (!tok)
+		return ENOMEM;
+	if (decode_val(val, vallen, &v, raw) != vallen) {
+		rc = schema_fail(err, EINVAL, "malformed value");
+		goto out;
+	}
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		rc =
+		    schema_fail(err, EIO, "stored record is not a JSON object");
+		goto out;
+	}
+	if (json_of_val(&v, &nv)) {
+		rc = schema_fail(err, EINVAL,
+				 "the value is too long to be set through .by; "
+				 "edit the record instead");
+		goto out;
+	}
+	if (json_object_object_get_ex(obj, attr, &cur) &&
+	    json_object_is_type(cur, json_type_array)) {
+		/* an array: the element that held the old value changes */
+		size_t i, n = json_object_array_length(cur);
+		for (i = 0; i < n; i++) {
+			struct json_object *e =
+			    json_object_array_get_idx(cur, i);
+			uint8_t enc[SCHEMA_VALUE_MAX];
+			struct val ev;
+			if (val_of_json(e, &ev) ||
+			    encode_val(&ev, enc) != oldlen ||
+			    memcmp(enc, old, oldlen) != 0)
+				continue;
+			json_object_array_put_idx(
+			    cur, i, nv ? json_object_get(nv) : NULL);
+		}
+		json_object_put(nv);
+		nv = NULL;
+	} else {
+		json_object_object_add(obj, attr, nv);
+		nv = NULL;
+	}
+	s = json_object_to_json_string_length(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &sl);
+	if (!s || !(*body = malloc(sl + 1))) {
+		rc = ENOMEM;
+		goto out;
+	}
+	memcpy(*body, s, sl + 1);
+	*bodylen = sl;
+out:
+	json_object_put(nv);
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}

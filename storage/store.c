@@ -973,6 +973,27 @@ int store_index_has(struct store_txn *t, uint32_t tid, const void *attr,
 	return rc == 0;
 }
 
+int store_attr_get(struct store_txn *t, uint32_t tid, const void *attr,
+		   size_t alen, uint64_t *count)
+{
+	uint8_t buf[4 + STORE_ATTR_MAX];
+	MDB_val k = {4 + alen, buf}, d;
+	uint64_t n = 0;
+	int rc;
+	if (alen == 0 || alen > STORE_ATTR_MAX)
+		return ENOENT;
+	put_be32(buf, tid);
+	memcpy(buf + 4, attr, alen);
+	rc = mdb_get(t->txn, t->env->attrs, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	if (d.mv_size == 8)
+		memcpy(&n, d.mv_data, 8);
+	if (count)
+		*count = le64toh(n);
+	return 0;
+}
+
 int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
 		    size_t afterlen, const void **attr, size_t *alen,
 		    uint64_t *count)

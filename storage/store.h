@@ -220,6 +220,10 @@ int store_index_has(struct store_txn *txn, uint32_t tid, const void *attr,
 		    size_t alen, const void *val, size_t vlen, const void *key,
 		    size_t klen);
 
+/* The number of entries of attribute attr in table tid; ENOENT if none. */
+int store_attr_get(struct store_txn *txn, uint32_t tid, const void *attr,
+		   size_t alen, uint64_t *count);
+
 /*
  * The first attribute with index entries in table tid whose name sorts
  * after (after, afterlen), or the first one when after is NULL; *attr into
