@@ -207,6 +207,46 @@ static struct fs_node *by_node(const struct fs_node *tn, enum fs_kind kind,
 	return NULL;
 }
 
+/*
+ * The value of attribute-directory node p whose hashed name is name: the
+ * candidates start with the nl bytes in val; the one whose name matches
+ * replaces them.  ENOENT if none.
+ */
+static int hashed_value(struct store_txn *t, const struct fs_node *p,
+			const char *name, size_t nl, uint8_t *val, size_t *vl)
+{
+	struct by_query q;
+	struct store_icursor *cur;
+	uint8_t prefix[SCHEMA_VALUE_MAX];
+	size_t pl = *vl;
+	const void *e;
+	size_t el;
+	int rc = parse(p->key, p->keylen, &q);
+	if (rc || !q.attr)
+		return ENOENT;
+	memcpy(prefix, val, pl);
+	rc = store_icursor_open(t, p->tid, q.attr, q.alen, &cur);
+	if (rc)
+		return rc;
+	store_icursor_seek(cur, prefix, pl);
+	rc = ENOENT;
+	while (store_icursor_next(cur, &e, &el) == 0) {
+		char cand[SCHEMA_NAME_MAX + 1];
+		size_t l = schema_value_len(e, el), cl;
+		if (!l || l < pl || memcmp(e, prefix, pl) != 0)
+			break;
+		cl = schema_value_to_name(e, l, cand);
+		if (cl == nl && memcmp(cand, name, nl) == 0) {
+			memcpy(val, e, l);
+			*vl = l;
+			rc = 0;
+			break;
+		}
+	}
+	store_icursor_close(cur);
+	return rc;
+}
+
 int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 		struct schema_err *err)
 {
@@ -264,9 +304,11 @@ int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 			goto out;
 		rc = schema_name_to_value(name, nl, lo, &lol, err);
 		if (rc == EAGAIN) {
-			/* the hashed form: find the value it names */
-			rc = ENOENT;
-			goto out;
+			/* the hashed form: lo holds the bytes its value
+			 * starts with; find the value that has this name */
+			rc = hashed_value(t, p, name, nl, lo, &lol);
+			if (rc)
+				goto out;
 		}
 		if (rc)
 			goto out;

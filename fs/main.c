@@ -27,6 +27,7 @@ struct cli {
 	char *json;
 	int sync_secs;
 	char *initial_map;
+	int listby;
 	int show_help;
 	int show_version;
 };
@@ -39,6 +40,7 @@ static const struct fuse_opt cli_opts[] = {
     OPT("json=%s", json),
     OPT("sync=%d", sync_secs),
     OPT("initial_map=%s", initial_map),
+    OPT("listby", listby),
     FUSE_OPT_KEY("-h", 'h'),
     FUSE_OPT_KEY("--help", 'h'),
     FUSE_OPT_KEY("-V", 'V'),
@@ -78,6 +80,8 @@ static void usage(const char *prog)
 	    "                            0 makes every commit durable at once\n"
 	    "    -o initial_map=SIZE     starting LMDB map size, e.g. 64M\n"
 	    "                            (default 256M; it grows on its own)\n"
+	    "    -o listby               list each table's .by index tree\n"
+	    "                            (reachable by name either way)\n"
 	    "    -f                      stay in the foreground\n"
 	    "    -d                      debug: foreground, log every "
 	    "request\n\n",
@@ -198,6 +202,7 @@ int fs_main(int argc, char *argv[])
 		goto out1;
 	}
 	fs.opts.sync_secs = cli.sync_secs;
+	fs.opts.listall = cli.listby;
 	if (cli.initial_map &&
 	    parse_size(cli.initial_map, &fs.opts.initial_map)) {
 		fprintf(stderr,

@@ -2549,6 +2549,18 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (emit(&fl, "..", pino, S_IFDIR, 0, "", 0))
 				goto reply;
 		}
+		/* -o listby: the index tree too, for browsing */
+		if (fs.opts.listall && n->kind == FS_TABLE &&
+		    pos->next_off < 3) {
+			struct fs_node *bn = NULL;
+			struct schema_err err;
+			if (fs_by_child(n, ".by", &bn, &err) == 0) {
+				uint64_t bino = bn->ino;
+				fs_node_maybe_free(bn);
+				if (emit(&fl, ".by", bino, S_IFDIR, 0, "", 0))
+					goto reply;
+			}
+		}
 		/* phase 0 done: listing proper starts with no last key */
 		free(pos->last);
 		pos->last = NULL;

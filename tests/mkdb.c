@@ -5,7 +5,8 @@
  *   mkdb DATADIR DB TABLE N [KEY]
  *
  * Adds records 0..N-1 shaped like the benchmark's
- * ({"id":i,"name":"dog<i%1000>","breed":...,"age":i%15,"owner":...}),
+ * ({"id":i,"name":"dog<i%1000>","breed":...,"age":i%15,"owner":...,
+ * "chip":i%20000} -- chip has 50 records per value in a million),
  * and with KEY one more record whose key is that string, with their index
  * entries.  Commits every 50,000 records.
  */
@@ -95,8 +96,8 @@ static int fill(struct store_txn *t, void *arg)
 		struct schema_key k = {.type = SCHEMA_KEY_INT, .i = i};
 		snprintf(body, sizeof(body),
 			 "{\"name\":\"dog%ld\",\"breed\":\"%s\",\"age\":%ld,"
-			 "\"owner\":\"owner%ld\"}",
-			 i % 1000, breeds[i % 5], i % 15, i % 5000);
+			 "\"owner\":\"owner%ld\",\"chip\":%ld}",
+			 i % 1000, breeds[i % 5], i % 15, i % 5000, i % 20000);
 		rc = put_one(b, t, tb.tid, &k, body);
 		if (rc)
 			return rc;

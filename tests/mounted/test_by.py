@@ -155,3 +155,16 @@ def test_indexes_follow_every_change(dogs):
     dogs.start()
     assert ls(dogs, "data", "dog", ".by", "breed", "Lab") == \
         ["3.json", "Zed.json"]
+
+
+def test_long_values_and_listby_option(mnt):
+    mnt.sh("mkdir data/dog")
+    long = "n" * 400
+    with open(mnt.p("data", "dog", "1.json"), "w") as f:
+        f.write(json.dumps({"note": long}))
+    names = ls(mnt, "data", "dog", ".by", "note")
+    assert len(names) == 1 and "%~" in names[0] and len(names[0]) <= 255
+    assert ls(mnt, "data", "dog", ".by", "note", names[0]) == ["1.json"]
+    mnt.restart(["-o", "listby"])
+    assert ls(mnt, "data", "dog")[0] == ".by"
+    assert "note" in ls(mnt, "data", "dog", ".by")
