@@ -440,6 +440,14 @@ int fs_by_list_values(struct fs_node *n, const uint8_t *after, size_t afterlen,
 		size_t vl = schema_value_len(e, el), bl = n->keylen;
 		if (!vl)
 			break;
+		/*
+		 * Under an AND (.by/breed/Lab/.by/age/) a value is listed
+		 * once some record holding it meets the outer conditions;
+		 * the entries of a value nobody there holds are passed over.
+		 */
+		if (q.n && !matches(t, n->tid, &q, -1, (const uint8_t *)e + vl,
+				    el - vl))
+			continue;
 		memcpy(val, e, vl);
 		memcpy(blob, n->key, bl);
 		if (!put_item(blob, &bl, sizeof(blob), 'E', val, vl) &&

@@ -23,6 +23,7 @@ def dogs(mnt):
         3: {"name": "Max", "breed": "Lab", "age": 10, "owner": {"n": 1}},
         4: {"name": "Ace", "breed": "Lab/Mix", "age": 3.5, "vet": None},
         5: {"name": "Bo", "breed": "3", "age": 3, "good": True},
+        6: {"name": ".dot ünï", "breed": ".hidden", "age": 2},
         "Zed": {"name": "Zed", "breed": "Pug", "age": -1, "good": False},
     }
     for k, v in rows.items():
@@ -37,9 +38,12 @@ def test_attributes_and_values(dogs):
          "name", "tags", "vet"])  # owner is an object: not indexed
     # numbers before strings; numbers numerically; strings bytewise
     assert ls(dogs, "data", "dog", ".by", "age") == \
-        ["-1", "3", "3.5", "7", "10"]
+        ["-1", "2", "3", "3.5", "7", "10"]
     assert ls(dogs, "data", "dog", ".by", "breed") == \
-        ["%33", "Lab", "Lab%2FMix", "Pug"]
+        ["%2Ehidden", "%33", "Lab", "Lab%2FMix", "Pug"]
+    # a leading dot and unicode
+    assert ls(dogs, "data", "dog", ".by", "breed", "%2Ehidden") == ["6.json"]
+    assert ls(dogs, "data", "dog", ".by", "name", "%2Edot ünï") == ["6.json"]
     assert ls(dogs, "data", "dog", ".by", "good") == ["false", "true"]
     assert ls(dogs, "data", "dog", ".by", "vet") == ["null"]
     assert ls(dogs, "data", "dog", ".by", "tags") == ["big", "calm", "small"]
@@ -82,11 +86,16 @@ def test_and_and_ranges(dogs):
         ["1.json", "2.json", "4.json", "5.json"]
     assert ls(dogs, "data", "dog", ".by", "age", "10..") == ["3.json"]
     assert ls(dogs, "data", "dog", ".by", "age", "..3") == \
-        ["1.json", "5.json", "Zed.json"]
+        ["1.json", "5.json", "6.json", "Zed.json"]
     assert sorted(ls(dogs, "data", "dog", ".by", "name", "B..R")) == \
         ["3.json", "5.json"]
     assert ls(dogs, "data", "dog", ".by", "breed", "Lab", ".by", "age",
               "3..10") == ["1.json", "3.json"]
+    # under an AND, only the values the narrowed records hold
+    assert ls(dogs, "data", "dog", ".by", "breed", "Lab", ".by", "age") == \
+        ["3", "10"]
+    assert ls(dogs, "data", "dog", ".by", "age", "3", ".by", "breed") == \
+        ["%33", "Lab"]
     # ranges are never listed
     assert "3..7" not in ls(dogs, "data", "dog", ".by", "age")
 
@@ -121,12 +130,12 @@ def test_by_is_read_only(dogs):
 
 
 def test_tools_see_each_record_once(dogs):
-    assert len(dogs.sh("find data -type f").stdout.split()) == 6
+    assert len(dogs.sh("find data -type f").stdout.split()) == 7
     assert len(dogs.sh("find data -type l").stdout.split()) == 0
     assert dogs.sh("grep -rl Rex data").stdout.split() == ["data/dog/1.json"]
     dogs.sh("tar -cf /tmp/by-test.tar data")
     names = dogs.sh("tar -tf /tmp/by-test.tar").stdout.split()
-    assert len([n for n in names if n.endswith(".json")]) == 6
+    assert len([n for n in names if n.endswith(".json")]) == 7
     assert not [n for n in names if ".by" in n]
     dogs.sh("rm -rf data/dog")
     assert os.listdir(dogs.p("data")) == []
