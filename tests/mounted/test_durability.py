@@ -151,6 +151,11 @@ def test_listing_a_million_streams(tmp_path):
                                  cwd=m.p("data", "dog"), capture_output=True,
                                  text=True).stdout
             assert int(out) == BIG
+            # the distinct values of an index stream the same way
+            out = subprocess.run("ls -f .by/chip | wc -l", shell=True,
+                                 cwd=m.p("data", "dog"), capture_output=True,
+                                 text=True).stdout
+            assert int(out) == min(BIG, 20000) + 2
         finally:
             done.set()
             t.join()
