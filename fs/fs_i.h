@@ -45,6 +45,7 @@ enum fs_kind {
 	FS_BYATTR, /* .by/attr: values */
 	FS_BYVAL,  /* .by/attr/value: records, and .by for AND */
 	FS_BYLINK, /* .by/attr/value/2.json -> ../../../2.json */
+	FS_NEXT,   /* table/.next: each open reserves a fresh key */
 };
 
 struct fs_db {

@@ -81,6 +81,10 @@ static const char *node_path(const struct fs_node *n, const char *name)
 			snprintf(path, sizeof(path), "%s/%s", n->db->name,
 				 n->tname);
 		return path;
+	case FS_NEXT:
+		snprintf(path, sizeof(path), "%s/%s/.next", n->db->name,
+			 n->tname);
+		return path;
 	case FS_BY:
 	case FS_BYATTR:
 	case FS_BYVAL:
@@ -241,6 +245,12 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 	case FS_ROOT:
 	case FS_STATUS:
 		dir_attr(st, n->ino, start_ns, start_ns);
+		return 0;
+	case FS_NEXT:
+		/* like /proc: the size is unknown until read */
+		if (n->db->dropped)
+			return ENOENT;
+		file_attr(st, n->ino, 0, now_ns(), 0444);
 		return 0;
 	case FS_ERRORS:
 	case FS_STATS: {
@@ -475,6 +485,20 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			rc = fs_by_child(p, name, &n, &err);
 			if (rc)
 				goto out;
+			break;
+		}
+		if (strcmp(name, ".next") == 0) {
+			n = fs_node_new(fs_db_ino(p->db, (3ull << 38) | p->tid),
+					FS_NEXT);
+			if (n && !n->tname) {
+				n->db = p->db;
+				n->tid = p->tid;
+				n->tname = strdup(p->tname);
+				if (!n->tname) {
+					fs_node_maybe_free(n);
+					n = NULL;
+				}
+			}
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -801,6 +825,56 @@ out:
 	return rc;
 }
 
+struct next_op {
+	struct fs_node *n;
+	int64_t key;
+};
+
+static int next_fn(struct store_txn *t, void *arg)
+{
+	struct next_op *op = arg;
+	static const uint8_t str_tag = 0x02; /* strings sort after integers */
+	struct store_table tb;
+	const void *k;
+	size_t kl;
+	int64_t floor = 1;
+	int rc;
+	if (store_table_get(t, op->n->tname, strlen(op->n->tname), &tb) ||
+	    tb.tid != op->n->tid)
+		return ENOENT;
+	/* past the largest integer key written by name, too */
+	rc = store_obj_last_before(t, tb.tid, STORE_RECORD, &str_tag, 1, &k,
+				   &kl);
+	if (rc == 0) {
+		struct schema_key sk;
+		if (schema_key_decode(k, kl, &sk) == 0 &&
+		    sk.type == SCHEMA_KEY_INT && sk.i >= floor)
+			floor = sk.i == INT64_MAX ? INT64_MAX : sk.i + 1;
+	} else if (rc != ENOENT) {
+		return rc;
+	}
+	return store_table_next_int(t, tb.tid, floor, &op->key);
+}
+
+/* .next: reserve a key for this open (a committed, durable-as-any-commit
+ * reservation) and show it. */
+static int next_load(struct fs_file *f)
+{
+	struct next_op op = {.n = f->node};
+	int rc;
+	if (f->node->db->dropped)
+		return ENOENT;
+	rc = store_write(f->node->db->env, next_fn, &op);
+	if (rc)
+		return rc;
+	committed(f->node->db);
+	rc = buf_reserve(f, 32);
+	if (rc)
+		return rc;
+	f->len = (size_t)snprintf(f->buf, 32, "%lld\n", (long long)op.key);
+	return 0;
+}
+
 static int special_load(struct fs_file *f)
 {
 	size_t len = 0;
@@ -840,6 +914,22 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	switch (n->kind) {
+	case FS_NEXT:
+		if (acc != O_RDONLY) {
+			rc = refuse(EACCES, n, NULL, NULL,
+				    ".next is read to reserve a key");
+			goto out;
+		}
+		f = file_new(n);
+		if (!f) {
+			rc = ENOMEM;
+			goto out;
+		}
+		rc = next_load(f);
+		if (rc)
+			goto out;
+		fi->direct_io = 1;
+		break;
 	case FS_ERRORS:
 	case FS_STATS:
 		if (acc != O_RDONLY) {
@@ -895,8 +985,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * the record reads as once committed, and each reader reads its own
 	 * snapshot, so cached pages could mix two versions.
 	 */
-	fi->direct_io =
-	    n->kind == FS_RECORD || n->kind == FS_ERRORS || n->kind == FS_STATS;
+	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_ERRORS ||
+			n->kind == FS_STATS || n->kind == FS_NEXT;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		file_free(f); /* the opener was interrupted */
 	return;

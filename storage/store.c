@@ -683,6 +683,52 @@ void store_cursor_close(struct store_cursor *c)
 	free(c);
 }
 
+int store_table_next_int(struct store_txn *t, uint32_t tid, int64_t floor,
+			 int64_t *out)
+{
+	char name[32];
+	uint64_t v = 0;
+	int rc;
+	snprintf(name, sizeof(name), "next:%u", tid);
+	rc = meta_get_u64(t, name, &v);
+	if (rc && rc != ENOENT)
+		return rc;
+	if ((int64_t)v < floor)
+		v = (uint64_t)floor;
+	if ((int64_t)v == INT64_MAX)
+		return EOVERFLOW;
+	*out = (int64_t)v;
+	return meta_put_u64(t, name, v + 1);
+}
+
+int store_obj_last_before(struct store_txn *t, uint32_t tid,
+			  enum store_kind kind, const void *below,
+			  size_t belowlen, const void **key, size_t *keylen)
+{
+	uint8_t buf[5 + STORE_KEY_MAX];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc = obj_key(buf, tid, kind, below, belowlen, &k);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(t->txn, t->env->objects, &c);
+	if (rc)
+		return store_errno(t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &d, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &d, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc)
+		return store_errno(t, rc);
+	if (k.mv_size < 5 || memcmp(k.mv_data, buf, 5) != 0)
+		return ENOENT;
+	*key = (const uint8_t *)k.mv_data + 5;
+	*keylen = k.mv_size - 5;
+	return 0;
+}
+
 /* ---- chunks ---------------------------------------------------------- */
 
 int store_chunk_get(struct store_txn *t, uint32_t tid, const void *key,

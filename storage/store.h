@@ -167,6 +167,22 @@ int store_cursor_next(struct store_cursor *cur, const void **key,
 		      size_t *keylen, struct store_obj *out);
 void store_cursor_close(struct store_cursor *cur);
 
+/*
+ * Reserve the next integer key of table tid (write txn): one more than
+ * both the last one reserved and the given floor, never handed out twice,
+ * also after deletes and restarts.
+ */
+int store_table_next_int(struct store_txn *txn, uint32_t tid, int64_t floor,
+			 int64_t *out);
+
+/*
+ * The last key of kind in table tid that sorts before (below, belowlen);
+ * *key into txn memory.  ENOENT if none.
+ */
+int store_obj_last_before(struct store_txn *txn, uint32_t tid,
+			  enum store_kind kind, const void *below,
+			  size_t belowlen, const void **key, size_t *keylen);
+
 /* ---- scratch file chunks ---------------------------------------------- */
 
 /*
