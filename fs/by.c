@@ -187,8 +187,9 @@ static struct fs_node *by_node(const struct fs_node *tn, enum fs_kind kind,
 	for (probe = 0; probe < 64; probe++) {
 		uint64_t ino = by_ino(tn, kind, blob, len, probe);
 		struct fs_node *n = fs_node_get(ino);
-		if (n && (n->kind != kind || n->keylen != len ||
-			  memcmp(n->key, blob, len) != 0))
+		if (n &&
+		    (n->kind != kind || n->db != tn->db || n->tid != tn->tid ||
+		     n->keylen != len || memcmp(n->key, blob, len) != 0))
 			continue; /* a hash collision: try the next number */
 		n = fs_node_new(ino, kind);
 		if (!n)
@@ -392,8 +393,8 @@ int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
 		uint8_t blob[4096];
 		size_t bl = n->keylen;
 		/* names a directory cannot carry are left out */
-		if (memchr(a, '/', al) || memchr(a, 0, al) ||
-		    (al <= 2 && memcmp(a, "..", al) == 0))
+		if (al > SCHEMA_NAME_MAX || memchr(a, '/', al) ||
+		    memchr(a, 0, al) || (al <= 2 && memcmp(a, "..", al) == 0))
 			continue;
 		memcpy(name, a, al);
 		name[al] = 0;

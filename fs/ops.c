@@ -2342,8 +2342,10 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		}
 	}
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(d->keys);
 		free(d);
+	}
 }
 
 struct fill {

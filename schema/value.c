@@ -1062,7 +1062,15 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 	if (json_object_object_get_ex(obj, attr, &cur) &&
 	    json_object_is_type(cur, json_type_array)) {
 		/* an array: the element that held the old value changes */
-		size_t i, n = json_object_array_length(cur);
+		size_t i, n = json_object_array_length(cur), hits = 0;
+		if (!old) {
+			rc = schema_fail(err, EPERM,
+					 "\"%s\" is a list: move the link out "
+					 "of the directory of the element to "
+					 "change",
+					 attr);
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			struct json_object *e =
 			    json_object_array_get_idx(cur, i);
@@ -1074,6 +1082,14 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 				continue;
 			json_object_array_put_idx(
 			    cur, i, nv ? json_object_get(nv) : NULL);
+			hits++;
+		}
+		if (!hits) {
+			rc = schema_fail(err, EPERM,
+					 "no element of \"%s\" holds the value "
+					 "the link was moved from",
+					 attr);
+			goto out;
 		}
 		json_object_put(nv);
 		nv = NULL;

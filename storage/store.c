@@ -1083,7 +1083,7 @@ struct store_icursor {
 	MDB_cursor *cur;
 	uint8_t prefix[6 + STORE_ATTR_MAX];
 	size_t plen;
-	uint8_t seek[IKEY_MAX];
+	uint8_t seek[IKEY_MAX + 1]; /* a position may pass the longest value */
 	size_t seeklen;
 	int pending; /* seek before the next read */
 	uint8_t entry[STORE_VALUE_MAX + STORE_KEY_MAX];
@@ -1115,8 +1115,13 @@ int store_icursor_open(struct store_txn *t, uint32_t tid, const void *attr,
 
 int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len)
 {
-	if (len > STORE_VALUE_MAX)
-		len = STORE_VALUE_MAX; /* past every value of that prefix */
+	/*
+	 * A position may be one byte longer than any value (a value and
+	 * 0xff: past every entry of it).  Longer is cut, which still sorts
+	 * past every value that begins with those bytes.
+	 */
+	if (len > STORE_VALUE_MAX + 1)
+		len = STORE_VALUE_MAX + 1;
 	memcpy(c->seek + c->plen, pos, len);
 	c->seeklen = c->plen + len;
 	c->pending = 1;

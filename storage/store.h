@@ -220,8 +220,9 @@ int store_alias_del(struct store_txn *txn, uint32_t tid, const void *alias,
  * the caller gives them in an ordered, self-delimiting form, so one
  * attribute's entries sort by value, then by record key.
  */
-#define STORE_ATTR_MAX	1024
-#define STORE_VALUE_MAX 1024
+/* An index key ([tid][length][attr][value]) must fit LMDB's 511 bytes. */
+#define STORE_ATTR_MAX	120
+#define STORE_VALUE_MAX 384
 
 /* Add an entry (no-op if present); counts it for its attribute. */
 int store_index_put(struct store_txn *txn, uint32_t tid, const void *attr,
@@ -253,7 +254,8 @@ int store_attr_next(struct store_txn *txn, uint32_t tid, const void *after,
  * Walk one attribute's entries in order.  Each entry is the value bytes
  * followed by the key bytes, in a buffer of the cursor's valid until the
  * next call.  seek moves to the first entry whose value bytes sort at or
- * after pos.
+ * after pos; pos may be up to STORE_VALUE_MAX + 1 bytes (a value and 0xff
+ * seeks past every entry of that value).
  */
 struct store_icursor;
 int store_icursor_open(struct store_txn *txn, uint32_t tid, const void *attr,

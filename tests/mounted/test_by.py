@@ -110,6 +110,20 @@ def test_mv_sets_the_value(dogs):
     dogs.sh("mv data/dog/.by/tags/big/1.json data/dog/.by/tags/huge/")
     assert json.loads(dogs.read("data", "dog", "1.json"))["tags"] == \
         ["huge", "calm"]
+    # into a list from elsewhere: refused, nothing changes
+    with pytest.raises(OSError) as e:
+        os.rename(dogs.p("data", "dog", ".by", "breed", "Poodle", "1.json"),
+                  dogs.p("data", "dog", ".by", "tags", "z", "1.json"))
+    assert e.value.errno == errno.EPERM
+    assert json.loads(dogs.read("data", "dog", "1.json"))["tags"] == \
+        ["huge", "calm"]
+    assert "is a list" in dogs.errors()
+    # long attribute names and values are stored; only what an index key
+    # can hold is indexed
+    with open(dogs.p("data", "dog", "9.json"), "w") as f:
+        f.write(json.dumps({"a" * 200: "x" * 380, "c" * 1000: 1, "ok": 1}))
+    assert json.loads(dogs.read("data", "dog", "9.json"))["ok"] == 1
+    assert "a" * 200 not in ls(dogs, "data", "dog", ".by")
     # numbers stay numbers
     dogs.sh("mv data/dog/.by/age/7/2.json data/dog/.by/age/8/")
     assert json.loads(dogs.read("data", "dog", "2.json"))["age"] == 8

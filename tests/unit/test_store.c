@@ -114,6 +114,27 @@ static int iput(struct store_txn *t, void *arg)
 	return rc;
 }
 
+/* The longest attribute name and values: one value of STORE_VALUE_MAX 'v'
+ * bytes, then the same followed by 'w' cut to the limit. */
+static int iput_long(struct store_txn *t, void *arg)
+{
+	uint32_t tid = *(uint32_t *)arg;
+	char attr[STORE_ATTR_MAX], val[STORE_VALUE_MAX];
+	int rc;
+	memset(attr, 'a', sizeof(attr));
+	memset(val, 'v', sizeof(val));
+	rc = store_index_put(t, tid, attr, sizeof(attr), val, sizeof(val), "1",
+			     1);
+	if (!rc)
+		rc = store_index_put(t, tid, attr, sizeof(attr), val,
+				     sizeof(val), "2", 1);
+	val[sizeof(val) - 1] = 'w';
+	if (!rc)
+		rc = store_index_put(t, tid, attr, sizeof(attr), val,
+				     sizeof(val), "3", 1);
+	return rc;
+}
+
 static int idel(struct store_txn *t, void *arg)
 {
 	uint32_t tid = *(uint32_t *)arg;
@@ -161,6 +182,28 @@ static void test_index(struct store_env *env, uint32_t tid)
 	CHECK(store_write(env, idel, &tid) == 0);
 	CHECK(store_read_begin(env, &t) == 0);
 	CHECK(store_attr_next(t, tid, "age", 3, &a, &al, &n) == 0 && n == 2);
+	store_txn_abort(t);
+
+	/* a longest value and 0xff seeks past its entries to the next one */
+	CHECK(store_write(env, iput_long, &tid) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	{
+		char attr[STORE_ATTR_MAX];
+		uint8_t pos[STORE_VALUE_MAX + 1];
+		memset(attr, 'a', sizeof(attr));
+		memset(pos, 'v', sizeof(pos));
+		pos[STORE_VALUE_MAX] = 0xff;
+		CHECK(store_icursor_open(t, tid, attr, sizeof(attr), &c) == 0);
+		CHECK(store_icursor_next(c, &e, &el) == 0 &&
+		      el == STORE_VALUE_MAX + 1 &&
+		      ((const char *)e)[STORE_VALUE_MAX] == '1');
+		CHECK(store_icursor_seek(c, pos, sizeof(pos)) == 0);
+		CHECK(store_icursor_next(c, &e, &el) == 0 &&
+		      ((const char *)e)[STORE_VALUE_MAX - 1] == 'w' &&
+		      ((const char *)e)[STORE_VALUE_MAX] == '3');
+		CHECK(store_icursor_next(c, &e, &el) == ENOENT);
+		store_icursor_close(c);
+	}
 	store_txn_abort(t);
 }
 
