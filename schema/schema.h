@@ -305,4 +305,94 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 			    const uint8_t *val, size_t vallen, char **body,
 			    size_t *bodylen, struct schema_err *err);
 
+/* ---- the GraphQL schema subset (schema/sdl.c) ----------------------- */
+
+enum schema_type {
+	SCHEMA_T_ANY = 0,
+	SCHEMA_T_ID,
+	SCHEMA_T_STRING,
+	SCHEMA_T_INT,
+	SCHEMA_T_LONG,
+	SCHEMA_T_FLOAT,
+	SCHEMA_T_BOOLEAN,
+	SCHEMA_T_DATE,
+	SCHEMA_T_BIGINT,
+};
+
+/* One attribute of a type: "age: Int! @indexed". */
+struct schema_attr {
+	char *name;
+	enum schema_type type;
+	int list;	   /* [T] */
+	int required;	   /* T! (for a list, the list itself) */
+	int elem_required; /* [T!] */
+	int pk;		   /* @primaryKey */
+	int indexed;	   /* @indexed */
+	int created;	   /* @createdTime */
+	int updated;	   /* @updatedTime */
+	int line, col;	   /* where it was written (1-based), 0 if printed */
+};
+
+/* One "type X @table(...)" block. */
+struct schema_table {
+	char *type_name; /* the GraphQL type name, e.g. Dog */
+	char *table;	 /* @table(table: "dog"), else the type name */
+	char *database;	 /* @table(database: "pets"), or NULL */
+	int sealed;	 /* @sealed */
+	struct schema_attr *attrs;
+	size_t nattrs;
+	int line, col;
+};
+
+struct schema_doc {
+	struct schema_table *tables;
+	size_t ntables;
+};
+
+/*
+ * Parse schema text (HarperDB's GraphQL subset: "type T @table(...) { ...
+ * }" blocks, the directives @table(table:, database:), @primaryKey,
+ * @indexed, @createdTime, @updatedTime, @sealed, the scalar types above,
+ * [T] lists, T! required, # comments).  On error EINVAL and err->msg is
+ * "schema.graphql:LINE:COL: what", e.g. "schema.graphql:12:9: unknown type
+ * \"Strng\"".  The doc is filled only on success; free it with
+ * schema_doc_free().  Never crashes on any bytes.
+ *
+ * Lines are counted by '\n', columns in bytes from 1.  Commas, '\r' and a
+ * leading UTF-8 byte order mark are ignored; comments may hold any bytes.
+ * A table's line/col is its type name's, an attribute's its name's.
+ *
+ * Decided beyond GraphQL: every type needs @table and exactly one
+ * @primaryKey field, of type ID, String, Int, Long or Any (storage keys are
+ * integers or strings) and not a list.  @createdTime and @updatedTime take
+ * Long, Int, Float or Date, at most one field each, never both on one
+ * field.  Lists nest one level only.  Names are at most SCHEMA_NAME_MAX
+ * bytes.  Strings take the escapes \" \\ \/ \b \f \n \r \t \uXXXX (with
+ * surrogate pairs) and must decode to UTF-8 without NUL; table and database
+ * names must be non-empty, hold no '/' and not begin with '.'.  A directive
+ * given twice, an unknown @table argument, type names used twice, and two
+ * types for one (database, table) are errors; a table without database: is
+ * only compared with others without one.  Descriptions, field arguments,
+ * default values and definitions other than "type" are refused.
+ * ENOMEM (message "out of memory") when memory runs out.
+ */
+int schema_sdl_parse(const char *text, size_t len, struct schema_doc *doc,
+		     struct schema_err *err);
+
+/*
+ * Print doc as schema text that schema_sdl_parse() reads back to an equal
+ * doc: one block per table, two-space indent, directives in a fixed order.
+ * malloc'd, NUL-terminated; *len its length (len may be NULL).  NULL on
+ * ENOMEM.  The form is "type T @table(table: \"t\"[, database: \"d\"])
+ * [@sealed] {", one "  name: Type @primaryKey @indexed @createdTime
+ * @updatedTime" line per attribute (those that apply), "}", and a blank
+ * line between blocks; table is always written.  Strings escape '"', '\\',
+ * \n and \t by letter and other control bytes as \u00XX.  An empty doc
+ * (or NULL) prints as "".  doc must be one the parser could have made.
+ */
+char *schema_sdl_print(const struct schema_doc *doc, size_t *len);
+
+/* Free what doc holds and zero it; NULL and a zeroed doc are fine. */
+void schema_doc_free(struct schema_doc *doc);
+
 #endif
