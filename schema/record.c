@@ -501,12 +501,7 @@ failed:
 
 /* ---- the canonical text ---------------------------------------------- */
 
-struct text {
-	char *buf;
-	size_t len, cap; /* cap leaves room for a NUL after len */
-};
-
-static int put(struct text *t, const char *s, size_t n)
+static int put(struct schema_text *t, const char *s, size_t n)
 {
 	if (n > SCHEMA_RECORD_MAX - t->len)
 		return EFBIG;
@@ -530,7 +525,7 @@ static int put(struct text *t, const char *s, size_t n)
 	return 0;
 }
 
-static int put_indent(struct text *t, size_t depth)
+static int put_indent(struct schema_text *t, size_t depth)
 {
 	static const char spaces[] = "                                ";
 	size_t n = 2 * depth;
@@ -550,7 +545,7 @@ static int put_indent(struct text *t, size_t depth)
  * string values with JSON_C_TO_STRING_NOSLASHESCAPE, so names and values
  * read alike (the unit test holds the two to that).
  */
-static int put_name(struct text *t, const char *s)
+static int put_name(struct schema_text *t, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
@@ -604,11 +599,9 @@ static int put_name(struct text *t, const char *s)
 	return rc;
 }
 
-static int put_value(struct text *t, struct json_object *v, size_t depth);
-
 /* One "name": value line of an object; *first says whether a comma goes. */
-static int put_member(struct text *t, const char *name, struct json_object *v,
-		      size_t depth, int *first)
+static int put_member(struct schema_text *t, const char *name,
+		      struct json_object *v, size_t depth, int *first)
 {
 	int rc = put(t, *first ? "\n" : ",\n", *first ? 1 : 2);
 
@@ -620,11 +613,11 @@ static int put_member(struct text *t, const char *name, struct json_object *v,
 	if (!rc)
 		rc = put(t, ": ", 2);
 	if (!rc)
-		rc = put_value(t, v, depth);
+		rc = schema_put_value(t, v, depth);
 	return rc;
 }
 
-static int put_close(struct text *t, size_t depth, const char *close)
+static int put_close(struct schema_text *t, size_t depth, const char *close)
 {
 	int rc = put(t, "\n", 1);
 
@@ -635,7 +628,8 @@ static int put_close(struct text *t, size_t depth, const char *close)
 	return rc;
 }
 
-static int put_object(struct text *t, struct json_object *v, size_t depth)
+static int put_object(struct schema_text *t, struct json_object *v,
+		      size_t depth)
 {
 	int rc, first = 1;
 
@@ -655,7 +649,7 @@ static int put_object(struct text *t, struct json_object *v, size_t depth)
  * Recursion is bounded by the tokener's depth limit
  * (JSON_TOKENER_DEFAULT_DEPTH), which every body has passed.
  */
-static int put_value(struct text *t, struct json_object *v, size_t depth)
+int schema_put_value(struct schema_text *t, struct json_object *v, size_t depth)
 {
 	const char *s;
 	size_t i, n;
@@ -674,9 +668,9 @@ static int put_value(struct text *t, struct json_object *v, size_t depth)
 			if (!rc)
 				rc = put_indent(t, depth + 1);
 			if (!rc)
-				rc = put_value(t,
-					       json_object_array_get_idx(v, i),
-					       depth + 1);
+				rc = schema_put_value(
+				    t, json_object_array_get_idx(v, i),
+				    depth + 1);
 		}
 		return rc ? rc : put_close(t, depth, "]");
 	case json_type_null:
@@ -697,8 +691,8 @@ static int is_time_attr(const char *name)
 }
 
 /* The record: key first, then the rest as written, then the times. */
-static int put_record(struct text *t, struct json_object *obj, const char *pk,
-		      int dynamic)
+int schema_put_record(struct schema_text *t, struct json_object *obj,
+		      const char *pk, int dynamic)
 {
 	static const char *const times[] = {SCHEMA_CREATED, SCHEMA_UPDATED};
 	struct json_object *v;
@@ -852,7 +846,7 @@ int schema_record_prepare(const char *body, size_t len,
 {
 	struct schema_check c;
 	struct json_object *obj = NULL, *v;
-	struct text t = {0};
+	struct schema_text t = {0};
 	int64_t created = now_ms, body_created;
 	int rc;
 
@@ -908,7 +902,7 @@ int schema_record_prepare(const char *body, size_t len,
 			goto out;
 	}
 
-	rc = put_record(&t, obj, pk, dynamic);
+	rc = schema_put_record(&t, obj, pk, dynamic);
 	if (rc == EFBIG)
 		rc = schema_fail(
 		    err, EFBIG,

@@ -193,6 +193,20 @@ int schema_store_entries(const void *text, size_t len,
 				   const void *val, size_t vlen, void *arg),
 			 void *arg);
 
+struct schema_table;
+
+/*
+ * The same for a record of table t: t NULL is a dynamic table (every
+ * top-level attribute but "id"); a declared table indexes the attributes
+ * marked @indexed, never its @primaryKey.
+ */
+int schema_table_store_entries(const struct schema_table *t, const void *text,
+			       size_t len,
+			       int (*fn)(const void *attr, size_t alen,
+					 const void *val, size_t vlen,
+					 void *arg),
+			       void *arg);
+
 /*
  * An indexed value in ordered byte form: self-delimiting (an index key is
  * the value's bytes followed directly by the record's key bytes) and
@@ -394,5 +408,155 @@ char *schema_sdl_print(const struct schema_doc *doc, size_t *len);
 
 /* Free what doc holds and zero it; NULL and a zeroed doc are fine. */
 void schema_doc_free(struct schema_doc *doc);
+
+/*
+ * store_check_indexes()'s entries function (schema/entries.c): schema is
+ * a table's stored schema text (one "type" block, as the daemon keeps it)
+ * or NULL for a dynamic table; ctx is a zeroed struct schema_cache, which
+ * keeps the last schema parsed; free it with schema_cache_free().  A
+ * stored schema that does not parse gives EINVAL, as a damaged record does.
+ */
+struct schema_cache {
+	void *blob;
+	size_t len;
+	int bad;
+	struct schema_doc doc;
+};
+int schema_check_entries(void *ctx, const void *schema, size_t schemalen,
+			 const void *text, size_t len,
+			 int (*fn)(const void *attr, size_t alen,
+				   const void *val, size_t vlen, void *arg),
+			 void *arg);
+void schema_cache_free(struct schema_cache *c);
+
+/* ---- declared tables (schema/check.c) ------------------------------- */
+
+/*
+ * A table with a schema holds records whose attributes have the declared
+ * types.  The daemon first makes the canonical text as for any table
+ * (schema_record_prepare() with pk the table's key attribute and dynamic
+ * zero), then gives it to schema_table_record(), which checks it and fills
+ * in what recordfs owns.
+ */
+
+/* The primary key attribute of t (the first with pk set), or NULL. */
+const struct schema_attr *schema_table_pk(const struct schema_table *t);
+
+/* The attribute of t named name[0..len) (no NUL needed), or NULL. */
+const struct schema_attr *schema_table_attr(const struct schema_table *t,
+					    const char *name, size_t len);
+
+/*
+ * Check and complete a record of declared table t.
+ *
+ * text/len: the canonical text schema_record_prepare() made with pk =
+ * schema_table_pk(t)->name and dynamic = 0, so the key attribute is present
+ * and first.  old/oldlen: the stored record being replaced, or NULL.
+ *
+ * now_ms >= 0 is a write.  The @createdTime attribute (if t has one) keeps
+ * the replaced record's value where that is a valid value of its type, else
+ * the body's where that is, else becomes now_ms; the @updatedTime attribute
+ * becomes now_ms, whatever the body said.  So on a write the time
+ * attributes never cause a refusal (a wrong value is replaced, not
+ * refused), and one the text lacks is added at the end, in declaration
+ * order.  now_ms < 0 only checks and normalizes (a new schema applied to
+ * records already stored): the time attributes are checked like any other
+ * and left as they are, and one that is missing or null is fine even when
+ * declared with '!'.  An attribute that is both the primary key and a time
+ * is only a key: the file name sets it.
+ *
+ * The rules, a JSON null counting as the attribute being absent:
+ *   Any      any JSON value: the only type that takes an object, and
+ *            [Any] the only list whose elements may be arrays
+ *   ID       a string, or an integer within int64 (a key's range, so no
+ *            uint64 past INT64_MAX)
+ *   String   a string
+ *   Int      an integer within int32 (3.0 and 1e2 are not integers)
+ *   Long     an integer within int64 (json-c's uint64 values refused)
+ *   Float    any JSON number, integers of either 64-bit range included
+ *   Boolean  true or false
+ *   BigInt   any JSON integer, or a string -?[0-9]+ (leading zeros and
+ *            "-0" allowed), kept as written
+ *   Date     ISO 8601 text: YYYY-MM-DD (midnight UTC), or that with 'T',
+ *            't' or a space and HH:MM[:SS[.fraction]], then 'Z' or 'z',
+ *            +HH:MM, +HHMM ('-' too), or no zone for UTC; or an integer of
+ *            milliseconds since 1970.  Stored as the string
+ *            "YYYY-MM-DDTHH:MM:SS.sssZ" in UTC; a fraction past
+ *            milliseconds is cut, not rounded.  Refused: days and times
+ *            that do not exist (2026-02-30, 25:00, 24:00, :60 leap
+ *            seconds), offsets past 23:59, anything outside years
+ *            0000-9999 once in UTC, and numbers that are not integers.
+ *   [T]      an array whose elements each fit T, null elements allowed
+ *            unless [T!]; a non-array is refused, even a single T
+ *   T!       present and not null.  The primary key is always present
+ *            (it comes from the file name) and must fit its type too: a
+ *            String key refuses "2.json", whose key is the integer 2.
+ *   @sealed  an attribute not declared is refused; other declared tables
+ *            keep undeclared attributes of any value as written.
+ *   times    Long, Int and Float get epoch milliseconds as an integer,
+ *            Date the stored form.  An Int time holds milliseconds, which
+ *            pass int32, so it is checked as a Long.
+ * Attributes are checked in the order of the text, then the missing
+ * required ones in declaration order, so the first error is stable.
+ * outlen must not be NULL; err may be.
+ *
+ * On success *out is malloc'd canonical text exactly as
+ * schema_record_prepare() prints it (2-space indent, the key first, the
+ * other attributes in the order written, null values kept); the caller
+ * frees it.  It is always printed afresh, so when nothing changed it holds
+ * the same bytes as text: a caller that wants to skip a rewrite compares
+ * (*outlen == len && memcmp).  Output fed back in gives the same bytes.
+ *
+ * Errors: EINVAL with err->msg one line naming the attribute (as a JSON
+ * string), what was expected and the value (compact JSON, cut past 60
+ * bytes with "..."):
+ *   "age": expected Int, got 3.5
+ *   "tags": expected [String], got "x"
+ *   "tags"[2]: expected String, got 7
+ *   "tags"[0]: expected String!, got null
+ *   "name" is required (String!) and missing
+ *   "name" is required (String!), got null
+ *   "color" is not declared, and table "dog" is @sealed
+ *   "born": expected Date (ISO 8601 text or epoch milliseconds), got 1.5
+ *   "n": expected BigInt (an integer, or a string of digits), got "1e3"
+ * EINVAL also when t has no primary key, or text is not a JSON object
+ * holding the key attribute (a caller's mistake).  EFBIG when the result
+ * would pass SCHEMA_RECORD_MAX (dates grow: 0 becomes 26 bytes), ENOMEM.
+ * *out is NULL on error.  A stored old that does not parse counts as
+ * holding no creation time.
+ */
+int schema_table_record(const struct schema_table *t, const char *text,
+			size_t len, const char *old, size_t oldlen,
+			int64_t now_ms, char **out, size_t *outlen,
+			struct schema_err *err);
+
+/*
+ * The JSON Schema (draft 2020-12) of table t's record bodies, malloc'd and
+ * NUL-terminated, printed like a record (2-space indent, "{}" when empty)
+ * and ending in a newline; *len its length (len may be NULL).  NULL on
+ * ENOMEM.
+ *
+ * The form: "$schema", "title" (the table name), "type": "object",
+ * "properties" (one per attribute, in declaration order), "required" (the
+ * '!' attributes but the primary key, which the file name supplies, and the
+ * times, which recordfs sets; [] when none) and, for a @sealed table,
+ * "additionalProperties": false.  Per type: ID {"type": ["string",
+ * "integer"]}, Int and Long "integer", Float "number", String "string",
+ * Boolean "boolean", each integer (ID's too) with the "minimum" and
+ * "maximum" of its range; Date an "anyOf" of strings with "format"
+ * "date-time" and "date" and an integer (milliseconds, bounded to years
+ * 0000-9999) with a "description" of the forms taken; BigInt an "anyOf" of
+ * an integer and a string with "pattern" "^-?[0-9]+$"; Any {}.  A list is
+ * {"type": "array", "items": ...}, its items allowing null unless [T!].  An
+ * attribute that is neither required nor the key also allows null ("null"
+ * in its "type" list, or {"type": "null"} in its "anyOf"), and so does
+ * every time, which a write replaces.  An Int time has a Long's bounds.
+ * Times add "readOnly": true and a "$comment".  Times aside (a write
+ * replaces whatever the body holds there), the schema admits a little more
+ * than schema_table_record(), never less: JSON Schema's "integer" takes
+ * 3.0, which Int and Long refuse, and "format" only annotates, so a Date
+ * string such as "2026-02-30" passes it.
+ */
+char *schema_table_json_schema(const struct schema_table *t, size_t *len);
 
 #endif

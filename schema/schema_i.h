@@ -91,4 +91,37 @@ static inline int schema_must_escape(uint8_t c, size_t at)
 	       (at == 0 && c == '.');
 }
 
+/*
+ * The canonical printer (record.c), which check.c also prints with, so a
+ * record of a declared table is laid out exactly as any other.
+ *
+ * A growing text: buf is malloc'd (NULL until the first byte), always
+ * NUL-terminated once non-empty; the caller frees it.  Every function
+ * returns 0, EFBIG once the text would pass SCHEMA_RECORD_MAX, or ENOMEM;
+ * after an error the text is incomplete but still freed by free(buf).
+ */
+struct schema_text {
+	char *buf;
+	size_t len, cap; /* cap leaves room for a NUL after len */
+};
+
+struct json_object;
+
+/*
+ * Append v as canonical text indented for depth (0 at the top level):
+ * scalars as json-c prints them (a parsed number keeps its spelling),
+ * containers one member per line, "{}" and "[]" when empty.  No newline at
+ * the end.
+ */
+int schema_put_value(struct schema_text *t, struct json_object *v,
+		     size_t depth);
+
+/*
+ * Append obj as a record's canonical text: attribute pk first, then the
+ * others in their order in obj; when dynamic, SCHEMA_CREATED and
+ * SCHEMA_UPDATED last.  Ends in a newline.
+ */
+int schema_put_record(struct schema_text *t, struct json_object *obj,
+		      const char *pk, int dynamic);
+
 #endif
