@@ -151,6 +151,7 @@ void fs_dbs_close(void)
 	pthread_mutex_lock(&fs.db_lock);
 	for (db = fs.dbs; db; db = next) {
 		next = db->next;
+		fs_schema_reset(db);
 		store_env_close(db->env);
 		free(db->dir);
 		free(db->name);
@@ -211,6 +212,7 @@ int fs_db_drop(struct fs_db *db)
 	store_env_close(db->env);
 	db->env = NULL;
 	db->dropped = 1;
+	fs_schema_reset(db);
 	pthread_mutex_unlock(&fs.db_lock);
 	snprintf(path, sizeof(path), "%s/data.mdb", db->dir);
 	unlink(path);

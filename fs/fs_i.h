@@ -41,12 +41,19 @@ enum fs_kind {
 	FS_TABLE,
 	FS_RECORD,
 	FS_SCRATCH,
-	FS_BY,	   /* .by: attributes */
-	FS_BYATTR, /* .by/attr: values */
-	FS_BYVAL,  /* .by/attr/value: records, and .by for AND */
-	FS_BYLINK, /* .by/attr/value/2.json -> ../../../2.json */
-	FS_NEXT,   /* table/.next: each open reserves a fresh key */
+	FS_BY,	    /* .by: attributes */
+	FS_BYATTR,  /* .by/attr: values */
+	FS_BYVAL,   /* .by/attr/value: records, and .by for AND */
+	FS_BYLINK,  /* .by/attr/value/2.json -> ../../../2.json */
+	FS_NEXT,    /* table/.next: each open reserves a fresh key */
+	FS_SCHEMA,  /* db/schema.graphql */
+	FS_JSCHEMA, /* db/<table>.schema.json */
 };
+
+/* Local numbers (under a database's id) of the names that are not stored. */
+#define FS_LOCAL_SCHEMA	 2ull	      /* schema.graphql */
+#define FS_LOCAL_NEXT	 (1ull << 38) /* | tid: table/.next */
+#define FS_LOCAL_JSCHEMA (1ull << 37) /* | tid: <table>.schema.json */
 
 struct fs_db {
 	char *name;
@@ -56,6 +63,7 @@ struct fs_db {
 	/* rmdir'd: env is closed, the struct stays until unmount because
 	 * nodes the kernel still holds may point here */
 	int dropped;
+	struct fs_tschema *schemas; /* parsed table schemas (schema.c) */
 	struct fs_db *next;
 };
 
@@ -164,8 +172,20 @@ extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
 
 /* index.c */
-int fs_index_record(struct store_txn *t, uint32_t tid, const uint8_t *key,
-		    size_t kl, const char *text, size_t len, int del);
+int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		    const uint8_t *key, size_t kl, const char *text, size_t len,
+		    int del);
+
+/* schema.c */
+const struct schema_table *fs_schema_of(struct fs_db *db, struct store_txn *t,
+					uint32_t tid);
+const char *fs_schema_pk(const struct schema_table *t);
+void fs_schema_reset(struct fs_db *db);
+char *fs_schema_text(struct fs_db *db, size_t *len);
+char *fs_schema_json(struct fs_db *db, const char *tname, size_t *len);
+int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
+		    struct schema_err *err);
+int64_t fs_schema_mtime(struct fs_db *db);
 
 /* by.c */
 typedef int (*fs_by_emit_fn)(void *ctx, const char *name, uint64_t ino,

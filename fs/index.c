@@ -5,8 +5,9 @@
  * the entries of the old text go, the entries of the new text come, so
  * after any sequence of operations (and after a crash, which loses whole
  * transactions only) the index says exactly what the records say.
- * schema_store_entries() decides which entries a text has; the checker
- * (store_check_indexes) uses the same function.
+ * schema_table_store_entries() decides which entries a text has (every
+ * attribute of a dynamic table, the @indexed ones of a declared table);
+ * the checker (store_check_indexes) uses the same function.
  */
 #include <errno.h>
 
@@ -33,11 +34,13 @@ static int ix_one(const void *attr, size_t alen, const void *val, size_t vlen,
 	return rc == ENOENT ? 0 : rc;
 }
 
-int fs_index_record(struct store_txn *t, uint32_t tid, const uint8_t *key,
-		    size_t kl, const char *text, size_t len, int del)
+int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		    const uint8_t *key, size_t kl, const char *text, size_t len,
+		    int del)
 {
 	struct ix_walk w = {t, tid, key, kl, del};
-	int rc = schema_store_entries(text, len, ix_one, &w);
+	int rc = schema_table_store_entries(fs_schema_of(db, t, tid), text, len,
+					    ix_one, &w);
 	/* A stored record is always an object; EINVAL means damage. */
 	return rc == EINVAL ? EIO : rc;
 }

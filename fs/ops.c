@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
 #include "fs_i.h"
 
 /* Attribute and entry cache lifetimes, in seconds.  Records change size
@@ -83,6 +85,13 @@ static const char *node_path(const struct fs_node *n, const char *name)
 		return path;
 	case FS_NEXT:
 		snprintf(path, sizeof(path), "%s/%s/.next", n->db->name,
+			 n->tname);
+		return path;
+	case FS_SCHEMA:
+		snprintf(path, sizeof(path), "%s/schema.graphql", n->db->name);
+		return path;
+	case FS_JSCHEMA:
+		snprintf(path, sizeof(path), "%s/%s.schema.json", n->db->name,
 			 n->tname);
 		return path;
 	case FS_BY:
@@ -261,6 +270,24 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		file_attr(st, n->ino, len, now_ns(), 0444);
 		return 0;
 	}
+	case FS_SCHEMA:
+	case FS_JSCHEMA: {
+		size_t len = 0;
+		char *s;
+		int64_t mt;
+		if (n->db->dropped)
+			return ENOENT;
+		s = n->kind == FS_SCHEMA
+			? fs_schema_text(n->db, &len)
+			: fs_schema_json(n->db, n->tname, &len);
+		if (!s)
+			return n->kind == FS_SCHEMA ? ENOMEM : ENOENT;
+		free(s);
+		mt = fs_schema_mtime(n->db);
+		file_attr(st, n->ino, len, mt ? mt : start_ns,
+			  n->kind == FS_SCHEMA ? 0644 : 0444);
+		return 0;
+	}
 	case FS_DB:
 	case FS_BY:
 	case FS_BYATTR:
@@ -406,6 +433,29 @@ static struct fs_node *find_pending(const struct fs_node *tn,
 	return NULL;
 }
 
+#define SCHEMA_FILE    "schema.graphql"
+#define JSCHEMA_SUFFIX ".schema.json"
+#define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
+
+/* The node of a name a table has but does not store (.next, dog.schema.json).
+ */
+static struct fs_node *special_node(struct fs_db *db, uint32_t tid,
+				    const char *tname, size_t tlen,
+				    uint64_t local, enum fs_kind kind)
+{
+	struct fs_node *n = fs_node_new(fs_db_ino(db, local | tid), kind);
+	if (n && !n->tname) {
+		n->db = db;
+		n->tid = tid;
+		n->tname = strndup(tname, tlen);
+		if (!n->tname) {
+			fs_node_maybe_free(n);
+			n = NULL;
+		}
+	}
+	return n;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
@@ -448,14 +498,35 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		break;
 	case FS_DB: {
 		struct store_table tb;
+		size_t nl;
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;
 		}
+		if (strcmp(name, SCHEMA_FILE) == 0) {
+			n = fs_node_new(fs_db_ino(p->db, FS_LOCAL_SCHEMA),
+					FS_SCHEMA);
+			if (n)
+				n->db = p->db;
+			break;
+		}
 		rc = store_read_begin(p->db->env, &t);
 		if (rc)
 			goto out;
-		rc = store_table_get(t, name, strlen(name), &tb);
+		nl = strlen(name);
+		if (nl > sizeof(JSCHEMA_SUFFIX) - 1 &&
+		    strcmp(name + nl - (sizeof(JSCHEMA_SUFFIX) - 1),
+			   JSCHEMA_SUFFIX) == 0) {
+			/* dog.schema.json: a table's JSON Schema */
+			nl -= sizeof(JSCHEMA_SUFFIX) - 1;
+			rc = store_table_get(t, name, nl, &tb);
+			if (rc)
+				goto out;
+			n = special_node(p->db, tb.tid, name, nl,
+					 FS_LOCAL_JSCHEMA, FS_JSCHEMA);
+			break;
+		}
+		rc = store_table_get(t, name, nl, &tb);
 		if (rc)
 			goto out;
 		n = table_node(p->db, name, &tb);
@@ -488,17 +559,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			break;
 		}
 		if (strcmp(name, ".next") == 0) {
-			n = fs_node_new(fs_db_ino(p->db, (3ull << 38) | p->tid),
-					FS_NEXT);
-			if (n && !n->tname) {
-				n->db = p->db;
-				n->tid = p->tid;
-				n->tname = strdup(p->tname);
-				if (!n->tname) {
-					fs_node_maybe_free(n);
-					n = NULL;
-				}
-			}
+			n = special_node(p->db, p->tid, p->tname,
+					 strlen(p->tname), FS_LOCAL_NEXT,
+					 FS_NEXT);
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -624,14 +687,36 @@ static int alias_sync(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 }
 
 /*
+ * A declared table's record: check *text against ts and replace it with
+ * the completed text (times kept, dates normalized).  old: the record it
+ * replaces, or NULL; now_ms < 0 checks without touching the times.
+ */
+static int declared_record(const struct schema_table *ts, char **text,
+			   size_t *len, const char *old, size_t oldlen,
+			   int64_t now_ms, struct schema_err *err)
+{
+	char *out = NULL;
+	size_t ol = 0;
+	int rc = schema_table_record(ts, *text, *len, old, oldlen, now_ms, &out,
+				     &ol, err);
+	if (rc)
+		return rc;
+	free(*text);
+	*text = out;
+	*len = ol;
+	return 0;
+}
+
+/*
  * Write a record's canonical text for body, keeping what the old record
  * (if any) says about creation.  Runs inside store_write.
  */
-static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
-		      size_t kl, uint64_t ino, int64_t btime_if_new,
-		      const char *body, size_t len, int64_t now, int64_t mtime,
-		      struct schema_err *err)
+static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		      const uint8_t *kb, size_t kl, uint64_t ino,
+		      int64_t btime_if_new, const char *body, size_t len,
+		      int64_t now, int64_t mtime, struct schema_err *err)
 {
+	const struct schema_table *ts = fs_schema_of(db, t, tid);
 	struct store_obj old, o;
 	struct schema_key k;
 	char *text = NULL, *oldtext = NULL;
@@ -651,13 +736,16 @@ static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 			return ENOMEM;
 		memcpy(oldtext, old.data, old.len);
 	}
-	rc = schema_record_prepare(body, len, &k, "id", oldtext,
-				   had ? old.len : 0, now / 1000000, 1, &text,
+	rc = schema_record_prepare(body, len, &k, fs_schema_pk(ts), oldtext,
+				   had ? old.len : 0, now / 1000000, !ts, &text,
 				   &tlen, err);
+	if (!rc && ts)
+		rc = declared_record(ts, &text, &tlen, oldtext,
+				     had ? old.len : 0, now / 1000000, err);
 	if (rc)
 		goto out;
 	if (had)
-		rc = fs_index_record(t, tid, kb, kl, oldtext, old.len, 1);
+		rc = fs_index_record(db, t, tid, kb, kl, oldtext, old.len, 1);
 	if (rc)
 		goto out;
 	o.ino = ino;
@@ -668,7 +756,7 @@ static int record_put(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 	o.len = tlen;
 	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
 	if (!rc)
-		rc = fs_index_record(t, tid, kb, kl, text, tlen, 0);
+		rc = fs_index_record(db, t, tid, kb, kl, text, tlen, 0);
 	if (!rc && !had)
 		rc = alias_sync(t, tid, kb, kl, 1);
 out:
@@ -686,7 +774,7 @@ static int commit_fn(struct store_txn *t, void *arg)
 	if (store_table_get(t, n->tname, strlen(n->tname), &tb) != 0 ||
 	    tb.tid != n->tid)
 		return schema_fail(&c->err, ENOENT, "its table is gone");
-	return record_put(t, n->tid, n->key, n->keylen,
+	return record_put(n->db, t, n->tid, n->key, n->keylen,
 			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
 			  n->pending ? n->pending_btime_ns : c->now, c->body,
 			  c->len, c->now, c->mtime, &c->err);
@@ -709,6 +797,26 @@ static int refuse(int rc, const struct fs_node *n, const char *name,
 		why = strerror(rc);
 	fs_refuse(node_path(n, name), "%s", why);
 	return rc;
+}
+
+/*
+ * Report a refused schema: "db/schema.graphql:12:9: unknown type", the
+ * position joined to the path, when the message carries one.
+ */
+static int schema_refuse(int rc, const struct fs_node *n,
+			 const struct schema_err *err)
+{
+	static const char pre[] = "schema.graphql:";
+	const char *m = err->msg, *why;
+	char where[512];
+	if (strncmp(m, pre, sizeof(pre) - 1) == 0 &&
+	    (why = strstr(m + sizeof(pre) - 1, ": ")) != NULL) {
+		snprintf(where, sizeof(where), "%s/%.*s", n->db->name,
+			 (int)(why - m), m);
+		fs_refuse(where, "%s", why + 2);
+		return rc;
+	}
+	return refuse(rc, n, NULL, err, NULL);
 }
 
 /* Commit a record file's buffer.  0 when nothing needed doing. */
@@ -828,6 +936,7 @@ out:
 struct next_op {
 	struct fs_node *n;
 	int64_t key;
+	int64_t max; /* an Int key stays within 32 bits */
 };
 
 static int next_fn(struct store_txn *t, void *arg)
@@ -853,18 +962,43 @@ static int next_fn(struct store_txn *t, void *arg)
 	} else if (rc != ENOENT) {
 		return rc;
 	}
-	return store_table_next_int(t, tb.tid, floor, &op->key);
+	rc = store_table_next_int(t, tb.tid, floor, &op->key);
+	if (!rc && op->key > op->max)
+		rc = ENOSPC;
+	return rc;
 }
 
 /* .next: reserve a key for this open (a committed, durable-as-any-commit
  * reservation) and show it. */
 static int next_load(struct fs_file *f)
 {
-	struct next_op op = {.n = f->node};
+	struct next_op op = {.n = f->node, .max = INT64_MAX};
+	const struct schema_table *ts;
+	const struct schema_attr *pk;
 	int rc;
 	if (f->node->db->dropped)
 		return ENOENT;
+	ts = fs_schema_of(f->node->db, NULL, f->node->tid);
+	pk = ts ? schema_table_pk(ts) : NULL;
+	if (pk && (pk->type == SCHEMA_T_ID || pk->type == SCHEMA_T_STRING)) {
+		/* 122 random bits: no reservation needed to never repeat */
+		uuid_t u;
+		rc = buf_reserve(f, UUID_STR_LEN + 1);
+		if (rc)
+			return rc;
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, f->buf);
+		f->len = UUID_STR_LEN - 1;
+		f->buf[f->len++] = '\n';
+		return 0;
+	}
+	if (pk && pk->type == SCHEMA_T_INT)
+		op.max = INT32_MAX;
 	rc = store_write(f->node->db->env, next_fn, &op);
+	if (rc == ENOSPC)
+		return refuse(ENOSPC, f->node, NULL, NULL,
+			      "every key an Int primary key can hold is "
+			      "taken");
 	if (rc)
 		return rc;
 	committed(f->node->db);
@@ -943,6 +1077,37 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		fi->direct_io = 1;
 		break;
+	case FS_JSCHEMA:
+	case FS_SCHEMA:
+		if (n->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		if (n->kind == FS_JSCHEMA && acc != O_RDONLY) {
+			rc = refuse(EACCES, n, NULL, NULL,
+				    "a table's JSON Schema follows its "
+				    "schema: change schema.graphql instead");
+			goto out;
+		}
+		f = file_new(n);
+		if (!f) {
+			rc = ENOMEM;
+			goto out;
+		}
+		f->writable = acc != O_RDONLY;
+		if (f->writable && (fi->flags & O_TRUNC)) {
+			f->dirty = 1;
+			break;
+		}
+		f->buf = n->kind == FS_SCHEMA
+			     ? fs_schema_text(n->db, &f->len)
+			     : fs_schema_json(n->db, n->tname, &f->len);
+		if (!f->buf) {
+			rc = n->kind == FS_SCHEMA ? ENOMEM : ENOENT;
+			goto out;
+		}
+		f->cap = f->len + 1;
+		break;
 	case FS_RECORD:
 		f = file_new(n);
 		if (!f) {
@@ -979,14 +1144,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	fi->fh = (uintptr_t)f;
-	fi->noflush = n->kind != FS_RECORD;
+	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
 	/*
 	 * Records bypass the page cache: a writer's raw bytes are not what
 	 * the record reads as once committed, and each reader reads its own
 	 * snapshot, so cached pages could mix two versions.
 	 */
 	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_ERRORS ||
-			n->kind == FS_STATS || n->kind == FS_NEXT;
+			n->kind == FS_STATS || n->kind == FS_NEXT ||
+			n->kind == FS_SCHEMA || n->kind == FS_JSCHEMA;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		file_free(f); /* the opener was interrupted */
 	return;
@@ -1203,10 +1369,14 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	char *text = NULL;
 	size_t tl;
 	int rc;
+	const struct schema_table *ts;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k))
 		return EIO;
-	rc = schema_record_prepare(f->buf, f->len, &k, "id", NULL, 0, 0, 1,
-				   &text, &tl, err);
+	ts = fs_schema_of(f->node->db, NULL, f->node->tid);
+	rc = schema_record_prepare(f->buf, f->len, &k, fs_schema_pk(ts), NULL,
+				   0, 0, !ts, &text, &tl, err);
+	if (!rc && ts)
+		rc = declared_record(ts, &text, &tl, NULL, 0, 0, err);
 	free(text);
 	return rc;
 }
@@ -1244,7 +1414,13 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, size);
 		return;
 	}
-	if (n->kind != FS_RECORD) {
+	if (n->kind == FS_SCHEMA) {
+		if ((uint64_t)off + size > SCHEMA_SDL_MAX) {
+			rc = refuse(EFBIG, n, NULL, NULL,
+				    "a schema is at most 1 MiB");
+			goto out;
+		}
+	} else if (n->kind != FS_RECORD) {
 		rc = EBADF;
 		goto out;
 	}
@@ -1282,12 +1458,38 @@ out:
 	fuse_reply_err(req, rc);
 }
 
+/*
+ * Apply a written schema.graphql: the whole text at once, at the first
+ * close after a write (cp, tee and editors close once).  A refused text
+ * changes nothing; the handle then stays refused, and the error log says
+ * where the text is wrong.
+ */
+static int schema_commit(struct fs_file *f)
+{
+	struct fs_node *n = f->node;
+	struct schema_err err = {{0}};
+	int rc;
+
+	if (!f->dirty || f->bad || n->db->dropped)
+		return 0;
+	rc = fs_schema_apply(n->db, f->buf ? f->buf : "", f->len, &err);
+	f->dirty = 0;
+	f->written = 0;
+	if (rc) {
+		f->bad = 1;
+		return schema_refuse(rc, n, &err);
+	}
+	return committed(n->db);
+}
+
 static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	int rc = 0;
 	fs.n_ops++;
-	if (f->node->kind == FS_RECORD) {
+	if (f->node->kind == FS_SCHEMA && f->written) {
+		rc = schema_commit(f);
+	} else if (f->node->kind == FS_RECORD) {
 		if (f->bad && f->dirty) {
 			/* The refused write was reported; say it at close too.
 			 */
@@ -1314,6 +1516,8 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fs.n_ops++;
 	if (f->node->kind == FS_RECORD)
 		file_commit(f);
+	else if (f->node->kind == FS_SCHEMA)
+		schema_commit(f);
 	file_free(f);
 	fuse_reply_err(req, 0);
 }
@@ -1326,6 +1530,8 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fs.n_ops++;
 	if (f->node->kind == FS_RECORD)
 		rc = file_commit(f);
+	else if (f->node->kind == FS_SCHEMA)
+		rc = schema_commit(f);
 	if (!rc && f->node->db && !f->node->db->dropped)
 		rc = store_env_sync(f->node->db->env);
 	fuse_reply_err(req, rc);
@@ -1695,8 +1901,10 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			refuse(rc, p, name, NULL,
 			       "the table still holds records or files; rm -rf "
 			       "removes them with the table");
-		if (!rc)
+		if (!rc) {
+			fs_schema_reset(p->db); /* its schema went with it */
 			committed(p->db);
+		}
 		goto out;
 	}
 	if (is_by(p->kind)) {
@@ -1729,8 +1937,8 @@ static int unlink_fn(struct store_txn *t, void *arg)
 	u->ino = o.ino;
 	if (u->r.kind == STORE_RECORD) {
 		/* The entries first: o.data is read before anything moves. */
-		rc = fs_index_record(t, u->tn->tid, u->r.key, u->r.keylen,
-				     o.data, o.len, 1);
+		rc = fs_index_record(u->tn->db, t, u->tn->tid, u->r.key,
+				     u->r.keylen, o.data, o.len, 1);
 		if (rc)
 			return rc;
 	}
@@ -1749,6 +1957,25 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fs.n_ops++;
 	if (!p) {
 		rc = ESTALE;
+		goto out;
+	}
+	if (p->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) {
+		/*
+		 * The schema is the tables: rm -rf of a database (which
+		 * lists it after them) finds none left and goes on.
+		 */
+		struct store_txn *t;
+		uint64_t count = 1;
+		rc = p->db->dropped ? ENOENT : store_read_begin(p->db->env, &t);
+		if (rc)
+			goto out;
+		rc = store_table_count(t, &count);
+		store_txn_abort(t);
+		if (!rc && count)
+			rc = refuse(EPERM, p, name, NULL,
+				    "schema.graphql describes the tables; "
+				    "rmdir a table to drop it, or write the "
+				    "schema to change one");
 		goto out;
 	}
 	if (p->kind != FS_TABLE) {
@@ -1834,7 +2061,7 @@ static int scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 }
 
 /* Drop a record that a rename replaces: its index entries and alias. */
-static int drop_replaced(struct store_txn *t, uint32_t tid,
+static int drop_replaced(struct fs_db *db, struct store_txn *t, uint32_t tid,
 			 const struct resolved *d)
 {
 	struct store_obj o;
@@ -1846,7 +2073,7 @@ static int drop_replaced(struct store_txn *t, uint32_t tid,
 	if (!copy)
 		return ENOMEM;
 	memcpy(copy, o.data, o.len);
-	rc = fs_index_record(t, tid, d->key, d->keylen, copy, o.len, 1);
+	rc = fs_index_record(db, t, tid, d->key, d->keylen, copy, o.len, 1);
 	free(copy);
 	if (!rc)
 		rc = store_obj_del(t, tid, STORE_RECORD, d->key, d->keylen);
@@ -1921,32 +2148,39 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = EIO;
 			goto out;
 		}
-		rc = schema_record_rekey(so.data, so.len, &nk, "id",
-					 r->now / 1000000, 1, &text, &tl,
-					 &r->err);
-		if (rc)
+		const struct schema_table *dts =
+		    fs_schema_of(r->dp->db, t, dtid);
+		rc = schema_record_rekey(so.data, so.len, &nk,
+					 fs_schema_pk(dts), r->now / 1000000,
+					 !dts, &text, &tl, &r->err);
+		if (!rc && dts)
+			rc = declared_record(dts, &text, &tl, so.data, so.len,
+					     r->now / 1000000, &r->err);
+		if (rc) {
+			free(text);
 			goto out;
+		}
 		o.ino = so.ino;
 		o.btime_ns = so.btime_ns;
 		o.mtime_ns = r->now;
 		o.size = tl;
 		o.data = text;
 		o.len = tl;
-		rc = fs_index_record(t, stid, r->s.key, r->s.keylen, so.data,
-				     so.len, 1);
+		rc = fs_index_record(r->sp->db, t, stid, r->s.key, r->s.keylen,
+				     so.data, so.len, 1);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
 					   r->s.keylen);
 		if (!rc)
 			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
 		if (!rc && dexists)
-			rc = drop_replaced(t, dtid, &r->d);
+			rc = drop_replaced(r->dp->db, t, dtid, &r->d);
 		if (!rc)
 			rc = store_obj_put(t, dtid, STORE_RECORD, r->d.key,
 					   r->d.keylen, &o);
 		if (!rc)
-			rc = fs_index_record(t, dtid, r->d.key, r->d.keylen,
-					     text, tl, 0);
+			rc = fs_index_record(r->dp->db, t, dtid, r->d.key,
+					     r->d.keylen, text, tl, 0);
 		if (!rc)
 			rc = alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
 		free(text);
@@ -1962,9 +2196,9 @@ static int rename_fn(struct store_txn *t, void *arg)
 				  &body);
 		if (rc)
 			return rc;
-		rc = record_put(t, dtid, r->d.key, r->d.keylen, so.ino,
-				so.btime_ns, body, so.size, r->now, so.mtime_ns,
-				&r->err);
+		rc = record_put(r->dp->db, t, dtid, r->d.key, r->d.keylen,
+				so.ino, so.btime_ns, body, so.size, r->now,
+				so.mtime_ns, &r->err);
 		free(body);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
@@ -1977,8 +2211,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = so.len;
 		o.data = NULL;
 		o.len = 0;
-		rc = fs_index_record(t, stid, r->s.key, r->s.keylen, so.data,
-				     so.len, 1);
+		rc = fs_index_record(r->sp->db, t, stid, r->s.key, r->s.keylen,
+				     so.data, so.len, 1);
 		if (!rc)
 			rc = scratch_fill(t, dtid, r->d.key, r->d.keylen,
 					  so.data, so.len);
@@ -2031,9 +2265,9 @@ static int by_move_fn(struct store_txn *t, void *arg)
 	    o.data, o.len, op->mv.attr, op->mv.oldlen ? op->mv.old : NULL,
 	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
 	if (!rc)
-		rc =
-		    record_put(t, op->tn->tid, op->mv.key, op->mv.keylen, o.ino,
-			       o.btime_ns, body, bl, op->now, 0, &op->err);
+		rc = record_put(op->tn->db, t, op->tn->tid, op->mv.key,
+				op->mv.keylen, o.ino, o.btime_ns, body, bl,
+				op->now, 0, &op->err);
 	free(body);
 	return rc;
 }
@@ -2238,7 +2472,31 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 					    "the whole record instead");
 				goto out;
 			}
-		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS) {
+		} else if (n->kind == FS_SCHEMA) {
+			/* a text applied whole at close; an empty one changes
+			 * nothing, as tables are dropped by rmdir only */
+			if ((uint64_t)attr->st_size > SCHEMA_SDL_MAX) {
+				rc = EFBIG;
+				goto out;
+			}
+			if (f && f->writable) {
+				rc = buf_reserve(f, (size_t)attr->st_size + 1);
+				if (rc)
+					goto out;
+				if ((size_t)attr->st_size > f->len)
+					memset(f->buf + f->len, 0,
+					       (size_t)attr->st_size - f->len);
+				f->len = (size_t)attr->st_size;
+				f->dirty = 1;
+			} else if (attr->st_size != 0) {
+				rc = refuse(EINVAL, n, NULL, NULL,
+					    "cutting the schema short would "
+					    "leave it incomplete; write the "
+					    "whole text instead");
+				goto out;
+			}
+		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS ||
+			   n->kind == FS_JSCHEMA) {
 			rc = EACCES;
 			goto out;
 		} else {
@@ -2277,7 +2535,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	rc = node_attr(n, &st);
 	if (rc)
 		goto out;
-	if (f && n->kind == FS_RECORD && f->dirty)
+	if (f && (n->kind == FS_RECORD || n->kind == FS_SCHEMA) && f->dirty)
 		st.st_size = (off_t)f->len;
 	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? TTL_DIR : TTL_FILE);
 	return;
@@ -2463,7 +2721,12 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 	const char *name;
 	size_t nl;
 	char nbuf[512];
-	int rc = store_read_begin(dn->db->env, &t);
+	int rc;
+	if (pos->phase == 2) {
+		pos->phase = 3;
+		return 0;
+	}
+	rc = store_read_begin(dn->db->env, &t);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -2481,8 +2744,11 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 	}
 	store_txn_abort(t);
 	if (rc == ENOENT) {
-		pos->phase = 3;
+		/* after the tables, so rm -rf drops them before it */
 		rc = 0;
+		if (!emit(fl, SCHEMA_FILE, fs_db_ino(dn->db, FS_LOCAL_SCHEMA),
+			  S_IFREG, 2, SCHEMA_FILE, sizeof(SCHEMA_FILE) - 1))
+			pos->phase = 3;
 	}
 	return rc;
 }

@@ -29,6 +29,7 @@ static int check(const char *datadir)
 	}
 	while ((de = readdir(d))) {
 		char dir[4096], msg[512];
+		struct schema_cache cache = {0};
 		struct store_env *env;
 		int rc;
 		if (de->d_name[0] == '.')
@@ -43,8 +44,9 @@ static int check(const char *datadir)
 			bad = 1;
 			continue;
 		}
-		rc = store_check_indexes(env, schema_store_entries, msg,
+		rc = store_check_indexes(env, schema_check_entries, &cache, msg,
 					 sizeof(msg));
+		schema_cache_free(&cache);
 		store_env_close(env);
 		n++;
 		if (rc == EIO) {

@@ -29,7 +29,7 @@
 struct store_env {
 	MDB_env *env;
 	char *dir;
-	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs;
+	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* value of meta "next_ino" on disk */
@@ -159,7 +159,7 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 		return store_errno(NULL, rc);
 	}
 	e->mapsize = initial_map ? initial_map : DEFAULT_MAP;
-	mdb_env_set_maxdbs(e->env, 8);
+	mdb_env_set_maxdbs(e->env, 16);
 	mdb_env_set_maxreaders(e->env, 512);
 	mdb_env_set_mapsize(e->env, e->mapsize);
 	if (!create) {
@@ -190,7 +190,8 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	    (rc = mdb_dbi_open(t.txn, "aliases", dbflags, &e->aliases)) ||
 	    (rc = mdb_dbi_open(t.txn, "index", dbflags | MDB_DUPSORT,
 			       &e->index)) ||
-	    (rc = mdb_dbi_open(t.txn, "attrs", dbflags, &e->attrs))) {
+	    (rc = mdb_dbi_open(t.txn, "attrs", dbflags, &e->attrs)) ||
+	    (rc = mdb_dbi_open(t.txn, "schemas", dbflags, &e->schemas))) {
 		mdb_txn_abort(t.txn);
 		rc = store_errno(NULL, rc);
 		goto fail;
@@ -487,7 +488,8 @@ int store_table_drop(struct store_txn *t, const char *name, size_t len,
 	    (rc = delete_prefix(t, t->env->chunks, p, 4)) ||
 	    (rc = delete_prefix(t, t->env->aliases, p, 4)) ||
 	    (rc = delete_prefix(t, t->env->index, p, 4)) ||
-	    (rc = delete_prefix(t, t->env->attrs, p, 4)))
+	    (rc = delete_prefix(t, t->env->attrs, p, 4)) ||
+	    (rc = store_table_schema_put(t, tb.tid, NULL, 0)))
 		return rc;
 	return store_errno(t, mdb_del(t->txn, t->env->tables, &k, NULL));
 }
@@ -500,6 +502,56 @@ int store_table_count(struct store_txn *t, uint64_t *count)
 		return store_errno(t, rc);
 	*count = st.ms_entries;
 	return 0;
+}
+
+int store_table_schema_get(struct store_txn *t, uint32_t tid, const void **data,
+			   size_t *len)
+{
+	uint8_t p[4];
+	MDB_val k = {4, p}, d;
+	int rc;
+	put_be32(p, tid);
+	rc = mdb_get(t->txn, t->env->schemas, &k, &d);
+	if (rc)
+		return store_errno(t, rc);
+	*data = d.mv_data;
+	*len = d.mv_size;
+	return 0;
+}
+
+int store_table_schema_put(struct store_txn *t, uint32_t tid, const void *data,
+			   size_t len)
+{
+	uint8_t p[4];
+	MDB_val k = {4, p}, d = {len, (void *)data};
+	int rc;
+	put_be32(p, tid);
+	if (!len) {
+		rc = mdb_del(t->txn, t->env->schemas, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : store_errno(t, rc);
+	}
+	return store_errno(t, mdb_put(t->txn, t->env->schemas, &k, &d, 0));
+}
+
+int store_meta_get(struct store_txn *t, const char *name, uint64_t *v)
+{
+	return meta_get_u64(t, name, v);
+}
+
+int store_meta_put(struct store_txn *t, const char *name, uint64_t v)
+{
+	return meta_put_u64(t, name, v);
+}
+
+int store_index_clear(struct store_txn *t, uint32_t tid)
+{
+	uint8_t p[4];
+	int rc;
+	put_be32(p, tid);
+	rc = delete_prefix(t, t->env->index, p, 4);
+	if (!rc)
+		rc = delete_prefix(t, t->env->attrs, p, 4);
+	return rc;
 }
 
 int store_table_next(struct store_txn *t, const char *after, size_t afterlen,
@@ -1194,7 +1246,7 @@ static int check_one(const void *attr, size_t alen, const void *val,
 }
 
 int store_check_indexes(struct store_env *env, store_entries_fn entries,
-			char *msg, size_t msglen)
+			void *ctx, char *msg, size_t msglen)
 {
 	struct store_txn *t;
 	struct store_table tb;
@@ -1220,12 +1272,19 @@ int store_check_indexes(struct store_env *env, store_entries_fn entries,
 		size_t al;
 		uint64_t n;
 
+		const void *sch = NULL;
+		size_t schlen = 0;
+
+		rc = store_table_schema_get(t, tb.tid, &sch, &schlen);
+		if (rc && rc != ENOENT)
+			break;
 		rc = store_cursor_open(t, tb.tid, STORE_RECORD, NULL, 0, &c);
 		if (rc)
 			break;
 		while ((rc = store_cursor_next(c, &w.key, &w.keylen, &o)) ==
 		       0) {
-			rc = entries(o.data, o.len, check_one, &w);
+			rc = entries(ctx, sch, schlen, o.data, o.len, check_one,
+				     &w);
 			if (rc) {
 				snprintf(msg, msglen,
 					 "table %u: a record is not a JSON "

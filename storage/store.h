@@ -15,6 +15,8 @@
  *   index    [tid u32 BE][u16 BE attr length][attr][value] -> record keys
  *            (MDB_DUPSORT: one sorted duplicate per record)
  *   attrs    [tid u32 BE][attr] -> u64 number of index entries
+ *   schemas  [tid u32 BE] -> the table's declared schema (opaque bytes;
+ *            a table without one is dynamic)
  *
  * Every function returns 0 or a positive errno.  LMDB's own codes are read
  * in one place (store.c: store_errno); MDB_MAP_FULL grows the map and retries
@@ -117,6 +119,21 @@ int store_table_is_empty(struct store_txn *txn, uint32_t tid);
 
 /* Number of tables in the environment. */
 int store_table_count(struct store_txn *txn, uint64_t *count);
+
+/*
+ * A table's declared schema: bytes storage keeps for the layer above
+ * (schema/ keeps the table's GraphQL text).  get: ENOENT when the table
+ * has none (it is dynamic); *data lives until the transaction ends.  put
+ * (write txn) with len 0 removes it.  Dropping a table removes it too.
+ */
+int store_table_schema_get(struct store_txn *txn, uint32_t tid,
+			   const void **data, size_t *len);
+int store_table_schema_put(struct store_txn *txn, uint32_t tid,
+			   const void *data, size_t len);
+
+/* A named number in the environment's meta database (ENOENT if unset). */
+int store_meta_get(struct store_txn *txn, const char *name, uint64_t *v);
+int store_meta_put(struct store_txn *txn, const char *name, uint64_t v);
 
 /*
  * The first table whose name sorts after (after, afterlen) -- or the first
@@ -224,6 +241,10 @@ int store_alias_del(struct store_txn *txn, uint32_t tid, const void *alias,
 #define STORE_ATTR_MAX	120
 #define STORE_VALUE_MAX 384
 
+/* Remove every index entry and attribute count of a table (write txn),
+ * before its indexes are built again. */
+int store_index_clear(struct store_txn *txn, uint32_t tid);
+
 /* Add an entry (no-op if present); counts it for its attribute. */
 int store_index_put(struct store_txn *txn, uint32_t tid, const void *attr,
 		    size_t alen, const void *val, size_t vlen, const void *key,
@@ -267,8 +288,13 @@ void store_icursor_close(struct store_icursor *c);
 
 /* ---- checking ---------------------------------------------------------- */
 
-/* Calls fn once per index entry a record's text should have. */
-typedef int (*store_entries_fn)(const void *text, size_t len,
+/*
+ * Calls fn once per index entry a record's text should have.  schema is
+ * what store_table_schema_get() holds for the record's table (NULL, 0 for
+ * none); ctx is the caller's, passed through.
+ */
+typedef int (*store_entries_fn)(void *ctx, const void *schema, size_t schemalen,
+				const void *text, size_t len,
 				int (*fn)(const void *attr, size_t alen,
 					  const void *val, size_t vlen,
 					  void *arg),
@@ -281,6 +307,6 @@ typedef int (*store_entries_fn)(const void *text, size_t len,
  * EIO with a message in msg when not; other errors from reading.
  */
 int store_check_indexes(struct store_env *env, store_entries_fn entries,
-			char *msg, size_t msglen);
+			void *ctx, char *msg, size_t msglen);
 
 #endif

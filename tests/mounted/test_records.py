@@ -23,7 +23,7 @@ def test_default_database_and_listing(mnt):
 def test_mkdir_rmdir_databases_and_tables(mnt):
     mnt.sh("mkdir pets && mkdir pets/dog pets/cat")
     assert mnt.sh("ls").stdout.split() == ["data", "pets"]
-    assert mnt.sh("ls pets").stdout.split() == ["cat", "dog"]
+    assert mnt.sh("ls pets").stdout.split() == ["cat", "dog", "schema.graphql"]
     assert os.path.exists(mnt.datadir + "/pets/data.mdb")
     r = mnt.sh("rmdir pets", check=False)
     assert r.returncode != 0 and "Directory not empty" in r.stderr
@@ -46,7 +46,7 @@ def test_mkdir_rmdir_databases_and_tables(mnt):
     # tables and databases survive a remount
     mnt.sh("mkdir data/dog")
     mnt.restart()
-    assert mnt.sh("ls data").stdout.split() == ["dog"]
+    assert mnt.sh("ls data").stdout.split() == ["dog", "schema.graphql"]
 
 
 def test_echo_cat_canonical(mnt):

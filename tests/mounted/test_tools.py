@@ -142,8 +142,9 @@ def test_cp_a_and_touch(dog, tmp_path):
 def test_find_grep_jq(dog):
     dog.sh("echo hi > data/dog/readme.txt")
     found = dog.sh("find data -type f | sort").stdout.split()
-    assert found == ["data/dog/1.json", "data/dog/2.json", "data/dog/readme.txt"]
+    assert found == ["data/dog/1.json", "data/dog/2.json", "data/dog/readme.txt",
+                     "data/schema.graphql"]
     assert dog.sh("grep -rl Zelda data").stdout.split() == ["data/dog/2.json"]
     assert dog.sh("cat data/dog/*.json | jq -s 'map(.age) | add'").stdout == "8\n"
     du = dog.sh("du -a data | wc -l").stdout.strip()
-    assert du == "5"  # 3 files, the table, the database
+    assert du == "6"  # 3 files, the table, schema.graphql, the database

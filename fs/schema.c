@@ -1,0 +1,779 @@
+/*
+ * schema.c: a database's schema.graphql, and what a table's schema decides.
+ *
+ * A table is dynamic (made by mkdir: any attribute, every top-level one
+ * indexed, __createdtime__/__updatedtime__ kept) or declared (a "type"
+ * block written into schema.graphql).  Storage keeps a declared table's
+ * block as text (the parser's own printed form, one table) next to the
+ * table; a dynamic table has none.  The parsed blocks are cached per
+ * database and dropped whenever a schema is applied or a table dropped.
+ *
+ * Reading schema.graphql prints every table: declared ones as stored,
+ * dynamic ones as the block that describes them (their attributes as Any,
+ * indexed).  Writing it applies the text in one transaction: a table the
+ * text leaves out is left alone, a block equal to what the table is now
+ * changes nothing, and anything else replaces the table's schema after
+ * every stored record has been checked against it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_i.h"
+
+struct fs_tschema {
+	uint32_t tid;
+	int declared;
+	struct schema_doc doc; /* one table, when declared */
+	struct fs_tschema *next;
+};
+
+static void cache_load(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		       struct fs_tschema *ts)
+{
+	const void *blob;
+	size_t len;
+	struct schema_err err;
+	int rc = store_table_schema_get(t, tid, &blob, &len);
+
+	if (rc)
+		return; /* ENOENT: dynamic */
+	rc = schema_sdl_parse(blob, len, &ts->doc, &err);
+	if (rc || ts->doc.ntables != 1) {
+		/* Storage holds only what the parser printed: damage. */
+		fs_log("%s: the stored schema of table %u does not parse "
+		       "(%s); the table is treated as dynamic",
+		       db->name, tid, rc ? err.msg : "not one table");
+		schema_doc_free(&ts->doc);
+		return;
+	}
+	ts->declared = 1;
+}
+
+const struct schema_table *fs_schema_of(struct fs_db *db, struct store_txn *t,
+					uint32_t tid)
+{
+	struct fs_tschema *ts;
+	struct store_txn *own = NULL;
+
+	for (ts = db->schemas; ts; ts = ts->next)
+		if (ts->tid == tid)
+			return ts->declared ? &ts->doc.tables[0] : NULL;
+	ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return NULL;
+	ts->tid = tid;
+	if (!t && store_read_begin(db->env, &own) == 0)
+		t = own;
+	if (t)
+		cache_load(db, t, tid, ts);
+	store_txn_abort(own);
+	ts->next = db->schemas;
+	db->schemas = ts;
+	return ts->declared ? &ts->doc.tables[0] : NULL;
+}
+
+void fs_schema_reset(struct fs_db *db)
+{
+	while (db->schemas) {
+		struct fs_tschema *ts = db->schemas;
+		db->schemas = ts->next;
+		schema_doc_free(&ts->doc);
+		free(ts);
+	}
+}
+
+const char *fs_schema_pk(const struct schema_table *t)
+{
+	size_t i;
+	if (t)
+		for (i = 0; i < t->nattrs; i++)
+			if (t->attrs[i].pk)
+				return t->attrs[i].name;
+	return SCHEMA_PK;
+}
+
+/* ---- the block of a dynamic table ---------------------------------------- */
+
+/* Free what a table made here holds (schema_doc_free frees the array). */
+static void table_free(struct schema_table *t)
+{
+	size_t i;
+	for (i = 0; i < t->nattrs; i++)
+		free(t->attrs[i].name);
+	free(t->attrs);
+	free(t->type_name);
+	free(t->table);
+	free(t->database);
+	memset(t, 0, sizeof(*t));
+}
+
+static int gql_name(const char *s, size_t len)
+{
+	size_t i;
+	if (len == 0 || len > SCHEMA_NAME_MAX ||
+	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+	      s[0] == '_'))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int add_attr(struct schema_table *t, size_t *cap, const char *name,
+		    size_t len, enum schema_type type)
+{
+	struct schema_attr *a;
+	if (t->nattrs == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		a = realloc(t->attrs, nc * sizeof(*a));
+		if (!a)
+			return ENOMEM;
+		t->attrs = a;
+		*cap = nc;
+	}
+	a = &t->attrs[t->nattrs];
+	memset(a, 0, sizeof(*a));
+	a->name = strndup(name, len);
+	if (!a->name)
+		return ENOMEM;
+	a->type = type;
+	t->nattrs++;
+	return 0;
+}
+
+/*
+ * What a dynamic table is, as one block: "id: Any @primaryKey", every
+ * attribute some record holds as "Any @indexed", and the two times as Long.
+ * Attributes whose names GraphQL cannot spell are counted in *unnamed.
+ */
+static int dynamic_table(struct store_txn *t, const char *tname, uint32_t tid,
+			 const char *type_name, struct schema_table *out,
+			 size_t *unnamed)
+{
+	static const char *const times[] = {SCHEMA_CREATED, SCHEMA_UPDATED};
+	const void *a = NULL;
+	size_t al = 0, cap = 0, i;
+	uint64_t count;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*unnamed = 0;
+	out->type_name = strdup(type_name);
+	out->table = strdup(tname);
+	if (!out->type_name || !out->table)
+		return ENOMEM;
+	rc = add_attr(out, &cap, SCHEMA_PK, strlen(SCHEMA_PK), SCHEMA_T_ANY);
+	if (rc)
+		return rc;
+	out->attrs[0].pk = 1;
+	while (store_attr_next(t, tid, a, al, &a, &al, &count) == 0) {
+		if ((al == strlen(SCHEMA_CREATED) &&
+		     memcmp(a, SCHEMA_CREATED, al) == 0) ||
+		    (al == strlen(SCHEMA_UPDATED) &&
+		     memcmp(a, SCHEMA_UPDATED, al) == 0))
+			continue;
+		if (!gql_name(a, al)) {
+			(*unnamed)++;
+			continue;
+		}
+		rc = add_attr(out, &cap, a, al, SCHEMA_T_ANY);
+		if (rc)
+			return rc;
+		out->attrs[out->nattrs - 1].indexed = 1;
+	}
+	for (i = 0; i < 2; i++) {
+		rc = add_attr(out, &cap, times[i], strlen(times[i]),
+			      SCHEMA_T_LONG);
+		if (rc)
+			return rc;
+		out->attrs[out->nattrs - 1].indexed = 1;
+		out->attrs[out->nattrs - 1].created = i == 0;
+		out->attrs[out->nattrs - 1].updated = i == 1;
+	}
+	return 0;
+}
+
+/*
+ * Does block b leave dynamic table tid as it is?  It must say what a
+ * dynamic table does (key "id: Any", every other attribute "Any @indexed",
+ * the two times as printed, not @sealed) and name every attribute with a
+ * GraphQL name that the table indexes now; it may name more.
+ */
+static int keeps_dynamic(struct store_txn *t, uint32_t tid,
+			 const struct schema_table *b)
+{
+	const void *a = NULL;
+	size_t al = 0, i;
+	uint64_t count;
+
+	if (b->sealed)
+		return 0;
+	for (i = 0; i < b->nattrs; i++) {
+		const struct schema_attr *x = &b->attrs[i];
+		if (x->list || x->required)
+			return 0;
+		if (x->pk) {
+			if (strcmp(x->name, SCHEMA_PK) ||
+			    x->type != SCHEMA_T_ANY || x->indexed ||
+			    x->created || x->updated)
+				return 0;
+		} else if (strcmp(x->name, SCHEMA_CREATED) == 0) {
+			if (x->type != SCHEMA_T_LONG || !x->indexed ||
+			    !x->created || x->updated)
+				return 0;
+		} else if (strcmp(x->name, SCHEMA_UPDATED) == 0) {
+			if (x->type != SCHEMA_T_LONG || !x->indexed ||
+			    x->created || !x->updated)
+				return 0;
+		} else if (x->type != SCHEMA_T_ANY || !x->indexed ||
+			   x->created || x->updated) {
+			return 0;
+		}
+	}
+	while (store_attr_next(t, tid, a, al, &a, &al, &count) == 0) {
+		int found = 0;
+		if (!gql_name(a, al))
+			continue;
+		for (i = 0; i < b->nattrs && !found; i++)
+			found = strlen(b->attrs[i].name) == al &&
+				memcmp(b->attrs[i].name, a, al) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* A GraphQL type name for a table, not yet in used[0..n). */
+static void type_name_for(const char *tname, char **used, size_t n, char *out,
+			  size_t size)
+{
+	size_t i, j, len;
+	unsigned suffix = 1;
+	char base[200];
+
+	for (i = j = 0; tname[i] && j < sizeof(base) - 1; i++) {
+		char c = tname[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			 (c >= '0' && c <= '9') || c == '_';
+		if (j == 0 && c >= '0' && c <= '9')
+			base[j++] = '_';
+		if (j < sizeof(base) - 1)
+			base[j++] = ok ? c : '_';
+	}
+	base[j] = 0;
+	if (!j)
+		strcpy(base, "_");
+	for (;;) {
+		int clash = 0;
+		if (suffix == 1)
+			snprintf(out, size, "%s", base);
+		else
+			snprintf(out, size, "%s_%u", base, suffix);
+		len = strlen(out);
+		for (i = 0; i < n && !clash; i++)
+			clash = strlen(used[i]) == len &&
+				memcmp(used[i], out, len) == 0;
+		if (!clash)
+			return;
+		suffix++;
+	}
+}
+
+/* ---- reading schema.graphql -----------------------------------------------
+ */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	char *np;
+	size_t nc;
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		nc = b->cap ? b->cap : 1024;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		np = realloc(b->p, nc);
+		if (!np) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+char *fs_schema_text(struct fs_db *db, size_t *len)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	const char *name = NULL;
+	size_t nl = 0, nused = 0, capused = 0, i;
+	char **used = NULL, tname[256];
+	struct sbuf b = {0};
+	int rc;
+
+	if (store_read_begin(db->env, &t))
+		return NULL;
+	/* Declared tables keep their type names; dynamic ones get one
+	 * that none of those holds. */
+	while (store_table_next(t, name, nl, &name, &nl, &tb) == 0) {
+		const struct schema_table *st = fs_schema_of(db, t, tb.tid);
+		if (!st)
+			continue;
+		if (nused == capused) {
+			char **nu;
+			capused = capused ? capused * 2 : 16;
+			nu = realloc(used, capused * sizeof(*used));
+			if (!nu)
+				goto oom;
+			used = nu;
+		}
+		used[nused] = strdup(st->type_name);
+		if (!used[nused])
+			goto oom;
+		nused++;
+	}
+	name = NULL;
+	nl = 0;
+	while (store_table_next(t, name, nl, &name, &nl, &tb) == 0) {
+		const struct schema_table *st = fs_schema_of(db, t, tb.tid);
+		struct schema_doc one = {0};
+		struct schema_table dt;
+		char *text, type_name[256];
+		size_t tl, unnamed;
+
+		if (b.len)
+			sb_str(&b, "\n");
+		snprintf(tname, sizeof(tname), "%.*s", (int)nl, name);
+		if (st) {
+			one.tables = (struct schema_table *)st;
+			one.ntables = 1;
+			text = schema_sdl_print(&one, &tl);
+			if (!text)
+				goto oom;
+			sb_put(&b, text, tl);
+			free(text);
+			continue;
+		}
+		type_name_for(tname, used, nused, type_name, sizeof(type_name));
+		rc = dynamic_table(t, tname, tb.tid, type_name, &dt, &unnamed);
+		one.tables = &dt;
+		one.ntables = 1;
+		text = rc ? NULL : schema_sdl_print(&one, &tl);
+		table_free(&dt);
+		if (!text)
+			goto oom;
+		if (nused == capused) {
+			char **nu;
+			capused = capused ? capused * 2 : 16;
+			nu = realloc(used, capused * sizeof(*used));
+			if (!nu) {
+				free(text);
+				goto oom;
+			}
+			used = nu;
+		}
+		used[nused] = strdup(type_name);
+		if (used[nused])
+			nused++;
+		sb_str(&b, "# dynamic (made by mkdir): records may add "
+			   "attributes, and each is indexed\n");
+		if (unnamed) {
+			char line[160];
+			snprintf(line, sizeof(line),
+				 "# %zu indexed attribute%s not shown: %s no "
+				 "GraphQL name\n",
+				 unnamed, unnamed == 1 ? " is" : "s are",
+				 unnamed == 1 ? "it has" : "they have");
+			sb_str(&b, line);
+		}
+		sb_put(&b, text, tl);
+		free(text);
+	}
+	store_txn_abort(t);
+	for (i = 0; i < nused; i++)
+		free(used[i]);
+	free(used);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	if (!b.p) {
+		b.p = strdup("");
+		if (!b.p)
+			return NULL;
+	}
+	*len = b.len;
+	return b.p;
+oom:
+	store_txn_abort(t);
+	for (i = 0; i < nused; i++)
+		free(used[i]);
+	free(used);
+	free(b.p);
+	return NULL;
+}
+
+char *fs_schema_json(struct fs_db *db, const char *tname, size_t *len)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	const struct schema_table *st;
+	struct schema_table dt;
+	size_t unnamed;
+	char *out = NULL;
+
+	if (store_read_begin(db->env, &t))
+		return NULL;
+	if (store_table_get(t, tname, strlen(tname), &tb) == 0) {
+		st = fs_schema_of(db, t, tb.tid);
+		if (st) {
+			out = schema_table_json_schema(st, len);
+		} else {
+			if (dynamic_table(t, tname, tb.tid, "T", &dt,
+					  &unnamed) == 0)
+				out = schema_table_json_schema(&dt, len);
+			table_free(&dt);
+		}
+	}
+	store_txn_abort(t);
+	return out;
+}
+
+/* ---- writing schema.graphql -----------------------------------------------
+ */
+
+struct apply {
+	struct fs_db *db;
+	const struct schema_doc *doc;
+	int64_t now;
+	struct schema_err *err;
+	unsigned created, changed;
+};
+
+struct reix {
+	struct store_txn *t;
+	uint32_t tid;
+	const void *key;
+	size_t keylen;
+};
+
+static int reix_one(const void *attr, size_t alen, const void *val, size_t vlen,
+		    void *arg)
+{
+	struct reix *r = arg;
+	return store_index_put(r->t, r->tid, attr, alen, val, vlen, r->key,
+			       r->keylen);
+}
+
+/* Whether a stored key fits the primary key's type. */
+static int key_fits(const struct schema_key *k, enum schema_type type)
+{
+	switch (type) {
+	case SCHEMA_T_STRING:
+		return k->type == SCHEMA_KEY_STR;
+	case SCHEMA_T_INT:
+		return k->type == SCHEMA_KEY_INT && k->i >= INT32_MIN &&
+		       k->i <= INT32_MAX;
+	case SCHEMA_T_LONG:
+		return k->type == SCHEMA_KEY_INT;
+	default: /* ID, Any */
+		return 1;
+	}
+}
+
+static const char *type_word(enum schema_type t)
+{
+	static const char *const words[] = {"Any",     "ID",   "String",
+					    "Int",     "Long", "Float",
+					    "Boolean", "Date", "BigInt"};
+	return (unsigned)t < sizeof(words) / sizeof(words[0]) ? words[t] : "?";
+}
+
+struct rewrite {
+	uint8_t *key;
+	size_t keylen;
+	char *text;
+	size_t len;
+	struct rewrite *next;
+};
+
+/*
+ * Declare table tb (already stored, maybe holding records) as b: every
+ * record must fit; records whose text b normalizes are rewritten; the
+ * indexes are built again for b's @indexed attributes.
+ */
+static int declare(struct apply *ap, struct store_txn *t,
+		   const struct store_table *tb, const char *oldpk,
+		   const struct schema_table *b, const char *blob,
+		   size_t bloblen)
+{
+	const struct schema_attr *pk = schema_table_pk(b);
+	struct store_cursor *c;
+	struct store_obj o;
+	struct rewrite *rw = NULL;
+	const void *k;
+	size_t kl;
+	uint64_t n = 0;
+	int rc;
+
+	rc = store_cursor_open(t, tb->tid, STORE_RECORD, NULL, 0, &c);
+	if (rc)
+		return rc;
+	while ((rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
+		struct schema_key sk;
+		struct schema_err why = {{0}};
+		char name[SCHEMA_NAME_MAX + 1], *out = NULL;
+		size_t ol;
+
+		if (schema_key_decode(k, kl, &sk)) {
+			rc = EIO;
+			break;
+		}
+		if (strcmp(pk->name, oldpk) != 0) {
+			rc = schema_fail(
+			    ap->err, EINVAL,
+			    "schema.graphql:%d:%d: table \"%s\" holds records "
+			    "keyed by \"%s\"; its @primaryKey stays \"%s\" "
+			    "while it has records",
+			    pk->line, pk->col, b->table, oldpk, oldpk);
+			break;
+		}
+		schema_key_to_name(&sk, name);
+		if (!key_fits(&sk, pk->type)) {
+			rc = schema_fail(
+			    ap->err, EINVAL,
+			    "schema.graphql:%d:%d: record %s/%s breaks type "
+			    "%s: its key does not fit %s: %s",
+			    pk->line, pk->col, b->table, name, b->type_name,
+			    pk->name, type_word(pk->type));
+			break;
+		}
+		rc = schema_table_record(b, o.data, o.len, NULL, 0, -1, &out,
+					 &ol, &why);
+		if (rc == EINVAL) {
+			rc = schema_fail(ap->err, EINVAL,
+					 "schema.graphql:%d:%d: record %s/%s "
+					 "breaks type %s: %s",
+					 b->line, b->col, b->table, name,
+					 b->type_name, why.msg);
+			break;
+		}
+		if (rc)
+			break;
+		if (ol != o.len || memcmp(out, o.data, ol) != 0) {
+			struct rewrite *r = calloc(1, sizeof(*r));
+			if (!r || !(r->key = malloc(kl))) {
+				free(r);
+				free(out);
+				rc = ENOMEM;
+				break;
+			}
+			memcpy(r->key, k, kl);
+			r->keylen = kl;
+			r->text = out;
+			r->len = ol;
+			r->next = rw;
+			rw = r;
+		} else {
+			free(out);
+		}
+		if (++n % 100000 == 0)
+			fs_log("%s/schema.graphql: checking table %s: %llu "
+			       "records",
+			       ap->db->name, b->table, (unsigned long long)n);
+	}
+	store_cursor_close(c);
+	if (rc == ENOENT)
+		rc = 0;
+	/* Normalized texts (dates) replace the stored ones. */
+	while (rw) {
+		struct rewrite *r = rw;
+		rw = r->next;
+		if (!rc)
+			rc = store_obj_get(t, tb->tid, STORE_RECORD, r->key,
+					   r->keylen, &o);
+		if (!rc) {
+			o.data = r->text;
+			o.len = r->len;
+			o.size = r->len;
+			rc = store_obj_put(t, tb->tid, STORE_RECORD, r->key,
+					   r->keylen, &o);
+		}
+		free(r->key);
+		free(r->text);
+		free(r);
+	}
+	if (rc)
+		return rc;
+	/* The indexes again, for the attributes b indexes. */
+	rc = store_index_clear(t, tb->tid);
+	if (rc)
+		return rc;
+	rc = store_cursor_open(t, tb->tid, STORE_RECORD, NULL, 0, &c);
+	if (rc)
+		return rc;
+	n = 0;
+	while ((rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
+		struct reix r = {t, tb->tid, k, kl};
+		rc = schema_table_store_entries(b, o.data, o.len, reix_one, &r);
+		if (rc)
+			break;
+		if (++n % 100000 == 0)
+			fs_log("%s/schema.graphql: indexing table %s: %llu "
+			       "records",
+			       ap->db->name, b->table, (unsigned long long)n);
+	}
+	store_cursor_close(c);
+	if (rc == ENOENT)
+		rc = 0;
+	if (!rc)
+		rc = store_table_schema_put(t, tb->tid, blob, bloblen);
+	if (!rc && n >= 100000)
+		fs_log("%s/schema.graphql: table %s: %llu records indexed",
+		       ap->db->name, b->table, (unsigned long long)n);
+	return rc;
+}
+
+static int apply_fn(struct store_txn *t, void *arg)
+{
+	struct apply *ap = arg;
+	size_t i;
+	int rc = 0;
+
+	ap->created = ap->changed = 0;
+	for (i = 0; i < ap->doc->ntables && !rc; i++) {
+		const struct schema_table *b = &ap->doc->tables[i];
+		struct schema_doc one = {(struct schema_table *)b, 1};
+		struct store_table tb;
+		const void *old;
+		size_t oldlen, bl;
+		char *blob = schema_sdl_print(&one, &bl);
+
+		if (!blob)
+			return ENOMEM;
+		rc = store_table_get(t, b->table, strlen(b->table), &tb);
+		if (rc == ENOENT) {
+			rc = store_table_create(t, b->table, strlen(b->table),
+						ap->now, &tb);
+			if (!rc)
+				rc =
+				    store_table_schema_put(t, tb.tid, blob, bl);
+			ap->created++;
+		} else if (!rc) {
+			rc = store_table_schema_get(t, tb.tid, &old, &oldlen);
+			if (rc == 0 && oldlen == bl &&
+			    memcmp(old, blob, bl) == 0) {
+				/* declared as it is now */
+			} else if (rc == 0) {
+				struct schema_doc od = {0};
+				struct schema_err e;
+				const char *oldpk = SCHEMA_PK;
+				char *pkcopy = NULL;
+				if (schema_sdl_parse(old, oldlen, &od, &e) ==
+					0 &&
+				    od.ntables == 1)
+					oldpk = pkcopy =
+					    strdup(fs_schema_pk(&od.tables[0]));
+				schema_doc_free(&od);
+				rc = oldpk ? declare(ap, t, &tb, oldpk, b, blob,
+						     bl)
+					   : ENOMEM;
+				free(pkcopy);
+				ap->changed++;
+			} else if (rc == ENOENT) {
+				if (keeps_dynamic(t, tb.tid, b)) {
+					rc = 0;
+				} else {
+					rc = declare(ap, t, &tb, SCHEMA_PK, b,
+						     blob, bl);
+					ap->changed++;
+				}
+			}
+		}
+		free(blob);
+	}
+	if (!rc && (ap->created || ap->changed))
+		rc = store_meta_put(t, "schema_mtime", (uint64_t)ap->now);
+	return rc;
+}
+
+int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
+		    struct schema_err *err)
+{
+	struct schema_doc doc = {0};
+	struct apply ap = {.db = db, .doc = &doc, .err = err};
+	struct timespec ts;
+	size_t i;
+	int rc;
+
+	err->msg[0] = 0;
+	rc = schema_sdl_parse(text, len, &doc, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < doc.ntables; i++) {
+		const struct schema_table *b = &doc.tables[i];
+		if (b->database && strcmp(b->database, db->name) != 0) {
+			rc = schema_fail(err, EINVAL,
+					 "schema.graphql:%d:%d: type %s "
+					 "belongs to database \"%s\": write "
+					 "it into %s/schema.graphql",
+					 b->line, b->col, b->type_name,
+					 b->database, b->database);
+			goto out;
+		}
+		if (!fs_name_ok(b->table)) {
+			rc = schema_fail(
+			    err, EINVAL,
+			    "schema.graphql:%d:%d: table name \"%s\": a table "
+			    "name must not hold '.', '%%', '/' or control "
+			    "characters, and be 1 to 200 bytes",
+			    b->line, b->col, b->table);
+			goto out;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ap.now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	rc = store_write(db->env, apply_fn, &ap);
+	fs_schema_reset(db);
+	if (!rc && (ap.created || ap.changed))
+		fs_log("%s/schema.graphql: applied: %u table%s created, %u "
+		       "changed",
+		       db->name, ap.created, ap.created == 1 ? "" : "s",
+		       ap.changed);
+out:
+	schema_doc_free(&doc);
+	return rc;
+}
+
+int64_t fs_schema_mtime(struct fs_db *db)
+{
+	struct store_txn *t;
+	uint64_t v = 0;
+	if (store_read_begin(db->env, &t))
+		return 0;
+	if (store_meta_get(t, "schema_mtime", &v))
+		v = 0;
+	store_txn_abort(t);
+	return (int64_t)v;
+}
