@@ -64,6 +64,9 @@ struct fs_db {
 	 * nodes the kernel still holds may point here */
 	int dropped;
 	struct fs_tschema *schemas; /* parsed table schemas (schema.c) */
+	/* schema.graphql was removed: hidden until written or the tables
+	 * change (tar x unlinks a file before it creates it again) */
+	int schema_hidden;
 	struct fs_db *next;
 };
 
@@ -177,14 +180,16 @@ int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    int del);
 
 /* schema.c */
-const struct schema_table *fs_schema_of(struct fs_db *db, struct store_txn *t,
-					uint32_t tid);
+int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		  const struct schema_table **out);
 const char *fs_schema_pk(const struct schema_table *t);
 void fs_schema_reset(struct fs_db *db);
-char *fs_schema_text(struct fs_db *db, size_t *len);
-char *fs_schema_json(struct fs_db *db, const char *tname, size_t *len);
+int fs_schema_text(struct fs_db *db, char **out, size_t *len);
+int fs_schema_json(struct fs_db *db, const char *tname, char **out,
+		   size_t *len);
 int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
 		    struct schema_err *err);
+int fs_schema_exists(struct fs_db *db);
 int64_t fs_schema_mtime(struct fs_db *db);
 
 /* by.c */

@@ -39,8 +39,11 @@ int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    int del)
 {
 	struct ix_walk w = {t, tid, key, kl, del};
-	int rc = schema_table_store_entries(fs_schema_of(db, t, tid), text, len,
-					    ix_one, &w);
+	const struct schema_table *ts;
+	int rc = fs_schema_get(db, t, tid, &ts);
+	if (rc)
+		return rc;
+	rc = schema_table_store_entries(ts, text, len, ix_one, &w);
 	/* A stored record is always an object; EINVAL means damage. */
 	return rc == EINVAL ? EIO : rc;
 }

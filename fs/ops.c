@@ -277,11 +277,11 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		int64_t mt;
 		if (n->db->dropped)
 			return ENOENT;
-		s = n->kind == FS_SCHEMA
-			? fs_schema_text(n->db, &len)
-			: fs_schema_json(n->db, n->tname, &len);
-		if (!s)
-			return n->kind == FS_SCHEMA ? ENOMEM : ENOENT;
+		rc = n->kind == FS_SCHEMA
+			 ? fs_schema_text(n->db, &s, &len)
+			 : fs_schema_json(n->db, n->tname, &s, &len);
+		if (rc)
+			return rc;
 		free(s);
 		mt = fs_schema_mtime(n->db);
 		file_attr(st, n->ino, len, mt ? mt : start_ns,
@@ -456,13 +456,22 @@ static struct fs_node *special_node(struct fs_db *db, uint32_t tid,
 	return n;
 }
 
+static struct fs_node *schema_node(struct fs_db *db)
+{
+	struct fs_node *n =
+	    fs_node_new(fs_db_ino(db, FS_LOCAL_SCHEMA), FS_SCHEMA);
+	if (n)
+		n->db = db;
+	return n;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
 	struct store_txn *t = NULL;
 	struct stat st;
 	struct schema_err err;
-	int rc;
+	int rc, uncached = 0;
 
 	fs.n_ops++;
 	if (!p) {
@@ -504,10 +513,16 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		}
 		if (strcmp(name, SCHEMA_FILE) == 0) {
-			n = fs_node_new(fs_db_ino(p->db, FS_LOCAL_SCHEMA),
-					FS_SCHEMA);
-			if (n)
-				n->db = p->db;
+			struct fs_node *sn =
+			    fs_node_get(fs_db_ino(p->db, FS_LOCAL_SCHEMA));
+			/* there once the database has a table, or while a
+			 * copy being restored is written */
+			if (!(sn && sn->opens) && !fs_schema_exists(p->db)) {
+				rc = ENOENT;
+				uncached = 1;
+				goto out;
+			}
+			n = schema_node(p->db);
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -609,7 +624,7 @@ out:
 		/* A negative entry, cached for as long as a file's. */
 		struct fuse_entry_param e;
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = TTL_FILE;
+		e.entry_timeout = uncached ? 0 : TTL_FILE;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -716,12 +731,15 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		      int64_t btime_if_new, const char *body, size_t len,
 		      int64_t now, int64_t mtime, struct schema_err *err)
 {
-	const struct schema_table *ts = fs_schema_of(db, t, tid);
+	const struct schema_table *ts;
 	struct store_obj old, o;
 	struct schema_key k;
 	char *text = NULL, *oldtext = NULL;
 	size_t tlen = 0;
-	int rc, had;
+	int rc = fs_schema_get(db, t, tid, &ts), had;
+
+	if (rc)
+		return rc;
 
 	if (schema_key_decode(kb, kl, &k))
 		return EIO;
@@ -937,6 +955,7 @@ struct next_op {
 	struct fs_node *n;
 	int64_t key;
 	int64_t max; /* an Int key stays within 32 bits */
+	int full;    /* no key left below max */
 };
 
 static int next_fn(struct store_txn *t, void *arg)
@@ -963,8 +982,10 @@ static int next_fn(struct store_txn *t, void *arg)
 		return rc;
 	}
 	rc = store_table_next_int(t, tb.tid, floor, &op->key);
-	if (!rc && op->key > op->max)
+	if (!rc && op->key > op->max) {
+		op->full = 1;
 		rc = ENOSPC;
+	}
 	return rc;
 }
 
@@ -978,7 +999,9 @@ static int next_load(struct fs_file *f)
 	int rc;
 	if (f->node->db->dropped)
 		return ENOENT;
-	ts = fs_schema_of(f->node->db, NULL, f->node->tid);
+	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
+	if (rc)
+		return rc;
 	pk = ts ? schema_table_pk(ts) : NULL;
 	if (pk && (pk->type == SCHEMA_T_ID || pk->type == SCHEMA_T_STRING)) {
 		/* 122 random bits: no reservation needed to never repeat */
@@ -995,7 +1018,7 @@ static int next_load(struct fs_file *f)
 	if (pk && pk->type == SCHEMA_T_INT)
 		op.max = INT32_MAX;
 	rc = store_write(f->node->db->env, next_fn, &op);
-	if (rc == ENOSPC)
+	if (rc == ENOSPC && op.full)
 		return refuse(ENOSPC, f->node, NULL, NULL,
 			      "every key an Int primary key can hold is "
 			      "taken");
@@ -1099,13 +1122,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			f->dirty = 1;
 			break;
 		}
-		f->buf = n->kind == FS_SCHEMA
-			     ? fs_schema_text(n->db, &f->len)
-			     : fs_schema_json(n->db, n->tname, &f->len);
-		if (!f->buf) {
-			rc = n->kind == FS_SCHEMA ? ENOMEM : ENOENT;
+		rc = n->kind == FS_SCHEMA
+			 ? fs_schema_text(n->db, &f->buf, &f->len)
+			 : fs_schema_json(n->db, n->tname, &f->buf, &f->len);
+		if (rc)
 			goto out;
-		}
 		f->cap = f->len + 1;
 		break;
 	case FS_RECORD:
@@ -1372,7 +1393,9 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	const struct schema_table *ts;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k))
 		return EIO;
-	ts = fs_schema_of(f->node->db, NULL, f->node->tid);
+	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
+	if (rc)
+		return rc;
 	rc = schema_record_prepare(f->buf, f->len, &k, fs_schema_pk(ts), NULL,
 				   0, 0, !ts, &text, &tl, err);
 	if (!rc && ts)
@@ -1543,6 +1566,8 @@ void fs_files_commit_all(void)
 	for (f = fs.files; f; f = f->next)
 		if (f->node->kind == FS_RECORD)
 			file_commit(f);
+		else if (f->node->kind == FS_SCHEMA)
+			schema_commit(f);
 }
 
 /* ---- create, mknod ------------------------------------------------------- */
@@ -1657,7 +1682,15 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = ESTALE;
 		goto out;
 	}
-	rc = new_file(p, name, 0, &n);
+	if (p->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0 &&
+	    !p->db->dropped) {
+		/* cp -r, tar x: a schema written whole, applied at close */
+		p->db->schema_hidden = 0;
+		n = schema_node(p->db);
+		rc = n ? 0 : ENOMEM;
+	} else {
+		rc = new_file(p, name, 0, &n);
+	}
 	if (rc)
 		goto out;
 	f = file_new(n);
@@ -1666,6 +1699,8 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	f->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	if (n->kind == FS_SCHEMA)
+		f->dirty = 1;
 	if (n->kind == FS_RECORD) {
 		rc = file_truncated(f);
 		if (rc)
@@ -1680,8 +1715,8 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.attr_timeout = TTL_FILE;
 	e.entry_timeout = TTL_FILE;
 	fi->fh = (uintptr_t)f;
-	fi->noflush = n->kind != FS_RECORD;
-	fi->direct_io = n->kind == FS_RECORD;
+	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
+	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_SCHEMA;
 	n->nlookup++;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		n->nlookup--;
@@ -1815,6 +1850,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 		committed(p->db);
+		p->db->schema_hidden = 0; /* it describes the new table */
 		n = table_node(p->db, name, &op.tb);
 		if (!n) {
 			rc = ENOMEM;
@@ -1961,22 +1997,26 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (p->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) {
 		/*
-		 * The schema is the tables: rm -rf of a database (which
-		 * lists it after them) finds none left and goes on.
+		 * The schema is the tables, which only rmdir drops: removing
+		 * the file removes nothing, and it comes back while tables
+		 * exist.  So rm -rf of a database and tar x over one (which
+		 * unlinks before it creates) go on.
 		 */
-		struct store_txn *t;
-		uint64_t count = 1;
-		rc = p->db->dropped ? ENOENT : store_read_begin(p->db->env, &t);
-		if (rc)
-			goto out;
-		rc = store_table_count(t, &count);
-		store_txn_abort(t);
-		if (!rc && count)
-			rc = refuse(EPERM, p, name, NULL,
-				    "schema.graphql describes the tables; "
-				    "rmdir a table to drop it, or write the "
-				    "schema to change one");
+		rc = p->db->dropped || !fs_schema_exists(p->db) ? ENOENT : 0;
+		if (!rc)
+			p->db->schema_hidden = 1;
 		goto out;
+	}
+	if (p->kind == FS_DB) {
+		size_t nl = strlen(name);
+		if (nl > sizeof(JSCHEMA_SUFFIX) - 1 &&
+		    strcmp(name + nl - (sizeof(JSCHEMA_SUFFIX) - 1),
+			   JSCHEMA_SUFFIX) == 0) {
+			rc = refuse(EPERM, p, name, NULL,
+				    "a table's JSON Schema follows its "
+				    "schema; it is not removed");
+			goto out;
+		}
 	}
 	if (p->kind != FS_TABLE) {
 		rc = p->kind == FS_ROOT || p->kind == FS_DB ? EISDIR : EPERM;
@@ -2148,14 +2188,37 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = EIO;
 			goto out;
 		}
-		const struct schema_table *dts =
-		    fs_schema_of(r->dp->db, t, dtid);
-		rc = schema_record_rekey(so.data, so.len, &nk,
-					 fs_schema_pk(dts), r->now / 1000000,
-					 !dts, &text, &tl, &r->err);
-		if (!rc && dts)
-			rc = declared_record(dts, &text, &tl, so.data, so.len,
-					     r->now / 1000000, &r->err);
+		const struct schema_table *sts, *dts;
+		rc = fs_schema_get(r->sp->db, t, stid, &sts);
+		if (!rc)
+			rc = fs_schema_get(r->dp->db, t, dtid, &dts);
+		if (rc)
+			goto out;
+		if (stid != dtid && schema_record_retable_needed(sts, dts)) {
+			/* into a table that names its key or times otherwise:
+			 * they move to its names, creation kept */
+			char *body = NULL;
+			size_t bl;
+			rc = schema_record_retable(so.data, so.len, sts, dts,
+						   &body, &bl);
+			if (!rc)
+				rc = schema_record_prepare(
+				    body, bl, &nk, fs_schema_pk(dts), NULL, 0,
+				    r->now / 1000000, !dts, &text, &tl,
+				    &r->err);
+			free(body);
+			if (!rc && dts)
+				rc = declared_record(dts, &text, &tl, NULL, 0,
+						     r->now / 1000000, &r->err);
+		} else {
+			rc = schema_record_rekey(
+			    so.data, so.len, &nk, fs_schema_pk(dts),
+			    r->now / 1000000, !dts, &text, &tl, &r->err);
+			if (!rc && dts)
+				rc = declared_record(dts, &text, &tl, so.data,
+						     so.len, r->now / 1000000,
+						     &r->err);
+		}
 		if (rc) {
 			free(text);
 			goto out;
@@ -2722,15 +2785,19 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 	size_t nl;
 	char nbuf[512];
 	int rc;
-	if (pos->phase == 2) {
-		pos->phase = 3;
+	/*
+	 * schema.graphql first: tar, cp -r and rsync restore it before the
+	 * tables' records, so the tables are declared when those arrive.
+	 */
+	if (pos->phase == 1 && !pos->last && fs_schema_exists(dn->db) &&
+	    emit(fl, SCHEMA_FILE, fs_db_ino(dn->db, FS_LOCAL_SCHEMA), S_IFREG,
+		 1, SCHEMA_FILE, sizeof(SCHEMA_FILE) - 1))
 		return 0;
-	}
 	rc = store_read_begin(dn->db->env, &t);
 	if (rc)
 		return rc;
 	for (;;) {
-		if (pos->phase == 1 && pos->last)
+		if (pos->phase == 2 && pos->last)
 			rc = store_table_next(t, (char *)pos->last,
 					      pos->lastlen, &name, &nl, &tb);
 		else
@@ -2738,17 +2805,14 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 		if (rc)
 			break;
 		snprintf(nbuf, sizeof(nbuf), "%.*s", (int)nl, name);
-		if (emit(fl, nbuf, fs_db_ino(dn->db, tb.ino), S_IFDIR, 1, name,
+		if (emit(fl, nbuf, fs_db_ino(dn->db, tb.ino), S_IFDIR, 2, name,
 			 nl))
 			break;
 	}
 	store_txn_abort(t);
 	if (rc == ENOENT) {
-		/* after the tables, so rm -rf drops them before it */
+		pos->phase = 3;
 		rc = 0;
-		if (!emit(fl, SCHEMA_FILE, fs_db_ino(dn->db, FS_LOCAL_SCHEMA),
-			  S_IFREG, 2, SCHEMA_FILE, sizeof(SCHEMA_FILE) - 1))
-			pos->phase = 3;
 	}
 	return rc;
 }

@@ -30,8 +30,13 @@ struct fs_tschema {
 	struct fs_tschema *next;
 };
 
-static void cache_load(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		       struct fs_tschema *ts)
+/*
+ * Parse table tid's stored schema into ts.  ENOENT: none (dynamic).  A
+ * stored schema that does not parse is damage (storage holds only what the
+ * parser printed): EIO, as the index checker says too.
+ */
+static int cache_load(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		      struct fs_tschema *ts)
 {
 	const void *blob;
 	size_t len;
@@ -39,44 +44,55 @@ static void cache_load(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	int rc = store_table_schema_get(t, tid, &blob, &len);
 
 	if (rc)
-		return; /* ENOENT: dynamic */
+		return rc;
 	rc = schema_sdl_parse(blob, len, &ts->doc, &err);
+	if (rc == ENOMEM)
+		return rc;
 	if (rc || ts->doc.ntables != 1) {
-		/* Storage holds only what the parser printed: damage. */
-		fs_log("%s: the stored schema of table %u does not parse "
-		       "(%s); the table is treated as dynamic",
+		fs_log("%s: the stored schema of table %u does not parse (%s)",
 		       db->name, tid, rc ? err.msg : "not one table");
 		schema_doc_free(&ts->doc);
-		return;
+		return EIO;
 	}
 	ts->declared = 1;
+	return 0;
 }
 
-const struct schema_table *fs_schema_of(struct fs_db *db, struct store_txn *t,
-					uint32_t tid)
+int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		  const struct schema_table **out)
 {
 	struct fs_tschema *ts;
 	struct store_txn *own = NULL;
+	int rc;
 
+	*out = NULL;
 	for (ts = db->schemas; ts; ts = ts->next)
-		if (ts->tid == tid)
-			return ts->declared ? &ts->doc.tables[0] : NULL;
+		if (ts->tid == tid) {
+			*out = ts->declared ? &ts->doc.tables[0] : NULL;
+			return 0;
+		}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts)
-		return NULL;
+		return ENOMEM;
 	ts->tid = tid;
-	if (!t && store_read_begin(db->env, &own) == 0)
-		t = own;
-	if (t)
-		cache_load(db, t, tid, ts);
+	rc = t ? 0 : store_read_begin(db->env, &own);
+	if (!rc)
+		rc = cache_load(db, t ? t : own, tid, ts);
 	store_txn_abort(own);
+	if (rc && rc != ENOENT) {
+		/* not cached: the next request tries again */
+		free(ts);
+		return rc;
+	}
 	ts->next = db->schemas;
 	db->schemas = ts;
-	return ts->declared ? &ts->doc.tables[0] : NULL;
+	*out = ts->declared ? &ts->doc.tables[0] : NULL;
+	return 0;
 }
 
 void fs_schema_reset(struct fs_db *db)
 {
+	db->schema_hidden = 0;
 	while (db->schemas) {
 		struct fs_tschema *ts = db->schemas;
 		db->schemas = ts->next;
@@ -200,17 +216,16 @@ static int dynamic_table(struct store_txn *t, const char *tname, uint32_t tid,
 }
 
 /*
- * Does block b leave dynamic table tid as it is?  It must say what a
- * dynamic table does (key "id: Any", every other attribute "Any @indexed",
- * the two times as printed, not @sealed) and name every attribute with a
- * GraphQL name that the table indexes now; it may name more.
+ * Does block b leave a dynamic table as it is?  It does when it says only
+ * what a dynamic table does: key "id: Any", every other attribute "Any
+ * @indexed", the two times (if given) as printed, not @sealed.  Which
+ * attributes it names does not matter: a dynamic table indexes whatever
+ * its records hold, so an older copy of the file written back (one that
+ * misses an attribute a record has added since) changes nothing.
  */
-static int keeps_dynamic(struct store_txn *t, uint32_t tid,
-			 const struct schema_table *b)
+static int keeps_dynamic(const struct schema_table *b)
 {
-	const void *a = NULL;
-	size_t al = 0, i;
-	uint64_t count;
+	size_t i;
 
 	if (b->sealed)
 		return 0;
@@ -235,16 +250,6 @@ static int keeps_dynamic(struct store_txn *t, uint32_t tid,
 			   x->created || x->updated) {
 			return 0;
 		}
-	}
-	while (store_attr_next(t, tid, a, al, &a, &al, &count) == 0) {
-		int found = 0;
-		if (!gql_name(a, al))
-			continue;
-		for (i = 0; i < b->nattrs && !found; i++)
-			found = strlen(b->attrs[i].name) == al &&
-				memcmp(b->attrs[i].name, a, al) == 0;
-		if (!found)
-			return 0;
 	}
 	return 1;
 }
@@ -322,7 +327,7 @@ static void sb_str(struct sbuf *b, const char *s)
 	sb_put(b, s, strlen(s));
 }
 
-char *fs_schema_text(struct fs_db *db, size_t *len)
+int fs_schema_text(struct fs_db *db, char **out, size_t *len)
 {
 	struct store_txn *t;
 	struct store_table tb;
@@ -332,12 +337,17 @@ char *fs_schema_text(struct fs_db *db, size_t *len)
 	struct sbuf b = {0};
 	int rc;
 
-	if (store_read_begin(db->env, &t))
-		return NULL;
+	*out = NULL;
+	rc = store_read_begin(db->env, &t);
+	if (rc)
+		return rc;
 	/* Declared tables keep their type names; dynamic ones get one
 	 * that none of those holds. */
 	while (store_table_next(t, name, nl, &name, &nl, &tb) == 0) {
-		const struct schema_table *st = fs_schema_of(db, t, tb.tid);
+		const struct schema_table *st;
+		rc = fs_schema_get(db, t, tb.tid, &st);
+		if (rc)
+			goto fail;
 		if (!st)
 			continue;
 		if (nused == capused) {
@@ -356,12 +366,15 @@ char *fs_schema_text(struct fs_db *db, size_t *len)
 	name = NULL;
 	nl = 0;
 	while (store_table_next(t, name, nl, &name, &nl, &tb) == 0) {
-		const struct schema_table *st = fs_schema_of(db, t, tb.tid);
+		const struct schema_table *st;
 		struct schema_doc one = {0};
 		struct schema_table dt;
 		char *text, type_name[256];
 		size_t tl, unnamed;
 
+		rc = fs_schema_get(db, t, tb.tid, &st);
+		if (rc)
+			goto fail;
 		if (b.len)
 			sb_str(&b, "\n");
 		snprintf(tname, sizeof(tname), "%.*s", (int)nl, name);
@@ -416,48 +429,55 @@ char *fs_schema_text(struct fs_db *db, size_t *len)
 	free(used);
 	if (b.oom) {
 		free(b.p);
-		return NULL;
+		return ENOMEM;
 	}
 	if (!b.p) {
 		b.p = strdup("");
 		if (!b.p)
-			return NULL;
+			return ENOMEM;
 	}
 	*len = b.len;
-	return b.p;
+	*out = b.p;
+	return 0;
 oom:
+	rc = ENOMEM;
+fail:
 	store_txn_abort(t);
 	for (i = 0; i < nused; i++)
 		free(used[i]);
 	free(used);
 	free(b.p);
-	return NULL;
+	return rc;
 }
 
-char *fs_schema_json(struct fs_db *db, const char *tname, size_t *len)
+int fs_schema_json(struct fs_db *db, const char *tname, char **out, size_t *len)
 {
 	struct store_txn *t;
 	struct store_table tb;
 	const struct schema_table *st;
 	struct schema_table dt;
 	size_t unnamed;
-	char *out = NULL;
+	int rc;
 
-	if (store_read_begin(db->env, &t))
-		return NULL;
-	if (store_table_get(t, tname, strlen(tname), &tb) == 0) {
-		st = fs_schema_of(db, t, tb.tid);
-		if (st) {
-			out = schema_table_json_schema(st, len);
-		} else {
-			if (dynamic_table(t, tname, tb.tid, "T", &dt,
-					  &unnamed) == 0)
-				out = schema_table_json_schema(&dt, len);
-			table_free(&dt);
-		}
+	*out = NULL;
+	rc = store_read_begin(db->env, &t);
+	if (rc)
+		return rc;
+	rc = store_table_get(t, tname, strlen(tname), &tb);
+	if (!rc)
+		rc = fs_schema_get(db, t, tb.tid, &st);
+	if (!rc && st) {
+		*out = schema_table_json_schema(st, len);
+	} else if (!rc) {
+		rc = dynamic_table(t, tname, tb.tid, "T", &dt, &unnamed);
+		if (!rc)
+			*out = schema_table_json_schema(&dt, len);
+		table_free(&dt);
 	}
 	store_txn_abort(t);
-	return out;
+	if (!rc && !*out)
+		rc = ENOMEM;
+	return rc;
 }
 
 /* ---- writing schema.graphql -----------------------------------------------
@@ -469,6 +489,7 @@ struct apply {
 	int64_t now;
 	struct schema_err *err;
 	unsigned created, changed;
+	uint64_t rewritten;
 };
 
 struct reix {
@@ -513,22 +534,54 @@ static const char *type_word(enum schema_type t)
 struct rewrite {
 	uint8_t *key;
 	size_t keylen;
-	char *text;
-	size_t len;
 	struct rewrite *next;
 };
 
 /*
- * Declare table tb (already stored, maybe holding records) as b: every
- * record must fit; records whose text b normalizes are rewritten; the
- * indexes are built again for b's @indexed attributes.
+ * A stored record as table b holds it: its times moved to b's names when
+ * the table was dynamic or named them otherwise (from: its schema until
+ * now), checked against b, dates normalized.  The times stay as they were
+ * (now_ms < 0): declaring a table is no write of its records.
+ */
+static int as_declared(const struct schema_table *from,
+		       const struct schema_table *b, const struct schema_key *k,
+		       const char *text, size_t len, char **out, size_t *outlen,
+		       struct schema_err *why)
+{
+	char *body = NULL, *canon = NULL;
+	size_t bl, cl;
+	int rc;
+
+	if (!schema_record_retable_needed(from, b))
+		return schema_table_record(b, text, len, NULL, 0, -1, out,
+					   outlen, why);
+	rc = schema_record_retable(text, len, from, b, &body, &bl);
+	if (!rc)
+		rc = schema_record_prepare(body, bl, k, fs_schema_pk(b), NULL,
+					   0, 0, 0, &canon, &cl, why);
+	if (!rc)
+		rc = schema_table_record(b, canon, cl, NULL, 0, -1, out, outlen,
+					 why);
+	free(body);
+	free(canon);
+	return rc;
+}
+
+/*
+ * Declare table tb (already stored, maybe holding records; from: its
+ * schema until now, NULL if dynamic) as b, whose stored form is blob:
+ * every record must fit; records b changes (dates normalized, times under
+ * new names) are rewritten; the indexes are built again for b's @indexed
+ * attributes.  Only the keys of records to rewrite are kept in memory.
  */
 static int declare(struct apply *ap, struct store_txn *t,
-		   const struct store_table *tb, const char *oldpk,
+		   const struct store_table *tb,
+		   const struct schema_table *from,
 		   const struct schema_table *b, const char *blob,
 		   size_t bloblen)
 {
 	const struct schema_attr *pk = schema_table_pk(b);
+	const char *oldpk = fs_schema_pk(from);
 	struct store_cursor *c;
 	struct store_obj o;
 	struct rewrite *rw = NULL;
@@ -569,18 +622,16 @@ static int declare(struct apply *ap, struct store_txn *t,
 			    pk->name, type_word(pk->type));
 			break;
 		}
-		rc = schema_table_record(b, o.data, o.len, NULL, 0, -1, &out,
-					 &ol, &why);
-		if (rc == EINVAL) {
-			rc = schema_fail(ap->err, EINVAL,
+		rc = as_declared(from, b, &sk, o.data, o.len, &out, &ol, &why);
+		if (rc) {
+			rc = schema_fail(ap->err, rc,
 					 "schema.graphql:%d:%d: record %s/%s "
 					 "breaks type %s: %s",
 					 b->line, b->col, b->table, name,
-					 b->type_name, why.msg);
+					 b->type_name,
+					 why.msg[0] ? why.msg : strerror(rc));
 			break;
 		}
-		if (rc)
-			break;
 		if (ol != o.len || memcmp(out, o.data, ol) != 0) {
 			struct rewrite *r = calloc(1, sizeof(*r));
 			if (!r || !(r->key = malloc(kl))) {
@@ -591,13 +642,10 @@ static int declare(struct apply *ap, struct store_txn *t,
 			}
 			memcpy(r->key, k, kl);
 			r->keylen = kl;
-			r->text = out;
-			r->len = ol;
 			r->next = rw;
 			rw = r;
-		} else {
-			free(out);
 		}
+		free(out);
 		if (++n % 100000 == 0)
 			fs_log("%s/schema.graphql: checking table %s: %llu "
 			       "records",
@@ -606,22 +654,40 @@ static int declare(struct apply *ap, struct store_txn *t,
 	store_cursor_close(c);
 	if (rc == ENOENT)
 		rc = 0;
-	/* Normalized texts (dates) replace the stored ones. */
+	/* The records b changes, made again one at a time. */
 	while (rw) {
 		struct rewrite *r = rw;
+		struct schema_key sk;
+		struct schema_err why = {{0}};
+		char *out = NULL, *copy = NULL;
+		size_t ol;
 		rw = r->next;
 		if (!rc)
 			rc = store_obj_get(t, tb->tid, STORE_RECORD, r->key,
 					   r->keylen, &o);
+		if (!rc)
+			rc =
+			    schema_key_decode(r->key, r->keylen, &sk) ? EIO : 0;
+		if (!rc && !(copy = malloc(o.len ? o.len : 1)))
+			rc = ENOMEM;
 		if (!rc) {
-			o.data = r->text;
-			o.len = r->len;
-			o.size = r->len;
+			/* o.data lives in a page the put may move */
+			memcpy(copy, o.data, o.len);
+			rc = as_declared(from, b, &sk, copy, o.len, &out, &ol,
+					 &why);
+		}
+		if (!rc) {
+			o.data = out;
+			o.len = ol;
+			o.size = ol;
 			rc = store_obj_put(t, tb->tid, STORE_RECORD, r->key,
 					   r->keylen, &o);
+			if (!rc)
+				ap->rewritten++;
 		}
+		free(copy);
+		free(out);
 		free(r->key);
-		free(r->text);
 		free(r);
 	}
 	if (rc)
@@ -655,21 +721,59 @@ static int declare(struct apply *ap, struct store_txn *t,
 	return rc;
 }
 
+/*
+ * A type name must stay unique among all tables, also those the text
+ * leaves out, or the printed schema would not read back.
+ */
+static int type_clash(struct apply *ap, struct store_txn *t,
+		      const struct schema_table *b)
+{
+	struct store_table tb;
+	const char *name = NULL;
+	size_t nl = 0, i;
+	int rc;
+
+	while (store_table_next(t, name, nl, &name, &nl, &tb) == 0) {
+		const struct schema_table *st;
+		int named = 0;
+		for (i = 0; i < ap->doc->ntables && !named; i++)
+			named = strlen(ap->doc->tables[i].table) == nl &&
+				memcmp(ap->doc->tables[i].table, name, nl) == 0;
+		if (named)
+			continue; /* its own block replaces it */
+		rc = fs_schema_get(ap->db, t, tb.tid, &st);
+		if (rc)
+			return rc;
+		if (st && strcmp(st->type_name, b->type_name) == 0)
+			return schema_fail(
+			    ap->err, EINVAL,
+			    "schema.graphql:%d:%d: type %s is already table "
+			    "\"%s\"; give this one another name",
+			    b->line, b->col, b->type_name, st->table);
+	}
+	return 0;
+}
+
 static int apply_fn(struct store_txn *t, void *arg)
 {
 	struct apply *ap = arg;
 	size_t i;
 	int rc = 0;
 
-	ap->created = ap->changed = 0;
+	ap->created = ap->changed = ap->rewritten = 0;
 	for (i = 0; i < ap->doc->ntables && !rc; i++) {
 		const struct schema_table *b = &ap->doc->tables[i];
 		struct schema_doc one = {(struct schema_table *)b, 1};
 		struct store_table tb;
+		const struct schema_table *from = NULL;
 		const void *old;
 		size_t oldlen, bl;
-		char *blob = schema_sdl_print(&one, &bl);
+		char *blob;
 
+		rc = type_clash(ap, t, b);
+		if (rc)
+			break;
+		blob = schema_sdl_print(&one, &bl);
 		if (!blob)
 			return ENOMEM;
 		rc = store_table_get(t, b->table, strlen(b->table), &tb);
@@ -685,30 +789,14 @@ static int apply_fn(struct store_txn *t, void *arg)
 			if (rc == 0 && oldlen == bl &&
 			    memcmp(old, blob, bl) == 0) {
 				/* declared as it is now */
-			} else if (rc == 0) {
-				struct schema_doc od = {0};
-				struct schema_err e;
-				const char *oldpk = SCHEMA_PK;
-				char *pkcopy = NULL;
-				if (schema_sdl_parse(old, oldlen, &od, &e) ==
-					0 &&
-				    od.ntables == 1)
-					oldpk = pkcopy =
-					    strdup(fs_schema_pk(&od.tables[0]));
-				schema_doc_free(&od);
-				rc = oldpk ? declare(ap, t, &tb, oldpk, b, blob,
-						     bl)
-					   : ENOMEM;
-				free(pkcopy);
+			} else if (rc == ENOENT && keeps_dynamic(b)) {
+				rc = 0; /* dynamic, and stays so */
+			} else if (rc == 0 || rc == ENOENT) {
+				rc = fs_schema_get(ap->db, t, tb.tid, &from);
+				if (!rc)
+					rc = declare(ap, t, &tb, from, b, blob,
+						     bl);
 				ap->changed++;
-			} else if (rc == ENOENT) {
-				if (keeps_dynamic(t, tb.tid, b)) {
-					rc = 0;
-				} else {
-					rc = declare(ap, t, &tb, SCHEMA_PK, b,
-						     blob, bl);
-					ap->changed++;
-				}
 			}
 		}
 		free(blob);
@@ -724,7 +812,7 @@ int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
 	struct schema_doc doc = {0};
 	struct apply ap = {.db = db, .doc = &doc, .err = err};
 	struct timespec ts;
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	err->msg[0] = 0;
@@ -751,6 +839,17 @@ int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
 			    b->line, b->col, b->table);
 			goto out;
 		}
+		/* with or without database: the same table */
+		for (j = 0; j < i; j++)
+			if (strcmp(doc.tables[j].table, b->table) == 0) {
+				rc = schema_fail(
+				    err, EINVAL,
+				    "schema.graphql:%d:%d: table \"%s\" has "
+				    "a block already (type %s)",
+				    b->line, b->col, b->table,
+				    doc.tables[j].type_name);
+				goto out;
+			}
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ap.now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -758,12 +857,26 @@ int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
 	fs_schema_reset(db);
 	if (!rc && (ap.created || ap.changed))
 		fs_log("%s/schema.graphql: applied: %u table%s created, %u "
-		       "changed",
+		       "changed, %llu record%s rewritten",
 		       db->name, ap.created, ap.created == 1 ? "" : "s",
-		       ap.changed);
+		       ap.changed, (unsigned long long)ap.rewritten,
+		       ap.rewritten == 1 ? "" : "s");
 out:
 	schema_doc_free(&doc);
 	return rc;
+}
+
+/* Whether schema.graphql exists: once the database has a table. */
+int fs_schema_exists(struct fs_db *db)
+{
+	struct store_txn *t;
+	uint64_t count = 0;
+	if (db->dropped || db->schema_hidden || store_read_begin(db->env, &t))
+		return 0;
+	if (store_table_count(t, &count))
+		count = 0;
+	store_txn_abort(t);
+	return count > 0;
 }
 
 int64_t fs_schema_mtime(struct fs_db *db)

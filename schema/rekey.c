@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema.h"
@@ -43,6 +44,103 @@ int schema_record_rekey(const char *text, size_t len,
 	rc = schema_record_prepare(body, blen, key, pk, text, len, now_ms,
 				   dynamic, out, outlen, err);
 out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* The names of a table's key and time attributes (NULL: dynamic). */
+static void names_of(const struct schema_table *t, const char **pk,
+		     const char **created, const char **updated)
+{
+	size_t i;
+	*pk = SCHEMA_PK;
+	*created = t ? NULL : SCHEMA_CREATED;
+	*updated = t ? NULL : SCHEMA_UPDATED;
+	for (i = 0; t && i < t->nattrs; i++) {
+		if (t->attrs[i].pk)
+			*pk = t->attrs[i].name;
+		else if (t->attrs[i].created)
+			*created = t->attrs[i].name;
+		else if (t->attrs[i].updated)
+			*updated = t->attrs[i].name;
+	}
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int schema_record_retable_needed(const struct schema_table *from,
+				 const struct schema_table *to)
+{
+	const char *fp, *fc, *fu, *tp, *tc, *tu;
+	names_of(from, &fp, &fc, &fu);
+	names_of(to, &tp, &tc, &tu);
+	return !same(fp, tp) || !same(fc, tc) || !same(fu, tu);
+}
+
+int schema_record_retable(const char *text, size_t len,
+			  const struct schema_table *from,
+			  const struct schema_table *to, char **body,
+			  size_t *bodylen)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj = NULL, *v, *times[2] = {NULL, NULL};
+	const char *fp, *fc, *fu, *tp, *tc, *tu, *s;
+	const char *from_names[2], *to_names[2];
+	size_t i, sl;
+	int rc = 0;
+
+	*body = NULL;
+	*bodylen = 0;
+	if (!tok)
+		return ENOMEM;
+	names_of(from, &fp, &fc, &fu);
+	names_of(to, &tp, &tc, &tu);
+	from_names[0] = fc;
+	from_names[1] = fu;
+	to_names[0] = tc;
+	to_names[1] = tu;
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		rc = EIO;
+		goto out;
+	}
+	/* the times leave their old names, and come back under the new */
+	for (i = 0; i < 2; i++) {
+		if (!from_names[i] ||
+		    !json_object_object_get_ex(obj, from_names[i], &v) || !v)
+			continue;
+		times[i] = json_object_get(v);
+		json_object_object_del(obj, from_names[i]);
+	}
+	if (strcmp(fp, tp) != 0)
+		json_object_object_del(obj, fp);
+	for (i = 0; i < 2; i++) {
+		if (!times[i] || !to_names[i] || strcmp(to_names[i], tp) == 0)
+			continue;
+		/* a value already there wins: a restored copy's own times */
+		if (json_object_object_get_ex(obj, to_names[i], &v) && v)
+			continue;
+		if (json_object_object_add(obj, to_names[i], times[i])) {
+			rc = ENOMEM;
+			goto out;
+		}
+		times[i] = NULL;
+	}
+	s = json_object_to_json_string_length(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &sl);
+	if (!s || !(*body = malloc(sl + 1))) {
+		rc = ENOMEM;
+		goto out;
+	}
+	memcpy(*body, s, sl + 1);
+	*bodylen = sl;
+out:
+	json_object_put(times[0]);
+	json_object_put(times[1]);
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return rc;

@@ -166,6 +166,30 @@ int schema_record_rekey(const char *text, size_t len,
 			struct schema_err *err);
 
 /*
+ * A record's body for another table: a move between tables, or a table
+ * whose schema changes.  from and to are the two tables' schemas (NULL: a
+ * dynamic table, key "id" and times __createdtime__/__updatedtime__).  The
+ * body loses from's key attribute when the key names differ, and the
+ * values of from's time attributes move to to's (dropped where to has
+ * none, or where the body holds a value under to's name already, as a
+ * restored copy written into a dynamic table does), so creation survives
+ * the move.  *body is malloc'd compact JSON,
+ * to be written as a new record (schema_record_prepare() without an old
+ * record keeps a creation time the body carries).  EIO if text is not a
+ * JSON object, ENOMEM.  (schema/rekey.c)
+ *
+ * schema_record_retable_needed() says whether the two differ in those
+ * names at all; when not, a record needs no such change.
+ */
+struct schema_table;
+int schema_record_retable(const char *text, size_t len,
+			  const struct schema_table *from,
+			  const struct schema_table *to, char **body,
+			  size_t *bodylen);
+int schema_record_retable_needed(const struct schema_table *from,
+				 const struct schema_table *to);
+
+/*
  * The canonical text: 2-space indent, one attribute per line, "{}" and "[]"
  * for empty containers, "key": value with one space, no escaped '/', the
  * primary key first, then the attributes in the order written, ending in a

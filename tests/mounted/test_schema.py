@@ -65,6 +65,15 @@ def test_dynamic_tables_print_and_write_back_unchanged(mnt):
     # reachable only by name
     assert "dog.schema.json" not in ls(mnt, "data")
     assert ls(mnt, "data") == ["cat", "dog", "schema.graphql"]
+    # an older copy written back (it misses "color") keeps it dynamic
+    mnt.sh("cp /tmp/schema-copy.graphql data/schema.graphql")
+    assert "color" in ls(mnt, "data", "dog", ".by")
+    mnt.sh("""echo '{"size":3}' > data/dog/3.json""")
+    assert "size" in ls(mnt, "data", "dog", ".by")
+    # a database without tables has no schema file yet
+    mnt.sh("mkdir pets")
+    assert ls(mnt, "pets") == []
+    assert not os.path.exists(mnt.p("pets", "schema.graphql"))
 
 
 def test_declare_builds_indexes_and_checks_records(mnt):
@@ -238,12 +247,12 @@ def test_tables_left_out_stay_and_schema_survives(mnt):
     # the schema lives in the database's LMDB environment
     assert sorted(os.listdir(os.path.join(mnt.datadir, "data"))) == \
         ["data.mdb", "lock.mdb"]
-    # rm of the schema is refused while it has tables; rm -rf of the
-    # database drops the tables first, then finds it empty
-    with pytest.raises(OSError) as e:
-        os.unlink(mnt.p("data", "schema.graphql"))
-    assert e.value.errno == errno.EPERM
-    assert "rmdir a table to drop it" in mnt.errors()
+    # rm of the schema removes no table (only rmdir drops them): the
+    # file is gone until it is written again or the tables change
+    os.unlink(mnt.p("data", "schema.graphql"))
+    assert ls(mnt, "data") == ["cat", "dog"]
+    mnt.sh("mkdir data/bird && rmdir data/bird")
+    assert mnt.sh("cat data/schema.graphql").stdout == text
     mnt.sh("mkdir pets && mkdir pets/dog && echo '{}' > pets/dog/1.json")
     write_schema(mnt, DOG.replace('"dog"', '"cat"').replace("Dog", "Cat"),
                  db="pets")
@@ -344,3 +353,110 @@ type Dog @table(table: "dog") {
     log = mnt.log()
     assert "indexing table dog: 200000 records" in log
     assert "table dog: 250000 records indexed" in log
+
+
+def test_backup_and_restore_a_declared_database(mnt):
+    write_schema(mnt, DOG + """
+type Owner @table(table: "owner") @sealed {
+  id: ID @primaryKey
+  name: String!
+  since: Date @createdTime
+}
+""")
+    mnt.sh("""echo '{"name":"Rex","age":3,"born":"2020-01-01"}' > data/dog/1.json""")
+    mnt.sh("""echo '{"name":"Ann"}' > data/owner/ann.json""")
+    # listed first, so copies restore it before the records
+    assert os.listdir(mnt.p("data"))[0] == "schema.graphql"
+    bk = os.path.join(str(mnt.tmp), "bk")
+    mnt.sh(f"cp -r data {bk} && tar -cf {bk}.tar -C data .")
+    # into a new database: cp -r into an existing directory (cp's own
+    # mkdir of a new one would meet the tables the schema made), and cp
+    # -r from a disk in any order
+    mnt.sh(f"mkdir pets && cp -r {bk}/. pets/")
+    assert mnt.sh("cat pets/schema.graphql").stdout == \
+        mnt.sh("cat data/schema.graphql").stdout
+    assert mnt.read("pets", "owner", "ann.json") == \
+        mnt.read("data", "owner", "ann.json")
+    assert ls(mnt, "pets", "dog", ".by") == ["age", "name"]
+    # tar x into a new database, and over an existing one
+    mnt.sh(f"mkdir zoo && tar -xf {bk}.tar -C zoo")
+    # a restore is a write: the update time is the restore's
+    z, d = rec(mnt, "zoo", "dog", "1.json"), rec(mnt, "data", "dog", "1.json")
+    assert z["updated"] >= d["updated"]
+    del z["updated"], d["updated"]
+    assert z == d
+    mnt.sh(f"tar -xf {bk}.tar -C zoo")
+    assert mnt.sh("cat zoo/schema.graphql").stdout == \
+        mnt.sh("cat data/schema.graphql").stdout
+    # tables first, as a copy from a disk may come: the records go in
+    # dynamic, then the schema declares them and keeps their own times
+    mnt.sh(f"mkdir cave cave/dog cave/owner && cp -r {bk}/dog/. cave/dog/ "
+           f"&& cp -r {bk}/owner/. cave/owner/ && "
+           f"cp {bk}/schema.graphql cave/schema.graphql")
+    assert rec(mnt, "cave", "owner", "ann.json") == \
+        rec(mnt, "data", "owner", "ann.json")
+    assert rec(mnt, "cave", "dog", "1.json")["created"] == \
+        rec(mnt, "data", "dog", "1.json")["created"]
+    mnt.sh("rm -rf zoo pets cave")
+    assert ls(mnt, ".") == ["data"]
+
+
+def test_schema_names_stay_unique(mnt):
+    write_schema(mnt, "type X @table(table: \"a\") { id: ID @primaryKey }\n")
+    r = write_schema(mnt, "type X @table(table: \"b\") { id: ID @primaryKey }\n",
+                     check=False)
+    assert r.returncode != 0
+    assert 'type X is already table "a"' in mnt.errors()
+    # the same table twice, once with its database named
+    r = write_schema(mnt, """
+type A @table(table: "x", database: "data") { id: Int @primaryKey }
+type B @table(table: "x") { k: String @primaryKey }
+""", check=False)
+    assert r.returncode != 0
+    assert 'table "x" has a block already (type A)' in mnt.errors()
+    assert ls(mnt, "data") == ["a", "schema.graphql"]
+    text = mnt.sh("cat data/schema.graphql").stdout
+    mnt.sh("cp data/schema.graphql /tmp/u.graphql && "
+           "cp /tmp/u.graphql data/schema.graphql")
+    assert mnt.sh("cat data/schema.graphql").stdout == text
+
+
+def test_moves_between_dynamic_and_declared_tables(mnt):
+    mnt.sh("mkdir data/dyn")
+    mnt.sh("""echo '{"name":"Ann"}' > data/dyn/7.json""")
+    born = rec(mnt, "data", "dyn", "7.json")["__createdtime__"]
+    write_schema(mnt, """
+type Owner @table(table: "owner") @sealed {
+  id: ID @primaryKey
+  name: String!
+  created: Long @createdTime
+  updated: Long @updatedTime
+}
+type Person @table(table: "person") {
+  key: String @primaryKey
+  name: String @indexed
+  created: Long @createdTime
+}
+""")
+    mnt.sh("mv data/dyn/7.json data/owner/7.json")
+    r = rec(mnt, "data", "owner", "7.json")
+    assert r["created"] == born and "__createdtime__" not in r
+    assert r["id"] == 7
+    mnt.sh("mv data/owner/7.json data/person/ann.json")
+    p = rec(mnt, "data", "person", "ann.json")
+    assert p == {"key": "ann", "name": "Ann", "created": born}
+    mnt.sh("mv data/person/ann.json data/dyn/ann.json")
+    d = rec(mnt, "data", "dyn", "ann.json")
+    assert d["id"] == "ann" and d["__createdtime__"] == born
+    assert "key" not in d and "created" not in d
+    # declaring the dynamic table moves the times to the declared names
+    write_schema(mnt, """
+type Dyn @table(table: "dyn") @sealed {
+  id: String @primaryKey
+  name: String @indexed
+  made: Long @createdTime
+}
+""")
+    d = rec(mnt, "data", "dyn", "ann.json")
+    assert d == {"id": "ann", "name": "Ann", "made": born}
+    assert ls(mnt, "data", "dyn", ".by", "name") == ["Ann"]
