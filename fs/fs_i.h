@@ -31,6 +31,9 @@
 #define FS_INO_STATS  4 /* .recordfs/stats */
 #define FS_DB_SHIFT   40
 #define FS_INO_DBDIR  1 /* local number of a database's own directory */
+/* Table entries listed between two store_env_unmap_pages() (~16 MiB of
+ * records of ~200 bytes) */
+#define FS_LIST_UNMAP 65536
 
 enum fs_kind {
 	FS_ROOT,
@@ -144,6 +147,7 @@ struct fs {
 	struct fs_file *files; /* open files */
 	/* status */
 	uint64_t n_ops, n_commits, n_refused;
+	uint64_t n_listed; /* table entries listed, for store_env_unmap_pages */
 	pthread_t sync_thread;
 	int sync_stop;
 	pthread_mutex_t sync_mu;

@@ -2699,6 +2699,10 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 			if (emit(fl, name, fs_db_ino(tn->db, o.ino), S_IFREG,
 				 phase, key, kl))
 				break;
+			/* A listing of millions reads the whole file: keep
+			 * the daemon's resident size small (W3, issue 5). */
+			if (++fs.n_listed % FS_LIST_UNMAP == 0)
+				store_env_unmap_pages(tn->db->env);
 		}
 		store_cursor_close(c);
 		c = NULL;
