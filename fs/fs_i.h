@@ -31,6 +31,9 @@
 #define FS_INO_STATS  4 /* .recordfs/stats */
 #define FS_DB_SHIFT   40
 #define FS_INO_DBDIR  1 /* local number of a database's own directory */
+/* Table entries listed between two store_env_unmap_pages() (~16 MiB of
+ * records of ~200 bytes) */
+#define FS_LIST_UNMAP 65536
 
 enum fs_kind {
 	FS_ROOT,
@@ -72,6 +75,13 @@ struct fs_db {
 
 struct fs_file;
 
+/* The kernel's page cache of a record, as far as the daemon knows. */
+enum {
+	FS_KC_NONE,  /* no pages: the kernel has not read the inode */
+	FS_KC_CLEAN, /* its pages are the stored text */
+	FS_KC_STALE, /* its pages may differ from the stored text */
+};
+
 struct fs_node {
 	uint64_t ino;
 	uint64_t nlookup;
@@ -85,6 +95,17 @@ struct fs_node {
 	int unlinked;		 /* removed while open: handles do not commit */
 	struct fs_file *pending; /* record created, not yet committed */
 	int64_t pending_btime_ns;
+	/* What the kernel may hold for this inode (see "Caching" in ops.c):
+	 * kcache for its pages, kattr whether it holds attributes with a
+	 * timeout that a change must end. */
+	uint8_t kcache; /* FS_KC_* */
+	uint8_t kattr;
+	uint32_t gen; /* FS_RECORD: counts changes to the stored text */
+	/* Handles reading through the page cache, all of text gen pc_gen,
+	 * pc_len bytes: while they are open the kernel's size stays theirs. */
+	unsigned pc_opens;
+	uint32_t pc_gen;
+	size_t pc_len;
 	struct fs_node *hnext; /* hash chain */
 };
 
@@ -92,6 +113,8 @@ struct fs_node {
 struct fs_file {
 	struct fs_node *node;
 	int writable;
+	uint32_t gen; /* node->gen when buf was read */
+	int pc;	      /* reads through the page cache (record_cache) */
 	/* Records: the whole text, read at open or being written. */
 	char *buf;
 	size_t len, cap;
@@ -125,6 +148,7 @@ struct fs {
 	char *datadir;
 	struct fs_opts opts;
 	struct fuse_session *se;
+	int live; /* between init and destroy: notifications may be sent */
 	uid_t uid;
 	gid_t gid;
 	struct fs_db *dbs; /* protected by db_lock for the sync thread */
@@ -134,6 +158,7 @@ struct fs {
 	struct fs_file *files; /* open files */
 	/* status */
 	uint64_t n_ops, n_commits, n_refused;
+	uint64_t n_listed; /* table entries listed, for store_env_unmap_pages */
 	pthread_t sync_thread;
 	int sync_stop;
 	pthread_mutex_t sync_mu;
@@ -171,6 +196,8 @@ void fs_sync_all(void);
 
 /* ops.c */
 int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
+double fs_attr_ttl(struct fs_node *n);
+void fs_node_changed(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
 

@@ -22,10 +22,36 @@
 
 #include "fs_i.h"
 
-/* Attribute and entry cache lifetimes, in seconds.  Records change size
- * when their text is made canonical at commit, so the kernel asks again. */
-#define TTL_DIR	 1.0
-#define TTL_FILE 0.0
+/*
+ * Caching.  A FUSE round trip costs more than the work behind most
+ * requests, so the kernel keeps what it learns for as long as it stays true:
+ *
+ * - Names and attributes of databases, tables, records and scratch files
+ *   are kept for TTL_LONG, and so is the absence of a name (a negative
+ *   entry).  Names there change only through the kernel's own create,
+ *   unlink, rename, mkdir and rmdir, which update its cache themselves.
+ *   Whatever changes a record's text other than through the kernel's write
+ *   path (a commit, a rename that rewrites the key, mv through .by) calls
+ *   node_changed(), which ends the kernel's attributes of that inode at once
+ *   (a notification that takes no lock a request could hold, so it is sent
+ *   from inside the handler).
+ * - A record created and not yet committed is given with no timeout: if its
+ *   text is refused it never exists, and the kernel asks again.
+ * - The .by tree's links and its negative entries change with every record:
+ *   never kept.  Its directories are kept for TTL_BY, as before.
+ * - Nor are negative entries in a database directory kept: writing
+ *   schema.graphql makes tables there without the kernel.  Records that a
+ *   schema change rewrites (dates, times moved) get node_changed().
+ *   schema.graphql and <table>.schema.json are made at each open, like
+ *   errors and stats: no timeouts, direct_io.
+ * - .next, errors and stats change size on every read: their names are kept,
+ *   their attributes are not, and they are read with direct_io.
+ * - Record contents go through the page cache.  fs_node.kcache tracks
+ *   whether the kernel's pages are the stored text; an open keeps them
+ *   (keep_cache) only then.  See record_cache().
+ */
+#define TTL_LONG 86400.0
+#define TTL_BY	 1.0
 
 static int64_t now_ns(void)
 {
@@ -236,6 +262,17 @@ static uint64_t shown_size(const void *text, size_t len)
 static int64_t start_ns;
 
 /*
+ * Readers of an older text still read it through the page cache, which the
+ * kernel clamps to the size it knows: until they close, that size stays
+ * theirs (and is given with no timeout).  New readers read the new text
+ * with direct_io, which the size does not clamp.
+ */
+static int pinned(const struct fs_node *n)
+{
+	return n->pc_opens && n->pc_gen != n->gen;
+}
+
+/*
  * Fill st for node n, and *btime (if not NULL) with its creation time.
  * ENOENT when what it names is gone.
  */
@@ -334,7 +371,9 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 	if (rc)
 		goto out;
 	*btime = o.btime_ns;
-	if (n->kind == FS_RECORD)
+	if (n->kind == FS_RECORD && pinned(n))
+		file_attr(st, n->ino, n->pc_len, o.mtime_ns, 0644);
+	else if (n->kind == FS_RECORD)
 		file_attr(st, n->ino, shown_size(o.data, o.len), o.mtime_ns,
 			  0644);
 	else
@@ -349,6 +388,66 @@ static int node_attr(struct fs_node *n, struct stat *st)
 	return fs_node_attr(n, st, NULL);
 }
 
+/* How long the kernel may keep a node's attributes (see "Caching"). */
+static double node_ttl(const struct fs_node *n)
+{
+	switch (n->kind) {
+	case FS_RECORD:
+		return n->pending || pinned(n) ? 0 : TTL_LONG;
+	case FS_ROOT:
+	case FS_STATUS:
+	case FS_DB:
+	case FS_TABLE:
+	case FS_SCRATCH:
+		return TTL_LONG;
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		return TTL_BY;
+	default:
+		return 0; /* .by links, .next, errors, stats */
+	}
+}
+
+/* The attribute timeout of a reply about n; notes that the kernel now
+ * holds attributes a change must end. */
+double fs_attr_ttl(struct fs_node *n)
+{
+	double t = node_ttl(n);
+	if (t > 0)
+		n->kattr = 1;
+	return t;
+}
+
+static double entry_ttl(const struct fs_node *n)
+{
+	if (n->kind == FS_NEXT || n->kind == FS_ERRORS || n->kind == FS_STATS)
+		return TTL_LONG; /* fixed names */
+	return node_ttl(n);
+}
+
+/*
+ * n's text or size changed other than through the kernel's writes to it:
+ * its pages are stale, and its attributes end now.  Invalidating only the
+ * attributes takes no lock that a pending request could hold, so this is
+ * safe inside any handler, the one that caused the change included.
+ */
+static void node_changed(struct fs_node *n)
+{
+	n->gen++;
+	if (n->kcache != FS_KC_NONE)
+		n->kcache = FS_KC_STALE;
+	if (n->kattr && fs.live) {
+		fuse_lowlevel_notify_inval_inode(fs.se, n->ino, -1, 0);
+		n->kattr = 0;
+	}
+}
+
+void fs_node_changed(struct fs_node *n)
+{
+	node_changed(n);
+}
+
 /* Reply to a lookup-like request with node n, taking one lookup. */
 static void reply_entry(fuse_req_t req, struct fs_node *n,
 			const struct stat *st)
@@ -357,13 +456,8 @@ static void reply_entry(fuse_req_t req, struct fs_node *n,
 	memset(&e, 0, sizeof(e));
 	e.ino = n->ino;
 	e.attr = *st;
-	if (S_ISDIR(st->st_mode)) {
-		e.attr_timeout = TTL_DIR;
-		e.entry_timeout = TTL_DIR;
-	} else {
-		e.attr_timeout = TTL_FILE;
-		e.entry_timeout = TTL_FILE;
-	}
+	e.attr_timeout = fs_attr_ttl(n);
+	e.entry_timeout = entry_ttl(n);
 	n->nlookup++;
 	fuse_reply_entry(req, &e);
 }
@@ -621,10 +715,16 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 out:
 	store_txn_abort(t);
 	if (rc == ENOENT) {
-		/* A negative entry, cached for as long as a file's. */
+		/* A negative entry: kept, but never in the .by tree, whose
+		 * names come and go with the records. */
 		struct fuse_entry_param e;
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = uncached ? 0 : TTL_FILE;
+		/* nor in a database, where writing schema.graphql makes
+		 * tables (and their .schema.json) without the kernel */
+		e.entry_timeout =
+		    uncached || (p && (is_by(p->kind) || p->kind == FS_DB))
+			? 0
+			: TTL_LONG;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -665,7 +765,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	rc = node_attr(n, &st);
 	if (rc)
 		goto out;
-	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? TTL_DIR : TTL_FILE);
+	fuse_reply_attr(req, &st, fs_attr_ttl(n));
 	return;
 out:
 	fuse_reply_err(req, rc);
@@ -862,6 +962,7 @@ static int file_commit(struct fs_file *f)
 	f->mtime_ns = 0;
 	if (n->pending == f)
 		n->pending = NULL;
+	node_changed(n);
 	return committed(n->db);
 }
 
@@ -892,6 +993,10 @@ static void file_free(struct fs_file *f)
 		f->next->prev = f->prev;
 	if (n->pending == f)
 		n->pending = NULL;
+	if (f->pc) {
+		assert(n->pc_opens > 0);
+		n->pc_opens--;
+	}
 	schema_check_free(f->check);
 	free(f->buf);
 	free(f);
@@ -1059,17 +1164,94 @@ static int file_truncated(struct fs_file *f)
 
 static int fs_scratch_truncate(struct fs_node *n, uint64_t size);
 
+/* The largest text an open hands to the kernel's page cache itself. */
+#define STORE_MAX (1u << 20)
+
+/* Make the kernel's pages this reader's text, or say it must read with
+ * direct_io. */
+static void record_cache_fill(struct fs_node *n, struct fs_file *f,
+			      struct fuse_file_info *fi, unsigned others)
+{
+	if (others == 0 && f->len <= STORE_MAX && fs.live) {
+		int rc = 0;
+		if (n->kcache == FS_KC_STALE) {
+			rc = fuse_lowlevel_notify_inval_inode(fs.se, n->ino, 0,
+							      0);
+			n->kattr = 0;
+		}
+		if (!rc && f->len) {
+			struct fuse_bufvec bv = FUSE_BUFVEC_INIT(f->len);
+			bv.buf[0].mem = f->buf;
+			rc = fuse_lowlevel_notify_store(fs.se, n->ino, 0, &bv,
+							0);
+		}
+		if (!rc) {
+			fi->keep_cache = 1;
+			n->kcache = FS_KC_CLEAN;
+			return;
+		}
+	}
+	if (others == 0) {
+		/* the kernel drops its pages; this handle fills them */
+		fi->keep_cache = 0;
+		n->kcache = FS_KC_CLEAN;
+		return;
+	}
+	fi->direct_io = 1;
+}
+
+/*
+ * Each handle reads the snapshot of the record it opened, whole; the page
+ * cache is shared by every handle of the inode, so it serves a handle only
+ * when its pages are that snapshot:
+ *
+ * - A writer's raw bytes are not the record: writers use direct_io and
+ *   never touch the pages.
+ * - A reader keeps the pages (keep_cache) when they are the stored text
+ *   (FS_KC_CLEAN: no commit since they were filled).
+ * - A reader alone on the record makes them so: no read or write of the
+ *   record can be waiting on this thread then, so it drops stale pages and
+ *   stores the text itself (notifications, no round trip), and even the
+ *   first read of a record needs no READ request.
+ * - Otherwise other handles may hold an older snapshot in the pages: the
+ *   reader reads its own with direct_io.
+ * - While readers of an older text read it from the pages, the size the
+ *   kernel knows stays theirs (pinned()).
+ *
+ * others: handles open on n before this one.
+ */
+static void record_cache(struct fs_node *n, struct fs_file *f,
+			 struct fuse_file_info *fi, unsigned others)
+{
+	f->gen = n->gen;
+	fi->keep_cache = 1;
+	if (f->writable) {
+		fi->direct_io = 1;
+		return;
+	}
+	if (n->kcache != FS_KC_CLEAN)
+		record_cache_fill(n, f, fi, others);
+	if (fi->direct_io)
+		return;
+	f->pc = 1;
+	n->pc_opens++;
+	n->pc_gen = n->gen;
+	n->pc_len = f->len;
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_node *n = fs_node_get(ino);
 	struct fs_file *f = NULL;
 	int acc = fi->flags & O_ACCMODE, rc = 0;
+	unsigned others;
 
 	fs.n_ops++;
 	if (!n) {
 		rc = ESTALE;
 		goto out;
 	}
+	others = n->opens;
 	switch (n->kind) {
 	case FS_NEXT:
 		if (acc != O_RDONLY) {
@@ -1165,15 +1347,16 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	fi->fh = (uintptr_t)f;
-	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
-	/*
-	 * Records bypass the page cache: a writer's raw bytes are not what
-	 * the record reads as once committed, and each reader reads its own
-	 * snapshot, so cached pages could mix two versions.
-	 */
-	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_ERRORS ||
-			n->kind == FS_STATS || n->kind == FS_NEXT ||
-			n->kind == FS_SCHEMA || n->kind == FS_JSCHEMA;
+	/* Only a writer of a record or of the schema has anything to say
+	 * at close. */
+	fi->noflush =
+	    (n->kind != FS_RECORD && n->kind != FS_SCHEMA) || !f->writable;
+	/* the schema texts are made at each open, like errors and stats */
+	fi->direct_io = n->kind == FS_ERRORS || n->kind == FS_STATS ||
+			n->kind == FS_NEXT || n->kind == FS_SCHEMA ||
+			n->kind == FS_JSCHEMA;
+	if (n->kind == FS_RECORD)
+		record_cache(n, f, fi, others);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		file_free(f); /* the opener was interrupted */
 	return;
@@ -1712,10 +1895,11 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc)
 		goto out;
 	e.ino = n->ino;
-	e.attr_timeout = TTL_FILE;
-	e.entry_timeout = TTL_FILE;
+	e.attr_timeout = fs_attr_ttl(n);
+	e.entry_timeout = entry_ttl(n);
 	fi->fh = (uintptr_t)f;
 	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
+	/* a writer's raw bytes stay out of the page cache (record_cache) */
 	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_SCHEMA;
 	n->nlookup++;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
@@ -2312,6 +2496,7 @@ struct by_move_op {
 	struct fs_by_move mv;
 	int64_t now;
 	struct schema_err err;
+	uint64_t ino; /* the record's */
 };
 
 static int by_move_fn(struct store_txn *t, void *arg)
@@ -2324,6 +2509,7 @@ static int by_move_fn(struct store_txn *t, void *arg)
 			       op->mv.keylen, &o);
 	if (rc)
 		return rc;
+	op->ino = o.ino;
 	rc = schema_record_set_value(
 	    o.data, o.len, op->mv.attr, op->mv.oldlen ? op->mv.old : NULL,
 	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
@@ -2350,8 +2536,12 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 		rc = store_write(sp->db->env, by_move_fn, &op);
 	if (rc && rc != ENOENT)
 		return refuse(rc, dp, newname, &op.err, NULL);
-	if (!rc)
+	if (!rc) {
+		struct fs_node *rn = fs_node_get(fs_db_ino(sp->db, op.ino));
+		if (rn)
+			node_changed(rn);
 		committed(sp->db);
+	}
 	return rc;
 }
 
@@ -2429,6 +2619,11 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	moved = fs_node_get(fs_db_ino(sp->db, r.ino));
 	if (moved) {
 		enum store_kind k = r.d.kind;
+		/* The key is rewritten in the text, or the text made a
+		 * record's or a plain file's: the size may change, and a
+		 * scratch file's pages are not the record. */
+		moved->kcache = FS_KC_STALE;
+		node_changed(moved);
 		free(moved->tname);
 		moved->tname = strdup(dp->tname);
 		moved->tid = dp->tid;
@@ -2527,6 +2722,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 					refuse(rc, n, NULL, &c.err, NULL);
 					goto out;
 				}
+				node_changed(n);
 				committed(n->db);
 			} else {
 				rc = refuse(EINVAL, n, NULL, NULL,
@@ -2600,7 +2796,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		goto out;
 	if (f && (n->kind == FS_RECORD || n->kind == FS_SCHEMA) && f->dirty)
 		st.st_size = (off_t)f->len;
-	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? TTL_DIR : TTL_FILE);
+	fuse_reply_attr(req, &st, fs_attr_ttl(n));
 	return;
 out:
 	fuse_reply_err(req, rc);
@@ -2851,6 +3047,10 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 			if (emit(fl, name, fs_db_ino(tn->db, o.ino), S_IFREG,
 				 phase, key, kl))
 				break;
+			/* A listing of millions reads the whole file: keep
+			 * the daemon's resident size small (W3, issue 5). */
+			if (++fs.n_listed % FS_LIST_UNMAP == 0)
+				store_env_unmap_pages(tn->db->env);
 		}
 		store_cursor_close(c);
 		c = NULL;
@@ -3086,6 +3286,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	start_ns = now_ns();
+	fs.live = 1;
 	/* Plain readdir: ls and find need no attributes, and a listing of
 	 * millions must not make the kernel hold a node per record. */
 	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
@@ -3095,6 +3296,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 
 static void fs_destroy(void *userdata)
 {
+	fs.live = 0; /* the kernel is gone: nothing to tell it */
 	fs_files_commit_all();
 	fs_sync_all();
 }

@@ -490,6 +490,9 @@ struct apply {
 	struct schema_err *err;
 	unsigned created, changed;
 	uint64_t rewritten;
+	/* inode numbers of the records rewritten, to tell the kernel */
+	uint64_t *inos;
+	size_t ninos, capinos;
 };
 
 struct reix {
@@ -684,6 +687,17 @@ static int declare(struct apply *ap, struct store_txn *t,
 					   r->keylen, &o);
 			if (!rc)
 				ap->rewritten++;
+			if (!rc && ap->ninos == ap->capinos) {
+				size_t nc = ap->capinos ? ap->capinos * 2 : 64;
+				uint64_t *ni =
+				    realloc(ap->inos, nc * sizeof(*ni));
+				if (ni) {
+					ap->inos = ni;
+					ap->capinos = nc;
+				}
+			}
+			if (!rc && ap->ninos < ap->capinos)
+				ap->inos[ap->ninos++] = o.ino;
 		}
 		free(copy);
 		free(out);
@@ -761,6 +775,7 @@ static int apply_fn(struct store_txn *t, void *arg)
 	int rc = 0;
 
 	ap->created = ap->changed = ap->rewritten = 0;
+	ap->ninos = 0; /* a retry starts again */
 	for (i = 0; i < ap->doc->ntables && !rc; i++) {
 		const struct schema_table *b = &ap->doc->tables[i];
 		struct schema_doc one = {(struct schema_table *)b, 1};
@@ -855,6 +870,13 @@ int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
 	ap.now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	rc = store_write(db->env, apply_fn, &ap);
 	fs_schema_reset(db);
+	/* the kernel may hold the old texts of the records rewritten */
+	for (i = 0; !rc && i < ap.ninos; i++) {
+		struct fs_node *n = fs_node_get(fs_db_ino(db, ap.inos[i]));
+		if (n)
+			fs_node_changed(n);
+	}
+	free(ap.inos);
 	if (!rc && (ap.created || ap.changed))
 		fs_log("%s/schema.graphql: applied: %u table%s created, %u "
 		       "changed, %llu record%s rewritten",

@@ -100,8 +100,8 @@ static void do_statx(struct fuse_session *se, const struct in_header *in)
 		return;
 	}
 	memset(&out, 0, sizeof(out));
-	/* Cached as briefly as a getattr of the same node. */
-	out.attr_valid = S_ISDIR(st.st_mode) ? 1 : 0;
+	/* Cached as long as a getattr of the same node. */
+	out.attr_valid = (uint64_t)fs_attr_ttl(n);
 	out.stat.mask = SX_BASIC | SX_BTIME;
 	out.stat.blksize = (uint32_t)st.st_blksize;
 	out.stat.nlink = (uint32_t)st.st_nlink;

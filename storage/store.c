@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -261,6 +264,36 @@ void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used)
 	mdb_env_stat(env->env, &st);
 	*mapsize = info.me_mapsize;
 	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+/*
+ * The map is a read-only shared mapping of the file (no MDB_WRITEMAP), so
+ * dropping its page-table entries loses nothing: the pages stay in the page
+ * cache and fault back in when read, and pointers into the map stay valid.
+ * LMDB does not say where the map is (me_mapaddr is only set for a fixed
+ * map): it is found in /proc/self/maps by the file's device and inode.
+ */
+void store_env_unmap_pages(struct store_env *env)
+{
+	struct stat st;
+	char line[512];
+	FILE *maps;
+	int fd;
+	if (mdb_env_get_fd(env->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	maps = fopen("/proc/self/maps", "re");
+	if (!maps)
+		return;
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi, ino;
+		unsigned maj, mnr;
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj,
+			   &mnr, &ino) == 5 &&
+		    ino == (unsigned long)st.st_ino &&
+		    maj == major(st.st_dev) && mnr == minor(st.st_dev))
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(maps);
 }
 
 uint64_t store_ino_alloc(struct store_env *env)

@@ -67,6 +67,14 @@ int store_env_set_id(struct store_env *env, uint32_t id);
 void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
 
 /*
+ * Let go of the map pages this process has read (they stay in the page
+ * cache): a walk over millions of records would otherwise count the whole
+ * file in the daemon's resident size.  Safe at any time on the thread that
+ * uses the environment; data pointers from open transactions stay valid.
+ */
+void store_env_unmap_pages(struct store_env *env);
+
+/*
  * Reserve an inode number, unique within the environment and never handed
  * out again (it is persisted with the next write that commits).  Never 0;
  * numbers below 64 are left for fixed names.

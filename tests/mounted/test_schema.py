@@ -460,3 +460,26 @@ type Dyn @table(table: "dyn") @sealed {
     d = rec(mnt, "data", "dyn", "ann.json")
     assert d == {"id": "ann", "name": "Ann", "made": born}
     assert ls(mnt, "data", "dyn", ".by", "name") == ["Ann"]
+
+
+def test_schema_changes_seen_at_once(mnt):
+    """The kernel keeps names and record pages; what a schema write
+    changes behind its back must show at once."""
+    assert not os.path.exists(mnt.p("data", "owner"))
+    assert not os.path.exists(mnt.p("data", "owner.schema.json"))
+    mnt.sh("mkdir data/dog")
+    mnt.sh("""echo '{"name":"Rex","born":86400000}' > data/dog/1.json""")
+    before = mnt.sh("cat data/dog/1.json").stdout  # pages cached now
+    assert '"born": 86400000' in before
+    size = os.stat(mnt.p("data", "dog", "1.json")).st_size
+    write_schema(mnt, DOG + """
+type Owner @table(table: "owner") { id: ID @primaryKey }
+""")
+    assert os.path.isdir(mnt.p("data", "owner"))
+    assert json.loads(mnt.read("data", "owner.schema.json"))["title"] == \
+        "owner"
+    after = mnt.sh("cat data/dog/1.json").stdout
+    assert '"born": "1970-01-02T00:00:00.000Z"' in after
+    assert "__createdtime__" not in after
+    assert os.stat(mnt.p("data", "dog", "1.json")).st_size == len(after)
+    assert len(after) != size

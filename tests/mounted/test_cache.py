@@ -1,0 +1,231 @@
+"""What the kernel's caches could break: names, attributes and pages are
+kept across requests, so every change must show at once through every
+path and every process."""
+import errno
+import json
+import os
+import subprocess
+import threading
+
+import pytest
+
+
+def cat(m, *parts):
+    """Read a file the way another program would: another process."""
+    return subprocess.run(["cat", m.p(*parts)], capture_output=True,
+                          check=True).stdout
+
+
+def seen(m, *parts):
+    """The text, checked against the size stat gives."""
+    text = cat(m, *parts)
+    assert os.stat(m.p(*parts)).st_size == len(text), text
+    return text
+
+
+@pytest.fixture
+def dog(mnt):
+    mnt.sh("mkdir data/dog")
+    return mnt
+
+
+def test_write_then_read_from_another_process(dog):
+    for body in ('{"name":"Rex"}', '{"name":"Rex","tags":["a","b","c"]}',
+                 '{"n":1}'):
+        dog.sh("echo '%s' > data/dog/1.json" % body)
+        r = json.loads(seen(dog, "data", "dog", "1.json"))
+        assert {k: v for k, v in r.items()
+                if not k.startswith("__")} == dict(json.loads(body), id=1)
+
+
+def test_stat_size_right_after_writes(dog):
+    path = dog.p("data", "dog", "1.json")
+    with open(path, "w") as f:
+        f.write('{"a":1}')
+    size = os.stat(path).st_size
+    assert size == len(dog.read("data", "dog", "1.json"))
+    for n in (5, 500, 2):
+        with open(path, "w") as f:
+            f.write(json.dumps({"a": "x" * n}))
+        st = os.stat(path)
+        text = dog.read("data", "dog", "1.json")
+        assert st.st_size == len(text)
+        assert json.loads(text)["a"] == "x" * n
+
+
+def test_reader_open_before_a_rewrite_reads_its_text_whole(dog):
+    path = dog.p("data", "dog", "1.json")
+    with open(path, "w") as f:
+        f.write(json.dumps({"pad": "o" * 9000}))
+    old = dog.read("data", "dog", "1.json")
+    for body in ({"pad": "s"}, {"pad": "l" * 20000}):
+        with open(path, "rb") as f:
+            before = f.read(10)
+            dog.sh("echo '%s' > data/dog/1.json" % json.dumps(body))
+            # a new reader reads the new text, whole
+            assert json.loads(cat(dog, "data", "dog", "1.json"))[
+                "pad"] == body["pad"]
+            os.stat(path)
+            rest = f.read()
+        assert before + rest == old
+        old = seen(dog, "data", "dog", "1.json")
+        assert json.loads(old)["pad"] == body["pad"]
+
+
+def test_mv_through_by_changes_what_the_record_reads(dog):
+    dog.sh("""echo '{"breed":"Lab","name":"Rex"}' > data/dog/2.json""")
+    seen(dog, "data", "dog", "2.json")
+    assert "2.json" in os.listdir(dog.p("data/dog/.by/breed/Lab"))
+    dog.sh("mv data/dog/.by/breed/Lab/2.json data/dog/.by/breed/Poodle/")
+    r = json.loads(seen(dog, "data", "dog", "2.json"))
+    assert r["breed"] == "Poodle"
+    assert not os.path.lexists(dog.p("data/dog/.by/breed/Lab/2.json"))
+    assert os.listdir(dog.p("data/dog/.by/breed/Poodle")) == ["2.json"]
+    assert json.loads(cat(dog, "data/dog/.by/breed/Poodle/2.json"))[
+        "breed"] == "Poodle"
+
+
+def test_by_links_follow_changes_made_through_the_table(dog):
+    dog.sh("""echo '{"breed":"Lab"}' > data/dog/2.json""")
+    assert os.path.lexists(dog.p("data/dog/.by/breed/Lab/2.json"))
+    assert not os.path.lexists(dog.p("data/dog/.by/breed/Pug/2.json"))
+    dog.sh("""echo '{"breed":"Pug"}' > data/dog/2.json""")
+    assert not os.path.lexists(dog.p("data/dog/.by/breed/Lab/2.json"))
+    assert os.path.lexists(dog.p("data/dog/.by/breed/Pug/2.json"))
+    assert os.listdir(dog.p("data/dog/.by/breed/Lab")) == []
+    assert json.loads(cat(dog, "data/dog/.by/breed/Pug/2.json"))[
+        "breed"] == "Pug"
+    dog.sh("rm data/dog/2.json")
+    assert not os.path.lexists(dog.p("data/dog/.by/breed/Pug/2.json"))
+
+
+def test_rename_rewrites_the_key_and_the_size(dog):
+    dog.sh("""echo '{"a":1}' > data/dog/2.json""")
+    seen(dog, "data", "dog", "2.json")
+    dog.sh("mv data/dog/2.json data/dog/12345.json")
+    assert json.loads(seen(dog, "data", "dog", "12345.json"))["id"] == 12345
+    assert not os.path.exists(dog.p("data", "dog", "2.json"))
+    dog.sh("mkdir data/cat && mv data/dog/12345.json data/cat/Tom.json")
+    assert json.loads(seen(dog, "data", "cat", "Tom.json"))["id"] == "Tom"
+    assert not os.path.exists(dog.p("data", "dog", "12345.json"))
+
+
+def test_scratch_renamed_onto_a_record_and_back(dog):
+    with open(dog.p("data", "dog", "tmp"), "w") as f:
+        f.write('{"a":1}')
+    assert cat(dog, "data", "dog", "tmp") == b'{"a":1}'
+    dog.sh("mv data/dog/tmp data/dog/5.json")
+    text = seen(dog, "data", "dog", "5.json")
+    assert json.loads(text)["id"] == 5 and text != b'{"a":1}'
+    dog.sh("mv data/dog/5.json data/dog/5.json~")
+    assert seen(dog, "data", "dog", "5.json~") == text
+
+
+def test_rm_then_recreate(dog):
+    dog.sh("""echo '{"v":"old old old"}' > data/dog/3.json""")
+    seen(dog, "data", "dog", "3.json")
+    dog.sh("rm data/dog/3.json")
+    assert not os.path.exists(dog.p("data", "dog", "3.json"))
+    dog.sh("""echo '{"v":"new"}' > data/dog/3.json""")
+    assert json.loads(seen(dog, "data", "dog", "3.json"))["v"] == "new"
+
+
+def test_negative_entry_then_create(dog):
+    for name in ("7.json", "notes.txt"):
+        assert not os.path.exists(dog.p("data", "dog", name))
+        with pytest.raises(OSError) as e:
+            open(dog.p("data", "dog", name))
+        assert e.value.errno == errno.ENOENT
+        dog.sh("""echo '{"v":1}' > data/dog/%s""" % name)
+        assert os.path.exists(dog.p("data", "dog", name))
+        assert b'"v"' in seen(dog, "data", "dog", name)
+    assert not os.path.exists(dog.p("data", "cat"))
+    dog.sh("mkdir data/cat")
+    assert os.path.isdir(dog.p("data", "cat"))
+
+
+def test_refused_create_leaves_no_name(dog):
+    r = dog.sh("""echo '{"id": 4}' > data/dog/3.json""", check=False)
+    assert r.returncode != 0
+    assert not os.path.exists(dog.p("data", "dog", "3.json"))
+    assert os.listdir(dog.p("data", "dog")) == []
+    # a text cut short, refused at close
+    fd = os.open(dog.p("data", "dog", "8.json"), os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b'{"a":')
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert not os.path.exists(dog.p("data", "dog", "8.json"))
+
+
+def test_refused_rewrite_keeps_what_is_read(dog):
+    dog.sh("""echo '{"a":1}' > data/dog/1.json""")
+    before = seen(dog, "data", "dog", "1.json")
+    r = dog.sh("echo '{\"a\": nope}' > data/dog/1.json", check=False)
+    assert r.returncode != 0
+    assert seen(dog, "data", "dog", "1.json") == before
+
+
+def test_truncate_and_touch_show_at_once(dog):
+    dog.sh("""echo '{"a":"long long long"}' > data/dog/1.json""")
+    seen(dog, "data", "dog", "1.json")
+    dog.sh("truncate -s 0 data/dog/1.json")
+    r = json.loads(seen(dog, "data", "dog", "1.json"))
+    assert "a" not in r and r["id"] == 1
+    dog.sh("touch -d @1000000000 data/dog/1.json")
+    assert os.stat(dog.p("data", "dog", "1.json")).st_mtime == 1000000000
+
+
+def test_next_is_fresh_on_every_read(dog):
+    keys = [cat(dog, "data", "dog", ".next") for _ in range(3)]
+    assert len(set(keys)) == 3
+
+
+def test_compact_json_reads_and_sizes(tmp_path):
+    from conftest import Mount
+    m = Mount(tmp_path, ["-o", "json=compact"]).start()
+    try:
+        m.sh("mkdir data/dog && echo '{\"a\": [1, 2]}' > data/dog/1.json")
+        text = seen(m, "data", "dog", "1.json")
+        assert b"\n " not in text.rstrip(b"\n")
+        m.sh("echo '{\"a\": [1, 2, 3]}' > data/dog/1.json")
+        assert json.loads(seen(m, "data", "dog", "1.json"))["a"] == [1, 2, 3]
+    finally:
+        m.stop()
+
+
+def test_readers_and_writers_of_different_sizes(dog):
+    """Each reader reads one whole record, whatever the writers do, also
+    when the texts differ in size."""
+    sizes = {"a": 20000, "b": 300, "c": 9000}
+    path = dog.p("data", "dog", "1.json")
+    with open(path, "w") as f:
+        f.write(json.dumps({"who": "a", "pad": "a" * 20000}))
+    stop = threading.Event()
+    bad = []
+
+    def writer(w):
+        body = json.dumps({"who": w, "pad": w * sizes[w]})
+        while not stop.is_set():
+            with open(path, "w") as f:
+                f.write(body)
+
+    def reader():
+        while not stop.is_set():
+            with open(path) as f:
+                text = f.read()
+            try:
+                r = json.loads(text)
+                if r["pad"] != r["who"] * sizes[r["who"]]:
+                    bad.append(text[:80])
+            except ValueError:
+                bad.append(text[:80] + "..." + text[-20:])
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in sizes]
+    threads += [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    stop.wait(3)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert bad == []
