@@ -955,6 +955,9 @@ static int file_commit(struct fs_file *f)
 	rc = store_write(n->db->env, commit_fn, &c);
 	if (rc) {
 		f->bad = 1;
+		/* the kernel may hold this writer's size and pages: the
+		 * stored record stays, so they end */
+		node_changed(n);
 		return refuse(rc, n, NULL, &c.err, NULL);
 	}
 	f->dirty = 0;
@@ -1538,6 +1541,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(out);
 		return;
 	}
+	/*
+	 * A handle outside the page cache (a writer, a late reader) reads
+	 * here; if it was an mmap fault, its bytes are now in the kernel's
+	 * pages, which no longer hold the stored text for certain.
+	 */
+	if (f->node->kind == FS_RECORD && !f->pc)
+		f->node->kcache = FS_KC_STALE;
 	if ((uint64_t)off >= f->len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -1700,6 +1710,7 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			/* The refused write was reported; say it at close too.
 			 */
 			f->dirty = 0;
+			node_changed(f->node); /* see file_commit */
 			rc = EINVAL;
 		} else if (f->written) {
 			/*
@@ -1720,6 +1731,9 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	fs.n_ops++;
+	if (f->node->kind == FS_RECORD && f->bad && f->dirty)
+		node_changed(f->node); /* refused, never flushed: see
+					  file_commit */
 	if (f->node->kind == FS_RECORD)
 		file_commit(f);
 	else if (f->node->kind == FS_SCHEMA)
@@ -2780,11 +2794,15 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				   attr->st_mtim.tv_nsec;
 		}
 		/* cp -a and tar set times before they close: the commit
-		 * still to come takes them. */
+		 * still to come takes them (and a refused one drops them,
+		 * as it drops the text). */
+		int later = 0;
 		for (of = fs.files; of; of = of->next)
-			if (of->node == n && of->dirty)
+			if (of->node == n && of->dirty) {
 				of->mtime_ns = op.mtime;
-		if (!n->pending) {
+				later = 1;
+			}
+		if (!n->pending && !later) {
 			rc = store_write(n->db->env, times_fn, &op);
 			if (rc)
 				goto out;
@@ -2794,8 +2812,12 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	rc = node_attr(n, &st);
 	if (rc)
 		goto out;
-	if (f && (n->kind == FS_RECORD || n->kind == FS_SCHEMA) && f->dirty)
+	if (f && (n->kind == FS_RECORD || n->kind == FS_SCHEMA) && f->dirty) {
+		/* the writer's size, not yet the record's: not kept */
 		st.st_size = (off_t)f->len;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	fuse_reply_attr(req, &st, fs_attr_ttl(n));
 	return;
 out:

@@ -229,3 +229,53 @@ def test_readers_and_writers_of_different_sizes(dog):
     for t in threads:
         t.join()
     assert bad == []
+
+
+def test_refused_truncate_leaves_size_and_text(dog):
+    """A writer's size is not kept: after its refused close, stat and
+    cat show the stored record."""
+    dog.sh("echo '{\"name\":\"Rex\",\"age\":3}' > data/dog/1.json")
+    cat(dog, "data", "dog", "1.json")
+    path = dog.p("data", "dog", "1.json")
+    before = dog.read("data", "dog", "1.json")
+    r = dog.sh("truncate -s 5 data/dog/1.json", check=False)
+    assert r.returncode != 0
+    assert os.stat(path).st_size == len(before)
+    assert dog.read("data", "dog", "1.json") == before
+    fd = os.open(path, os.O_RDWR)
+    os.ftruncate(fd, 500)
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert os.stat(path).st_size == len(before)
+    assert dog.read("data", "dog", "1.json") == before
+
+
+def test_mapped_writer_bytes_never_read_as_the_record(dog):
+    """A writer's raw bytes faulted in through mmap must not be served
+    to later readers from the page cache."""
+    import mmap
+    dog.sh("echo '{\"name\":\"Rex\",\"age\":3}' > data/dog/1.json")
+    cat(dog, "data", "dog", "1.json")
+    path = dog.p("data", "dog", "1.json")
+    before = dog.read("data", "dog", "1.json")
+    fd = os.open(path, os.O_RDWR)
+    os.pwrite(fd, b'{"name":"Zzz"}\n}\n', 0)
+    m = mmap.mmap(fd, 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+    assert bytes(m[:8]) == b'{"name":'
+    m.close()
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert dog.read("data", "dog", "1.json") == before
+
+
+def test_refused_write_keeps_the_mtime(dog):
+    dog.sh("echo '{\"name\":\"Rex\",\"age\":3}' > data/dog/1.json")
+    cat(dog, "data", "dog", "1.json")
+    path = dog.p("data", "dog", "1.json")
+    mtime = os.stat(path).st_mtime_ns
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b'{"name": ')
+    os.utime(fd, ns=(0, 0))
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert os.stat(path).st_mtime_ns == mtime
