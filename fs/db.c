@@ -203,6 +203,9 @@ int fs_db_drop(struct fs_db *db)
 	if (rc)
 		return rc;
 	rc = store_table_count(t, &n);
+	/* and no scratch file beside the tables (table number 0) */
+	if (!rc && !n && !store_table_is_empty(t, 0))
+		n = 1;
 	store_txn_abort(t);
 	if (rc)
 		return rc;

@@ -53,6 +53,10 @@
 #define TTL_LONG 86400.0
 #define TTL_BY	 1.0
 
+#define SCHEMA_FILE    "schema.graphql"
+#define JSCHEMA_SUFFIX ".schema.json"
+#define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -141,7 +145,11 @@ static const char *node_path(const struct fs_node *n, const char *name)
 			 n->kind == FS_ERRORS ? "errors" : "stats");
 		return path;
 	}
-	snprintf(path, sizeof(path), "%s/%s/%s", n->db->name, n->tname, leaf);
+	if (!n->tname || !n->tname[0]) /* a database directory's file */
+		snprintf(path, sizeof(path), "%s/%s", n->db->name, leaf);
+	else
+		snprintf(path, sizeof(path), "%s/%s/%s", n->db->name, n->tname,
+			 leaf);
 	return path;
 }
 
@@ -179,6 +187,24 @@ static int resolve(struct store_txn *t, const struct fs_node *tn,
 	int rc;
 
 	r->long_form = 0;
+	if (tn->kind == FS_DB) {
+		/* beside the tables, every file is a scratch file */
+		if (len > sizeof(JSCHEMA_SUFFIX) - 1 &&
+		    strcmp(name + len - (sizeof(JSCHEMA_SUFFIX) - 1),
+			   JSCHEMA_SUFFIX) == 0)
+			return schema_fail(err, EPERM,
+					   "names ending in .schema.json are "
+					   "the tables' JSON Schemas");
+		if (len > 5 && strcmp(name + len - 5, ".json") == 0)
+			return schema_fail(err, EPERM,
+					   "only tables (directories) and "
+					   "scratch files live in a database; "
+					   "records go in a table");
+		r->kind = STORE_SCRATCH;
+		memcpy(r->key, name, len);
+		r->keylen = len;
+		return 0;
+	}
 	if (strcmp(name, ".by") == 0 || strcmp(name, ".next") == 0)
 		return schema_fail(err, EPERM,
 				   "the name is reserved by the table");
@@ -481,6 +507,16 @@ static struct fs_node *table_node(struct fs_db *db, const char *name,
 }
 
 /* A node for an object of table tn; key bytes copied in. */
+/*
+ * The table a node's files belong to: a table's name, or "" for the
+ * scratch files of a database directory (kept under table number 0, which
+ * no table gets).
+ */
+static const char *tname_of(const struct fs_node *tn)
+{
+	return tn->tname ? tn->tname : "";
+}
+
 static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
 				const void *key, size_t keylen, uint64_t ino)
 {
@@ -492,7 +528,7 @@ static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
 	if (!n->tname) {
 		n->db = tn->db;
 		n->tid = tn->tid;
-		n->tname = strdup(tn->tname);
+		n->tname = strdup(tname_of(tn));
 		if (!n->tname || fs_node_set_key(n, key, keylen)) {
 			fs_node_maybe_free(n);
 			return NULL;
@@ -501,7 +537,7 @@ static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
 		   n->tid != tn->tid) {
 		/* Renamed behind the kernel's back: follow the object. */
 		free(n->tname);
-		n->tname = strdup(tn->tname);
+		n->tname = strdup(tname_of(tn));
 		n->tid = tn->tid;
 		if (!n->tname || fs_node_set_key(n, key, keylen))
 			return NULL;
@@ -526,10 +562,6 @@ static struct fs_node *find_pending(const struct fs_node *tn,
 	}
 	return NULL;
 }
-
-#define SCHEMA_FILE    "schema.graphql"
-#define JSCHEMA_SUFFIX ".schema.json"
-#define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
 
 /* The node of a name a table has but does not store (.next, dog.schema.json).
  */
@@ -636,6 +668,21 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			break;
 		}
 		rc = store_table_get(t, name, nl, &tb);
+		if (rc == ENOENT) {
+			/* a scratch file beside the tables */
+			struct resolved r;
+			struct store_obj o;
+			rc = resolve(t, p, name, &r, &err);
+			if (!rc)
+				rc = store_obj_get(t, 0, STORE_SCRATCH, r.key,
+						   r.keylen, &o);
+			if (rc == EPERM)
+				rc = ENOENT;
+			if (rc)
+				goto out;
+			n = obj_node(p, STORE_SCRATCH, r.key, r.keylen, o.ino);
+			break;
+		}
 		if (rc)
 			goto out;
 		n = table_node(p->db, name, &tb);
@@ -1804,19 +1851,26 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 
 	if (is_by(tn->kind))
 		return refuse(EPERM, tn, name, NULL, BY_READONLY);
-	if (tn->kind != FS_TABLE)
+	if (tn->kind != FS_TABLE && tn->kind != FS_DB)
 		return refuse(EPERM, tn, name, NULL,
-			      tn->kind == FS_DB
-				  ? "only tables (directories) live in a "
-				    "database; records go in a table"
-				  : "files cannot be created here");
+			      "files cannot be created here");
 	if (tn->db->dropped)
 		return ENOENT;
 	if (strlen(name) > SCHEMA_NAME_MAX)
 		return ENAMETOOLONG;
+	if (tn->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0)
+		return EEXIST;
 	rc = store_read_begin(tn->db->env, &t);
 	if (rc)
 		return rc;
+	if (tn->kind == FS_DB) {
+		/* a database directory's scratch file: not a table's name */
+		struct store_table tb;
+		if (store_table_get(t, name, strlen(name), &tb) == 0) {
+			store_txn_abort(t);
+			return EEXIST;
+		}
+	}
 	rc = resolve(t, tn, name, &r, &err);
 	if (rc == 0)
 		rc = store_obj_get(t, tn->tid, r.kind, r.key, r.keylen, &o) == 0
@@ -2113,10 +2167,10 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 		rc = fs_db_drop(db);
 		if (rc == ENOTEMPTY)
-			refuse(
-			    rc, p, name, NULL,
-			    "the database still has tables; remove them first "
-			    "(rm -rf removes them with their records)");
+			refuse(rc, p, name, NULL,
+			       "the database still has tables or files; remove "
+			       "them first (rm -rf removes them with their "
+			       "records)");
 		goto out;
 	}
 	if (p->kind == FS_DB) {
@@ -2216,8 +2270,8 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		}
 	}
-	if (p->kind != FS_TABLE) {
-		rc = p->kind == FS_ROOT || p->kind == FS_DB ? EISDIR : EPERM;
+	if (p->kind != FS_TABLE && p->kind != FS_DB) {
+		rc = p->kind == FS_ROOT ? EISDIR : EPERM;
 		if (is_by(p->kind))
 			refuse(EPERM, p, name, NULL, BY_READONLY);
 		goto out;
@@ -2559,6 +2613,170 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 	return rc;
 }
 
+/* Whether name in database directory dn is a table. */
+static int is_table(const struct fs_node *dn, const char *name)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	int found;
+	if (dn->db->dropped || store_read_begin(dn->db->env, &t))
+		return 0;
+	found = store_table_get(t, name, strlen(name), &tb) == 0;
+	store_txn_abort(t);
+	return found;
+}
+
+struct scratch_take {
+	uint32_t tid;
+	uint8_t key[SCHEMA_KEYBUF_MAX];
+	size_t keylen;
+	char *text; /* read */
+	size_t len;
+	const char *put; /* write: the text for a new scratch file */
+	size_t putlen;
+	uint64_t ino;
+	int64_t now;
+};
+
+/* Read a scratch file whole (t: a read or write txn). */
+static int scratch_take_read(struct store_txn *t, struct scratch_take *s)
+{
+	struct store_obj o;
+	int rc = store_obj_get(t, s->tid, STORE_SCRATCH, s->key, s->keylen, &o);
+	if (rc)
+		return rc;
+	if (o.size > SCHEMA_SDL_MAX)
+		return EFBIG;
+	s->ino = o.ino;
+	rc = scratch_text(t, s->tid, s->key, s->keylen, o.size, &s->text);
+	if (!rc)
+		s->len = o.size;
+	return rc;
+}
+
+static int scratch_take_del(struct store_txn *t, void *arg)
+{
+	struct scratch_take *s = arg;
+	return store_obj_del(t, s->tid, STORE_SCRATCH, s->key, s->keylen);
+}
+
+static int scratch_take_put(struct store_txn *t, void *arg)
+{
+	struct scratch_take *s = arg;
+	struct store_obj o = {.ino = s->ino,
+			      .btime_ns = s->now,
+			      .mtime_ns = s->now,
+			      .size = s->putlen};
+	int rc = scratch_fill(t, s->tid, s->key, s->keylen, s->put, s->putlen);
+	if (!rc)
+		rc = store_obj_put(t, s->tid, STORE_SCRATCH, s->key, s->keylen,
+				   &o);
+	return rc;
+}
+
+/*
+ * mv onto or away from schema.graphql.  Onto it (sed -i, rsync, an
+ * editor's temp file): the file's text is applied as the schema, and the
+ * file goes only when the schema is taken.  Away from it (an editor's
+ * backup): a scratch file with the printed schema, and schema.graphql is
+ * gone until written again, as after rm.
+ */
+static int schema_rename(struct fs_node *sp, const char *name,
+			 struct fs_node *dp, const char *newname)
+{
+	struct scratch_take s;
+	struct schema_err err = {{0}};
+	struct store_txn *t;
+	struct resolved r;
+	struct fs_node *moved;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (sp->db->dropped)
+		return ENOENT;
+	if (sp->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) {
+		if (dp->kind == FS_DB && strcmp(newname, SCHEMA_FILE) == 0)
+			return 0;
+		if (dp->kind != FS_DB && dp->kind != FS_TABLE)
+			return refuse(EPERM, dp, newname, NULL,
+				      "files live in tables and beside them");
+		if (!fs_schema_exists(sp->db))
+			return ENOENT;
+		rc = store_read_begin(dp->db->env, &t);
+		if (rc)
+			return rc;
+		rc = resolve(t, dp, newname, &r, &err);
+		store_txn_abort(t);
+		if (!rc && r.kind != STORE_SCRATCH)
+			rc = schema_fail(&err, EPERM,
+					 "the schema is no record; copy it "
+					 "to a name that is not <key>.json");
+		if (rc)
+			return refuse(rc, dp, newname, &err, NULL);
+		rc = fs_schema_text(sp->db, (char **)&s.put, &s.putlen);
+		if (rc)
+			return rc;
+		s.tid = dp->tid;
+		memcpy(s.key, r.key, r.keylen);
+		s.keylen = r.keylen;
+		s.ino = store_ino_alloc(dp->db->env);
+		s.now = now_ns();
+		rc = store_write(dp->db->env, scratch_take_put, &s);
+		free((char *)s.put);
+		if (rc)
+			return rc;
+		committed(dp->db);
+		sp->db->schema_hidden = 1;
+		return 0;
+	}
+	/* onto schema.graphql: the source must be a scratch file */
+	rc = store_read_begin(sp->db->env, &t);
+	if (rc)
+		return rc;
+	rc = resolve(t, sp, name, &r, &err);
+	if (!rc && r.kind != STORE_SCRATCH)
+		rc = schema_fail(&err, EPERM,
+				 "a record cannot become the schema; copy "
+				 "its text instead");
+	if (!rc) {
+		s.tid = sp->tid;
+		memcpy(s.key, r.key, r.keylen);
+		s.keylen = r.keylen;
+		rc = scratch_take_read(t, &s);
+	}
+	store_txn_abort(t);
+	if (rc == EPERM)
+		return refuse(rc, sp, name, &err, NULL);
+	if (rc)
+		return rc;
+	moved = fs_node_get(fs_db_ino(sp->db, s.ino));
+	if (moved && moved->opens) {
+		free(s.text);
+		return refuse(EBUSY, sp, name, NULL,
+			      "the file is open; close it before renaming it "
+			      "onto schema.graphql");
+	}
+	rc = fs_schema_apply(dp->db, s.text, s.len, &err);
+	free(s.text);
+	if (rc) {
+		struct fs_node sn = {.kind = FS_SCHEMA, .db = dp->db};
+		return schema_refuse(rc, &sn, &err);
+	}
+	rc = store_write(sp->db->env, scratch_take_del, &s);
+	if (rc)
+		return rc;
+	committed(sp->db);
+	/* The kernel now takes the file's inode for schema.graphql (for as
+	 * long as it kept the file's name): that node answers as it. */
+	moved = fs_node_get(fs_db_ino(sp->db, s.ino));
+	if (moved) {
+		moved->kind = FS_SCHEMA;
+		moved->tid = 0;
+		node_changed(moved);
+	}
+	return 0;
+}
+
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
@@ -2582,18 +2800,20 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = ENAMETOOLONG;
 		goto out;
 	}
-	if (sp->kind != FS_TABLE || dp->kind != FS_TABLE) {
-		if (sp->kind == FS_DB && dp->kind == FS_DB) {
-			rc = refuse(EPERM, sp, name, NULL,
-				    "tables cannot be renamed; make the new "
-				    "table and mv the records into it");
-			goto out;
-		}
-		if (sp->kind == FS_TABLE && dp->kind != FS_TABLE) {
-			rc = refuse(EPERM, dp, newname, NULL,
-				    "records and files live in tables");
-			goto out;
-		}
+	if (sp->kind == FS_DB && is_table(sp, name)) {
+		rc = refuse(EPERM, sp, name, NULL,
+			    "tables cannot be renamed; make the new table and "
+			    "mv the records into it");
+		goto out;
+	}
+	if ((sp->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) ||
+	    (dp->kind == FS_DB && strcmp(newname, SCHEMA_FILE) == 0)) {
+		rc = sp->db != dp->db ? EXDEV
+				      : schema_rename(sp, name, dp, newname);
+		goto out;
+	}
+	if ((sp->kind != FS_TABLE && sp->kind != FS_DB) ||
+	    (dp->kind != FS_TABLE && dp->kind != FS_DB)) {
 		if (sp->kind == FS_BYVAL && dp->kind == FS_BYVAL &&
 		    sp->db == dp->db && sp->tid == dp->tid) {
 			rc = by_move(sp, name, dp, newname);
@@ -2639,7 +2859,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		moved->kcache = FS_KC_STALE;
 		node_changed(moved);
 		free(moved->tname);
-		moved->tname = strdup(dp->tname);
+		moved->tname = strdup(tname_of(dp));
 		moved->tid = dp->tid;
 		moved->kind = k == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
 		if (!moved->tname ||
@@ -2994,11 +3214,17 @@ static int list_status(struct fill *fl)
 	return 0;
 }
 
+/*
+ * A database directory: schema.graphql, then the tables, then scratch
+ * files (phase 1: schema.graphql, key "", and the tables, key their name;
+ * phase 2: scratch files).
+ */
 static int list_db(struct fill *fl, struct fs_node *dn)
 {
 	struct fs_dir *pos = &fl->d->pos;
 	struct store_txn *t;
 	struct store_table tb;
+	struct store_cursor *c;
 	const char *name;
 	size_t nl;
 	char nbuf[512];
@@ -3009,29 +3235,57 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 	 */
 	if (pos->phase == 1 && !pos->last && fs_schema_exists(dn->db) &&
 	    emit(fl, SCHEMA_FILE, fs_db_ino(dn->db, FS_LOCAL_SCHEMA), S_IFREG,
-		 1, SCHEMA_FILE, sizeof(SCHEMA_FILE) - 1))
+		 1, "", 0))
 		return 0;
 	rc = store_read_begin(dn->db->env, &t);
 	if (rc)
 		return rc;
-	for (;;) {
-		if (pos->phase == 2 && pos->last)
+	while (pos->phase == 1) {
+		if (pos->last && pos->lastlen)
 			rc = store_table_next(t, (char *)pos->last,
 					      pos->lastlen, &name, &nl, &tb);
 		else
 			rc = store_table_next(t, NULL, 0, &name, &nl, &tb);
+		if (rc == ENOENT) {
+			rc = 0;
+			pos->phase = 2;
+			free(pos->last);
+			pos->last = NULL;
+			pos->lastlen = 0;
+			break;
+		}
 		if (rc)
-			break;
+			goto out;
 		snprintf(nbuf, sizeof(nbuf), "%.*s", (int)nl, name);
-		if (emit(fl, nbuf, fs_db_ino(dn->db, tb.ino), S_IFDIR, 2, name,
+		if (emit(fl, nbuf, fs_db_ino(dn->db, tb.ino), S_IFDIR, 1, name,
 			 nl))
-			break;
+			goto out;
 	}
+	if (pos->phase == 2) {
+		const void *key;
+		size_t kl;
+		struct store_obj o;
+		rc = store_cursor_open(t, 0, STORE_SCRATCH, pos->last,
+				       pos->lastlen, &c);
+		if (rc)
+			goto out;
+		while ((rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
+			if (kl > SCHEMA_NAME_MAX)
+				continue;
+			memcpy(nbuf, key, kl);
+			nbuf[kl] = 0;
+			if (emit(fl, nbuf, fs_db_ino(dn->db, o.ino), S_IFREG, 2,
+				 key, kl))
+				break;
+		}
+		store_cursor_close(c);
+		if (rc == ENOENT) {
+			rc = 0;
+			pos->phase = 3;
+		}
+	}
+out:
 	store_txn_abort(t);
-	if (rc == ENOENT) {
-		pos->phase = 3;
-		rc = 0;
-	}
 	return rc;
 }
 

@@ -793,6 +793,18 @@ static int apply_fn(struct store_txn *t, void *arg)
 			return ENOMEM;
 		rc = store_table_get(t, b->table, strlen(b->table), &tb);
 		if (rc == ENOENT) {
+			struct store_obj o;
+			/* a file beside the tables holds the name */
+			if (store_obj_get(t, 0, STORE_SCRATCH, b->table,
+					  strlen(b->table), &o) == 0) {
+				free(blob);
+				return schema_fail(
+				    ap->err, EEXIST,
+				    "schema.graphql:%d:%d: a file named \"%s\" "
+				    "is beside the tables; rename or remove it "
+				    "first",
+				    b->line, b->col, b->table);
+			}
 			rc = store_table_create(t, b->table, strlen(b->table),
 						ap->now, &tb);
 			if (!rc)

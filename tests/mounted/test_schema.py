@@ -483,3 +483,63 @@ type Owner @table(table: "owner") { id: ID @primaryKey }
     assert "__createdtime__" not in after
     assert os.stat(mnt.p("data", "dog", "1.json")).st_size == len(after)
     assert len(after) != size
+
+
+def test_tools_that_write_beside_the_schema(mnt):
+    """sed -i, rsync and vim's backups write a file beside the tables and
+    rename it: such files are scratch files of the database directory."""
+    mnt.sh("mkdir data/dog")
+    mnt.sh("""echo '{"name":"Rex","age":3}' > data/dog/1.json""")
+    mnt.sh("sed -i 's/age: Any @indexed/age: Int @indexed/' "
+           "data/schema.graphql")
+    text = mnt.sh("cat data/schema.graphql").stdout
+    assert "  age: Int @indexed\n" in text and "# dynamic" not in text
+    assert ls(mnt, "data") == ["dog", "schema.graphql"]
+    # a bad edit is refused (sed then removes its own temp file)
+    r = mnt.sh("sed -i 's/age: Int/age: Strng/' data/schema.graphql",
+               check=False)
+    assert r.returncode != 0 and "Invalid argument" in r.stderr
+    assert mnt.sh("cat data/schema.graphql").stdout == text
+    assert 'unknown type "Strng"' in mnt.errors()
+    # mv of a bad text onto it keeps the file, so nothing typed is lost
+    mnt.sh("sed 's/age: Int/age: Strng/' data/schema.graphql > data/new.g")
+    r = mnt.sh("mv data/new.g data/schema.graphql", check=False)
+    assert r.returncode != 0
+    assert "Strng" in mnt.read("data", "new.g").decode()
+    assert mnt.sh("cat data/schema.graphql").stdout == text
+    mnt.sh("rm data/new.g")
+    # vim with a backup beside it
+    mnt.sh("vim -es -c 'set backupcopy=no' -c 'set backup' "
+           "-c '%s/name: Any @indexed/name: String @indexed/' -c wq "
+           "data/schema.graphql")
+    text = mnt.sh("cat data/schema.graphql").stdout
+    assert "  name: String @indexed\n" in text
+    mnt.sh("rm -f data/schema.graphql~")
+    # mv away: a file with the printed text, and no schema.graphql until
+    # one is written (the tables stay)
+    mnt.sh("mv data/schema.graphql data/saved.g")
+    assert mnt.read("data", "saved.g").decode() == text
+    assert ls(mnt, "data") == ["dog", "saved.g"]
+    mnt.sh("mv data/saved.g data/schema.graphql")
+    assert mnt.sh("cat data/schema.graphql").stdout == text
+    assert ls(mnt, "data") == ["dog", "schema.graphql"]
+    # rsync into a new database: temp names, then renames
+    bk = os.path.join(str(mnt.tmp), "bk")
+    mnt.sh(f"cp -r data {bk} && mkdir pets && rsync -r {bk}/ pets/")
+    assert mnt.sh("cat pets/schema.graphql").stdout == text
+    a, b = rec(mnt, "pets", "dog", "1.json"), rec(mnt, "data", "dog", "1.json")
+    del a["__updatedtime__"], b["__updatedtime__"]  # a restore is a write
+    assert a == b
+    # other files beside the tables: kept, listed, hold a name
+    mnt.sh("echo hi > pets/notes.txt && echo x > pets/cat")
+    assert ls(mnt, "pets") == ["cat", "dog", "notes.txt", "schema.graphql"]
+    r = write_schema(mnt, "type Cat @table(table: \"cat\") "
+                     "{ id: Int @primaryKey }\n", db="pets", check=False)
+    assert r.returncode != 0
+    assert 'a file named "cat" is beside the tables' in mnt.errors()
+    mnt.sh("rm -rf pets/dog")
+    with pytest.raises(OSError) as e:
+        os.rmdir(mnt.p("pets"))
+    assert e.value.errno == errno.ENOTEMPTY
+    mnt.sh("rm -rf pets")
+    assert ls(mnt, ".") == ["data"]
