@@ -70,6 +70,9 @@ struct fs_db {
 	/* schema.graphql was removed: hidden until written or the tables
 	 * change (tar x unlinks a file before it creates it again) */
 	int schema_hidden;
+	/* the local inode number of a file renamed onto schema.graphql,
+	 * which the kernel may still hold for that name (0: none) */
+	uint64_t schema_alias;
 	struct fs_db *next;
 };
 
@@ -241,6 +244,11 @@ int fs_by_move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
 		    const char *dname, struct fs_by_move *mv,
 		    struct schema_err *err);
 uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
+
+/* notify.c: entry invalidations, sent from a thread of their own */
+int fs_notify_start(void);
+void fs_notify_stop(void);
+void fs_notify_entry(uint64_t parent, const char *name);
 
 /* statx.c */
 int fs_session_loop(struct fuse_session *se);

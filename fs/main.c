@@ -256,7 +256,13 @@ int fs_main(int argc, char *argv[])
 	if (fs.opts.sync_secs > 0 &&
 	    pthread_create(&fs.sync_thread, NULL, sync_main, NULL) == 0)
 		sync_started = 1;
+	if (fs_notify_start() != 0) {
+		fs_log("cannot start the notification thread");
+		ret = 1;
+		goto out5;
+	}
 	ret = fs_session_loop(fs.se) ? 1 : 0;
+	fs_notify_stop();
 	if (sync_started) {
 		pthread_mutex_lock(&fs.sync_mu);
 		fs.sync_stop = 1;

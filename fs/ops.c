@@ -2026,6 +2026,11 @@ struct table_op {
 static int mktable_fn(struct store_txn *t, void *arg)
 {
 	struct table_op *op = arg;
+	struct store_obj o;
+	/* a file beside the tables holds the name */
+	if (store_obj_get(t, 0, STORE_SCRATCH, op->name, strlen(op->name),
+			  &o) == 0)
+		return EEXIST;
 	return store_table_create(t, op->name, strlen(op->name), op->now,
 				  &op->tb);
 }
@@ -2635,6 +2640,7 @@ struct scratch_take {
 	const char *put; /* write: the text for a new scratch file */
 	size_t putlen;
 	uint64_t ino;
+	uint64_t replaced; /* the inode of a file the new one replaces */
 	int64_t now;
 };
 
@@ -2682,13 +2688,14 @@ static int scratch_take_put(struct store_txn *t, void *arg)
  * gone until written again, as after rm.
  */
 static int schema_rename(struct fs_node *sp, const char *name,
-			 struct fs_node *dp, const char *newname)
+			 struct fs_node *dp, const char *newname,
+			 unsigned flags)
 {
 	struct scratch_take s;
 	struct schema_err err = {{0}};
 	struct store_txn *t;
 	struct resolved r;
-	struct fs_node *moved;
+	struct fs_node *moved, *alias;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -2713,13 +2720,40 @@ static int schema_rename(struct fs_node *sp, const char *name,
 					 "to a name that is not <key>.json");
 		if (rc)
 			return refuse(rc, dp, newname, &err, NULL);
-		rc = fs_schema_text(sp->db, (char **)&s.put, &s.putlen);
-		if (rc)
-			return rc;
 		s.tid = dp->tid;
 		memcpy(s.key, r.key, r.keylen);
 		s.keylen = r.keylen;
-		s.ino = store_ino_alloc(dp->db->env);
+		rc = store_read_begin(dp->db->env, &t);
+		if (rc)
+			return rc;
+		{
+			/* a file it replaces: its open handles see it gone */
+			struct store_obj o;
+			if (store_obj_get(t, s.tid, STORE_SCRATCH, s.key,
+					  s.keylen, &o) == 0)
+				s.replaced = o.ino;
+		}
+		store_txn_abort(t);
+		if (s.replaced && (flags & RENAME_NOREPLACE))
+			return EEXIST;
+		rc = fs_schema_text(sp->db, (char **)&s.put, &s.putlen);
+		if (rc)
+			return rc;
+		/*
+		 * The kernel moves the inode it holds for schema.graphql to
+		 * the new name.  If that is a file's that was renamed onto
+		 * it, the new file takes that inode number and its node
+		 * becomes the file again; otherwise the node answers as the
+		 * schema with no timeout, and the kernel asks again.
+		 */
+		alias =
+		    sp->db->schema_alias
+			? fs_node_get(fs_db_ino(sp->db, sp->db->schema_alias))
+			: NULL;
+		if (alias && (alias->opens || alias->kind != FS_SCHEMA))
+			alias = NULL;
+		s.ino =
+		    alias ? sp->db->schema_alias : store_ino_alloc(dp->db->env);
 		s.now = now_ns();
 		rc = store_write(dp->db->env, scratch_take_put, &s);
 		free((char *)s.put);
@@ -2727,6 +2761,24 @@ static int schema_rename(struct fs_node *sp, const char *name,
 			return rc;
 		committed(dp->db);
 		sp->db->schema_hidden = 1;
+		sp->db->schema_alias = 0;
+		if (alias) {
+			free(alias->tname);
+			alias->tname = strdup(tname_of(dp));
+			alias->tid = dp->tid;
+			alias->kind = FS_SCRATCH;
+			if (!alias->tname ||
+			    fs_node_set_key(alias, s.key, s.keylen))
+				return ENOMEM;
+			node_changed(alias);
+		}
+		if (s.replaced) {
+			struct fs_node *old =
+			    fs_node_get(fs_db_ino(dp->db, s.replaced));
+			if (old)
+				old->unlinked = 1;
+		}
+		fs_notify_entry(dp->ino, newname);
 		return 0;
 	}
 	/* onto schema.graphql: the source must be a scratch file */
@@ -2766,14 +2818,16 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	if (rc)
 		return rc;
 	committed(sp->db);
-	/* The kernel now takes the file's inode for schema.graphql (for as
-	 * long as it kept the file's name): that node answers as it. */
+	/* The kernel now takes the file's inode for schema.graphql: that
+	 * node answers as it until the kernel looks the name up again. */
 	moved = fs_node_get(fs_db_ino(sp->db, s.ino));
 	if (moved) {
 		moved->kind = FS_SCHEMA;
 		moved->tid = 0;
 		node_changed(moved);
+		sp->db->schema_alias = s.ino;
 	}
+	fs_notify_entry(dp->ino, SCHEMA_FILE);
 	return 0;
 }
 
@@ -2806,10 +2860,19 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    "mv the records into it");
 		goto out;
 	}
+	if (sp->kind == FS_DB && strlen(name) > sizeof(JSCHEMA_SUFFIX) - 1 &&
+	    strcmp(name + strlen(name) - (sizeof(JSCHEMA_SUFFIX) - 1),
+		   JSCHEMA_SUFFIX) == 0) {
+		rc = refuse(EPERM, sp, name, NULL,
+			    "a table's JSON Schema follows its schema; copy "
+			    "it instead");
+		goto out;
+	}
 	if ((sp->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) ||
 	    (dp->kind == FS_DB && strcmp(newname, SCHEMA_FILE) == 0)) {
-		rc = sp->db != dp->db ? EXDEV
-				      : schema_rename(sp, name, dp, newname);
+		rc = sp->db != dp->db
+			 ? EXDEV
+			 : schema_rename(sp, name, dp, newname, flags);
 		goto out;
 	}
 	if ((sp->kind != FS_TABLE && sp->kind != FS_DB) ||

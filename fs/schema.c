@@ -799,7 +799,7 @@ static int apply_fn(struct store_txn *t, void *arg)
 					  strlen(b->table), &o) == 0) {
 				free(blob);
 				return schema_fail(
-				    ap->err, EEXIST,
+				    ap->err, EINVAL,
 				    "schema.graphql:%d:%d: a file named \"%s\" "
 				    "is beside the tables; rename or remove it "
 				    "first",

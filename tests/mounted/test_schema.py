@@ -543,3 +543,31 @@ def test_tools_that_write_beside_the_schema(mnt):
     assert e.value.errno == errno.ENOTEMPTY
     mnt.sh("rm -rf pets")
     assert ls(mnt, ".") == ["data"]
+
+
+def test_schema_renamed_onto_and_away_keeps_files_apart(mnt):
+    """The inode the kernel holds after a rename is followed: a file made
+    from the schema is a file, and a file replaced by it is gone for the
+    handles open on it."""
+    mnt.sh("mkdir -p p/dog")
+    mnt.sh("sed -i 's/x/x/' p/schema.graphql")   # onto, through a temp file
+    text = mnt.sh("cat p/schema.graphql").stdout
+    mnt.sh("mv p/schema.graphql p/copy")          # away
+    mnt.sh("echo garbage > p/copy")               # just a file now
+    assert mnt.read("p", "copy") == b"garbage\n"
+    assert "garbage" not in mnt.errors()
+    mnt.sh("mkdir p/cat")                         # the schema is back
+    assert "table: \"cat\"" in mnt.sh("cat p/schema.graphql").stdout
+    assert mnt.read("p", "copy") == b"garbage\n"
+    # away over a file open elsewhere: that handle sees its file gone
+    mnt.sh("echo old > p/bak")
+    fd = os.open(mnt.p("p", "bak"), os.O_RDWR)
+    mnt.sh("mv p/schema.graphql p/bak")
+    with pytest.raises(OSError):
+        os.write(fd, b"WRITTEN")
+    os.close(fd)
+    assert mnt.read("p", "bak").decode().startswith("# dynamic")
+    assert text.startswith("# dynamic")
+    with pytest.raises(OSError) as e:
+        os.rename(mnt.p("p", "dog.schema.json"), mnt.p("p", "js"))
+    assert e.value.errno == errno.EPERM
