@@ -33,7 +33,7 @@
 #define FS_INO_DBDIR  1 /* local number of a database's own directory */
 /* Table entries listed between two store_env_unmap_pages() (~16 MiB of
  * records of ~200 bytes) */
-#define FS_LIST_UNMAP 65536
+#define FS_LIST_UNMAP 4096
 
 enum fs_kind {
 	FS_ROOT,

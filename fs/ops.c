@@ -3390,6 +3390,8 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 			 * the daemon's resident size small (W3, issue 5). */
 			if (++fs.n_listed % FS_LIST_UNMAP == 0)
 				store_env_unmap_pages(tn->db->env);
+			if (fs.n_listed % 256 == 0 && o.data)
+				store_env_prefetch(tn->db->env, o.data);
 		}
 		store_cursor_close(c);
 		c = NULL;

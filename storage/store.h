@@ -75,6 +75,14 @@ void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
 void store_env_unmap_pages(struct store_env *env);
 
 /*
+ * A walk has just read ptr (a pointer into the map, such as a record's
+ * data): have the kernel read the file's next few MiB after it into the
+ * page cache, as readahead would (the map itself is MADV_RANDOM, so that
+ * faults map one page each).  Same thread rules as above.
+ */
+void store_env_prefetch(struct store_env *env, const void *ptr);
+
+/*
  * Reserve an inode number, unique within the environment and never handed
  * out again (it is persisted with the next write that commits).  Never 0;
  * numbers below 64 are left for fixed names.
