@@ -17,34 +17,8 @@
 
 #include "schema.h"
 
-static int n_pass, n_fail;
+#include "check.h"
 
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-#define CHECK(c) check(!!(c), __FILE__, __LINE__, "CHECK(%s) failed", #c)
-#define CHECK_INT(a, b)                                                        \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		check(a_ == b_, __FILE__, __LINE__,                            \
-		      "%s == %lld, expected %lld", #a, a_, b_);                \
-	} while (0)
 #define CHECK_STR(a, b)                                                        \
 	do {                                                                   \
 		const char *a_ = (a), *b_ = (b);                               \
@@ -52,24 +26,6 @@ static void check(int ok, const char *file, int line, const char *fmt, ...)
 		      "%s is\n  \"%s\"\nexpected\n  \"%s\"", #a,               \
 		      a_ ? a_ : "(null)", b_);                                 \
 	} while (0)
-
-/* A deterministic generator, so a failure can be rerun as it was. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
-
-static size_t rnd_below(size_t n)
-{
-	return (size_t)(rnd() % n);
-}
 
 static int parse(const char *text, struct schema_doc *doc,
 		 struct schema_err *err)
@@ -895,6 +851,5 @@ int main(void)
 	test_round_trip();
 	fuzz_round_trip();
 	fuzz_parse();
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return checks_done();
 }

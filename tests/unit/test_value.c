@@ -21,92 +21,9 @@
 
 #include "schema.h"
 
-static int n_pass, n_fail;
+#include "check.h"
 
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-#define CHECK(c) check(!!(c), __FILE__, __LINE__, "CHECK(%s) failed", #c)
-#define CHECK_INT(a, b)                                                        \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		check(a_ == b_, __FILE__, __LINE__,                            \
-		      "%s == %lld, expected %lld", #a, a_, b_);                \
-	} while (0)
-/* Byte strings; shown with C escapes when they differ. */
-#define CHECK_MEM(a, alen, b, blen)                                            \
-	check_mem((a), (alen), (b), (blen), #a, __FILE__, __LINE__)
 #define CHECK_STR(a, alen, b) CHECK_MEM(a, alen, b, strlen(b))
-
-static void quote(FILE *f, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void check_mem(const void *a, size_t alen, const void *b, size_t blen,
-		      const char *what, const char *file, int line)
-{
-	if (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0)) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	fprintf(stderr, "%s:%d: %s is\n  ", file, line, what);
-	quote(stderr, a, alen);
-	fprintf(stderr, "\nexpected\n  ");
-	quote(stderr, b, blen);
-	fputc('\n', stderr);
-}
-
-/* A deterministic generator, so a failure can be rerun as it was. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
-
-static size_t rnd_below(size_t n)
-{
-	return (size_t)(rnd() % n);
-}
 
 /* ---- making values from JSON ----------------------------------------- */
 
@@ -1139,6 +1056,5 @@ int main(void)
 	test_ranges();
 	test_entries();
 	fuzz_inputs();
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return checks_done();
 }
