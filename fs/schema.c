@@ -126,21 +126,6 @@ static void table_free(struct schema_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int gql_name(const char *s, size_t len)
-{
-	size_t i;
-	if (len == 0 || len > SCHEMA_NAME_MAX ||
-	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
-	      s[0] == '_'))
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 static int add_attr(struct schema_table *t, size_t *cap, const char *name,
 		    size_t len, enum schema_type type)
 {
@@ -194,7 +179,7 @@ static int dynamic_table(struct store_txn *t, const char *tname, uint32_t tid,
 		    (al == strlen(SCHEMA_UPDATED) &&
 		     memcmp(a, SCHEMA_UPDATED, al) == 0))
 			continue;
-		if (!gql_name(a, al)) {
+		if (!schema_sdl_name_ok(a, al)) {
 			(*unnamed)++;
 			continue;
 		}
@@ -526,14 +511,6 @@ static int key_fits(const struct schema_key *k, enum schema_type type)
 	}
 }
 
-static const char *type_word(enum schema_type t)
-{
-	static const char *const words[] = {"Any",     "ID",   "String",
-					    "Int",     "Long", "Float",
-					    "Boolean", "Date", "BigInt"};
-	return (unsigned)t < sizeof(words) / sizeof(words[0]) ? words[t] : "?";
-}
-
 struct rewrite {
 	uint8_t *key;
 	size_t keylen;
@@ -622,7 +599,7 @@ static int declare(struct apply *ap, struct store_txn *t,
 			    "schema.graphql:%d:%d: record %s/%s breaks type "
 			    "%s: its key does not fit %s: %s",
 			    pk->line, pk->col, b->table, name, b->type_name,
-			    pk->name, type_word(pk->type));
+			    pk->name, schema_type_name(pk->type));
 			break;
 		}
 		rc = as_declared(from, b, &sk, o.data, o.len, &out, &ol, &why);

@@ -37,22 +37,6 @@
 #define DATE_MAX_MS INT64_C(253402300799999)
 #define DATE_LEN    24 /* "YYYY-MM-DDTHH:MM:SS.sssZ" */
 
-static const char *const type_names[] = {
-    [SCHEMA_T_ANY] = "Any",	    [SCHEMA_T_ID] = "ID",
-    [SCHEMA_T_STRING] = "String",   [SCHEMA_T_INT] = "Int",
-    [SCHEMA_T_LONG] = "Long",	    [SCHEMA_T_FLOAT] = "Float",
-    [SCHEMA_T_BOOLEAN] = "Boolean", [SCHEMA_T_DATE] = "Date",
-    [SCHEMA_T_BIGINT] = "BigInt",
-};
-
-static const char *type_name(enum schema_type type)
-{
-	if ((unsigned)type < sizeof(type_names) / sizeof(type_names[0]) &&
-	    type_names[type])
-		return type_names[type];
-	return "?";
-}
-
 const struct schema_attr *schema_table_pk(const struct schema_table *t)
 {
 	size_t i;
@@ -434,7 +418,7 @@ static const char *show_name(const char *name, char *buf)
 static const char *expected(const struct schema_attr *a, int elem, char *buf,
 			    size_t size)
 {
-	const char *name = type_name(a->type), *how = "";
+	const char *name = schema_type_name(a->type), *how = "";
 
 	if (a->list && !elem) {
 		snprintf(buf, size, "[%s%s]", name,
@@ -454,7 +438,8 @@ static const char *expected(const struct schema_attr *a, int elem, char *buf,
 /* The type as declared: "String!", "[Int!]!". */
 static const char *declared(const struct schema_attr *a, char *buf, size_t size)
 {
-	const char *name = type_name(a->type), *req = a->required ? "!" : "";
+	const char *name = schema_type_name(a->type),
+		   *req = a->required ? "!" : "";
 
 	if (a->list)
 		snprintf(buf, size, "[%s%s]%s", name,
@@ -474,7 +459,8 @@ static int refuse(struct schema_err *err, const struct schema_attr *a,
 		snprintf(ib, sizeof(ib), "[%ld]", at);
 	if (at >= 0 && !v && a->elem_required)
 		return schema_fail(err, EINVAL, "%s%s: expected %s!, got null",
-				   show_name(name, nb), ib, type_name(a->type));
+				   show_name(name, nb), ib,
+				   schema_type_name(a->type));
 	return schema_fail(
 	    err, EINVAL, "%s%s: expected %s, got %s", show_name(name, nb), ib,
 	    expected(a, at >= 0, tb, sizeof(tb)), show(v, SHOW_VALUE, vb));

@@ -430,6 +430,13 @@ int schema_sdl_parse(const char *text, size_t len, struct schema_doc *doc,
  */
 char *schema_sdl_print(const struct schema_doc *doc, size_t *len);
 
+/* The spelling of a type ("Int"), or "?" for a value no type has. */
+const char *schema_type_name(enum schema_type t);
+
+/* Whether s[0..len) is a name the parser takes: [_A-Za-z][_0-9A-Za-z]*,
+ * at most SCHEMA_NAME_MAX bytes. */
+int schema_sdl_name_ok(const char *s, size_t len);
+
 /* Free what doc holds and zero it; NULL and a zeroed doc are fine. */
 void schema_doc_free(struct schema_doc *doc);
 

@@ -293,6 +293,18 @@ static int is_name_char(char c)
 	return is_name_start(c) || (c >= '0' && c <= '9');
 }
 
+int schema_sdl_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SCHEMA_NAME_MAX || !is_name_start(s[0]))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!is_name_char(s[i]))
+			return 0;
+	return 1;
+}
+
 /* Read the next token into ps->tok. */
 static int next(struct parser *ps)
 {
@@ -1060,9 +1072,9 @@ static void put_quoted(struct sbuf *b, const char *s)
 	put(b, "\"", 1);
 }
 
-static const char *type_name(enum schema_type t)
+const char *schema_type_name(enum schema_type t)
 {
-	return (size_t)t < NTYPES ? type_names[t] : "Any";
+	return (size_t)t < NTYPES ? type_names[t] : "?";
 }
 
 static void put_attr(struct sbuf *b, const struct schema_attr *a)
@@ -1072,7 +1084,7 @@ static void put_attr(struct sbuf *b, const struct schema_attr *a)
 	puts_(b, ": ");
 	if (a->list)
 		puts_(b, "[");
-	puts_(b, type_name(a->type));
+	puts_(b, schema_type_name(a->type));
 	if (a->list && a->elem_required)
 		puts_(b, "!");
 	if (a->list)
