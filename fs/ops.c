@@ -55,6 +55,14 @@
 
 #define SCHEMA_FILE    "schema.graphql"
 #define JSCHEMA_SUFFIX ".schema.json"
+
+/* The length of name before a ".schema.json" ending; 0 without one. */
+static size_t jschema_stem(const char *name)
+{
+	size_t n = strlen(name), sl = sizeof(JSCHEMA_SUFFIX) - 1;
+	return n > sl && strcmp(name + n - sl, JSCHEMA_SUFFIX) == 0 ? n - sl
+								    : 0;
+}
 #define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
 
 static int64_t now_ns(void)
@@ -189,9 +197,7 @@ static int resolve(struct store_txn *t, const struct fs_node *tn,
 	r->long_form = 0;
 	if (tn->kind == FS_DB) {
 		/* beside the tables, every file is a scratch file */
-		if (len > sizeof(JSCHEMA_SUFFIX) - 1 &&
-		    strcmp(name + len - (sizeof(JSCHEMA_SUFFIX) - 1),
-			   JSCHEMA_SUFFIX) == 0)
+		if (jschema_stem(name))
 			return schema_fail(err, EPERM,
 					   "names ending in .schema.json are "
 					   "the tables' JSON Schemas");
@@ -654,12 +660,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = store_read_begin(p->db->env, &t);
 		if (rc)
 			goto out;
-		nl = strlen(name);
-		if (nl > sizeof(JSCHEMA_SUFFIX) - 1 &&
-		    strcmp(name + nl - (sizeof(JSCHEMA_SUFFIX) - 1),
-			   JSCHEMA_SUFFIX) == 0) {
+		nl = jschema_stem(name);
+		if (nl) {
 			/* dog.schema.json: a table's JSON Schema */
-			nl -= sizeof(JSCHEMA_SUFFIX) - 1;
 			rc = store_table_get(t, name, nl, &tb);
 			if (rc)
 				goto out;
@@ -667,6 +670,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 					 FS_LOCAL_JSCHEMA, FS_JSCHEMA);
 			break;
 		}
+		nl = strlen(name);
 		rc = store_table_get(t, name, nl, &tb);
 		if (rc == ENOENT) {
 			/* a scratch file beside the tables */
@@ -2264,16 +2268,11 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 			p->db->schema_hidden = 1;
 		goto out;
 	}
-	if (p->kind == FS_DB) {
-		size_t nl = strlen(name);
-		if (nl > sizeof(JSCHEMA_SUFFIX) - 1 &&
-		    strcmp(name + nl - (sizeof(JSCHEMA_SUFFIX) - 1),
-			   JSCHEMA_SUFFIX) == 0) {
-			rc = refuse(EPERM, p, name, NULL,
-				    "a table's JSON Schema follows its "
-				    "schema; it is not removed");
-			goto out;
-		}
+	if (p->kind == FS_DB && jschema_stem(name)) {
+		rc = refuse(EPERM, p, name, NULL,
+			    "a table's JSON Schema follows its schema; it is "
+			    "not removed");
+		goto out;
 	}
 	if (p->kind != FS_TABLE && p->kind != FS_DB) {
 		rc = p->kind == FS_ROOT ? EISDIR : EPERM;
@@ -2860,9 +2859,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    "mv the records into it");
 		goto out;
 	}
-	if (sp->kind == FS_DB && strlen(name) > sizeof(JSCHEMA_SUFFIX) - 1 &&
-	    strcmp(name + strlen(name) - (sizeof(JSCHEMA_SUFFIX) - 1),
-		   JSCHEMA_SUFFIX) == 0) {
+	if (sp->kind == FS_DB && jschema_stem(name)) {
 		rc = refuse(EPERM, sp, name, NULL,
 			    "a table's JSON Schema follows its schema; copy "
 			    "it instead");
