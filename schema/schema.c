@@ -177,13 +177,45 @@ size_t schema_key_to_name(const struct schema_key *key, char *name)
 	return o + SUFFIX_LEN;
 }
 
+int schema_unescape(const char *name, size_t namelen, uint8_t *raw,
+		    size_t *rawlen, struct schema_err *err)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < namelen; i++) {
+		char c = name[i];
+
+		if (c == '%') {
+			int hi = i + 1 < namelen ? schema_hex_value(name[i + 1])
+						 : -1;
+			int lo = i + 2 < namelen ? schema_hex_value(name[i + 2])
+						 : -1;
+
+			if (hi < 0 || lo < 0)
+				return schema_fail(
+				    err, EINVAL,
+				    "bad percent escape \"%.*s\" (a '%%' is "
+				    "written %%25)",
+				    (int)(namelen - i < 3 ? namelen - i : 3),
+				    name + i);
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		raw[o++] = (uint8_t)c;
+	}
+	*rawlen = o;
+	return 0;
+}
+
 int schema_name_to_key(const char *name, size_t namelen, struct schema_key *key,
 		       char *buf, size_t bufsize, struct schema_err *err)
 {
 	char canon[SCHEMA_NAME_MAX + 1];
+	uint8_t raw[SCHEMA_NAME_MAX];
 	struct schema_key k = {.type = SCHEMA_KEY_STR};
 	const char *hex;
-	size_t stemlen, i, o = 0, cl;
+	size_t stemlen, o = 0, cl;
+	int rc;
 
 	if (namelen < SUFFIX_LEN ||
 	    memcmp(name + namelen - SUFFIX_LEN, SUFFIX, SUFFIX_LEN))
@@ -207,29 +239,12 @@ int schema_name_to_key(const char *name, size_t namelen, struct schema_key *key,
 		return 0;
 	}
 
-	for (i = 0; i < stemlen; i++) {
-		char c = name[i];
-
-		if (c == '%') {
-			int hi = i + 1 < stemlen ? schema_hex_value(name[i + 1])
-						 : -1;
-			int lo = i + 2 < stemlen ? schema_hex_value(name[i + 2])
-						 : -1;
-
-			if (hi < 0 || lo < 0)
-				return schema_fail(
-				    err, EINVAL,
-				    "bad percent escape \"%.*s\" (a '%%' is "
-				    "written %%25)",
-				    (int)(stemlen - i < 3 ? stemlen - i : 3),
-				    name + i);
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (o >= bufsize)
-			return schema_fail(err, EINVAL, "key too long");
-		buf[o++] = c;
-	}
+	rc = schema_unescape(name, stemlen, raw, &o, err);
+	if (rc)
+		return rc;
+	if (o > bufsize)
+		return schema_fail(err, EINVAL, "key too long");
+	memcpy(buf, raw, o);
 	if (!schema_utf8_valid(buf, o))
 		return schema_fail(err, EINVAL,
 				   "a record name must be valid UTF-8");

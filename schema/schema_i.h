@@ -80,6 +80,16 @@ static inline int schema_hex_value(char c)
 }
 
 /*
+ * Percent-decode name[0..namelen) into raw (room for namelen bytes):
+ * *rawlen gets the length.  EINVAL with a message at a '%' not followed by
+ * two hex digits.  Shared by key names (schema.c) and value names
+ * (value.c).
+ */
+struct schema_err;
+int schema_unescape(const char *name, size_t namelen, uint8_t *raw,
+		    size_t *rawlen, struct schema_err *err);
+
+/*
  * Bytes a name cannot hold ('/', NUL), would confuse (control characters,
  * a leading '.' that hides the file or makes "." and ".."), or that the
  * encoding itself uses ('%').  Shared by key names (schema.c) and value

@@ -640,37 +640,6 @@ static int hashed_name(const char *name, size_t namelen)
 	return 1;
 }
 
-/* Percent-decode name into raw (at least namelen bytes); returns length. */
-static int unescape(const char *name, size_t namelen, uint8_t *raw,
-		    size_t *rawlen, struct schema_err *err)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < namelen; i++) {
-		char c = name[i];
-
-		if (c == '%') {
-			int hi = i + 1 < namelen ? schema_hex_value(name[i + 1])
-						 : -1;
-			int lo = i + 2 < namelen ? schema_hex_value(name[i + 2])
-						 : -1;
-
-			if (hi < 0 || lo < 0)
-				return schema_fail(
-				    err, EINVAL,
-				    "bad percent escape \"%.*s\" (a '%%' is "
-				    "written %%25)",
-				    (int)(namelen - i < 3 ? namelen - i : 3),
-				    name + i);
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		raw[o++] = (uint8_t)c;
-	}
-	*rawlen = o;
-	return 0;
-}
-
 /* Read a number name into v (not yet checked for being canonical). */
 static int number_of_name(const char *name, size_t namelen, int whole,
 			  struct val *v, struct schema_err *err)
@@ -736,8 +705,8 @@ int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
 		 * The value cannot be read back; what every value of this
 		 * name starts with can, and is where the caller looks.
 		 */
-		rc = unescape(name, namelen - HASH_TAG_LEN - HASH_HEX_LEN, raw,
-			      &rl, err);
+		rc = schema_unescape(
+		    name, namelen - HASH_TAG_LEN - HASH_HEX_LEN, raw, &rl, err);
 		if (rc)
 			return rc;
 		out[0] = TAG_STR;
@@ -759,7 +728,7 @@ int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
 		if (rc)
 			return rc;
 	} else {
-		rc = unescape(name, namelen, raw, &rl, err);
+		rc = schema_unescape(name, namelen, raw, &rl, err);
 		if (rc)
 			return rc;
 		if (!schema_utf8_valid(raw, rl))
