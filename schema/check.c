@@ -697,7 +697,6 @@ int schema_table_record(const struct schema_table *t, const char *text,
 {
 	const struct schema_attr *pk = schema_table_pk(t);
 	struct json_object *obj = NULL, *v;
-	struct schema_text txt = {0};
 	char nb[SHOW_NAME + 4];
 	int rc;
 
@@ -727,18 +726,7 @@ int schema_table_record(const struct schema_table *t, const char *text,
 		rc = set_times(t, obj, old, oldlen, now_ms, err);
 	if (rc)
 		goto out;
-	rc = schema_put_record(&txt, obj, pk->name, 0);
-	if (rc == EFBIG)
-		rc = schema_fail(
-		    err, EFBIG,
-		    "the record's canonical text would pass %u bytes",
-		    SCHEMA_RECORD_MAX);
-	if (rc) {
-		free(txt.buf);
-		goto out;
-	}
-	*out = txt.buf;
-	*outlen = txt.len;
+	rc = schema_record_text(obj, pk->name, 0, out, outlen, err);
 out:
 	if (rc == ENOMEM)
 		schema_fail(err, ENOMEM, "out of memory");

@@ -846,7 +846,6 @@ int schema_record_prepare(const char *body, size_t len,
 {
 	struct schema_check c;
 	struct json_object *obj = NULL, *v;
-	struct schema_text t = {0};
 	int64_t created = now_ms, body_created;
 	int rc;
 
@@ -902,7 +901,19 @@ int schema_record_prepare(const char *body, size_t len,
 			goto out;
 	}
 
-	rc = schema_put_record(&t, obj, pk, dynamic);
+	rc = schema_record_text(obj, pk, dynamic, out, outlen, err);
+out:
+	json_object_put(obj);
+	check_fini(&c);
+	return rc;
+}
+
+int schema_record_text(struct json_object *obj, const char *pk, int dynamic,
+		       char **out, size_t *outlen, struct schema_err *err)
+{
+	struct schema_text t = {0};
+	int rc = schema_put_record(&t, obj, pk, dynamic);
+
 	if (rc == EFBIG)
 		rc = schema_fail(
 		    err, EFBIG,
@@ -910,14 +921,11 @@ int schema_record_prepare(const char *body, size_t len,
 		    SCHEMA_RECORD_MAX);
 	if (rc) {
 		free(t.buf);
-		goto out;
+		return rc;
 	}
 	*out = t.buf;
 	*outlen = t.len;
-out:
-	json_object_put(obj);
-	check_fini(&c);
-	return rc;
+	return 0;
 }
 
 size_t schema_compact(const char *canon, size_t len, char *out)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "schema.h"
+#include "schema_i.h"
 
 int schema_record_rekey(const char *text, size_t len,
 			const struct schema_key *key, const char *pk,
@@ -47,6 +48,19 @@ out:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return rc;
+}
+
+int schema_json_body(struct json_object *obj, char **body, size_t *bodylen)
+{
+	size_t sl;
+	const char *s = json_object_to_json_string_length(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &sl);
+
+	if (!s || !(*body = malloc(sl + 1)))
+		return ENOMEM;
+	memcpy(*body, s, sl + 1);
+	*bodylen = sl;
+	return 0;
 }
 
 /* The names of a table's key and time attributes (NULL: dynamic). */
@@ -88,9 +102,9 @@ int schema_record_retable(const char *text, size_t len,
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *obj = NULL, *v, *times[2] = {NULL, NULL};
-	const char *fp, *fc, *fu, *tp, *tc, *tu, *s;
+	const char *fp, *fc, *fu, *tp, *tc, *tu;
 	const char *from_names[2], *to_names[2];
-	size_t i, sl;
+	size_t i;
 	int rc = 0;
 
 	*body = NULL;
@@ -130,14 +144,7 @@ int schema_record_retable(const char *text, size_t len,
 		}
 		times[i] = NULL;
 	}
-	s = json_object_to_json_string_length(
-	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &sl);
-	if (!s || !(*body = malloc(sl + 1))) {
-		rc = ENOMEM;
-		goto out;
-	}
-	memcpy(*body, s, sl + 1);
-	*bodylen = sl;
+	rc = schema_json_body(obj, body, bodylen);
 out:
 	json_object_put(times[0]);
 	json_object_put(times[1]);

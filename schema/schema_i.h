@@ -134,4 +134,17 @@ int schema_put_value(struct schema_text *t, struct json_object *v,
 int schema_put_record(struct schema_text *t, struct json_object *obj,
 		      const char *pk, int dynamic);
 
+/*
+ * The same as a malloc'd text in *out (*outlen its length): EFBIG with a
+ * message past SCHEMA_RECORD_MAX, ENOMEM.
+ */
+int schema_record_text(struct json_object *obj, const char *pk, int dynamic,
+		       char **out, size_t *outlen, struct schema_err *err);
+
+/*
+ * obj as compact JSON in a malloc'd *body (*bodylen its length): a body
+ * to go through schema_record_prepare().  ENOMEM.
+ */
+int schema_json_body(struct json_object *obj, char **body, size_t *bodylen);
+
 #endif

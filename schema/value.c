@@ -1005,8 +1005,6 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 	struct json_object *obj = NULL, *cur, *nv = NULL;
 	uint8_t raw[SCHEMA_VALUE_MAX];
 	struct val v;
-	const char *s;
-	size_t sl;
 	int rc = 0;
 
 	*body = NULL;
@@ -1066,14 +1064,7 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 		json_object_object_add(obj, attr, nv);
 		nv = NULL;
 	}
-	s = json_object_to_json_string_length(
-	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &sl);
-	if (!s || !(*body = malloc(sl + 1))) {
-		rc = ENOMEM;
-		goto out;
-	}
-	memcpy(*body, s, sl + 1);
-	*bodylen = sl;
+	rc = schema_json_body(obj, body, bodylen);
 out:
 	json_object_put(nv);
 	json_object_put(obj);
