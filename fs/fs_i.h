@@ -208,6 +208,11 @@ void fs_files_commit_all(void);
 int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    const uint8_t *key, size_t kl, const char *text, size_t len,
 		    int del);
+/* The same under schema ts (NULL: dynamic), not the table's stored one:
+ * for a schema being applied. */
+int fs_index_record_as(struct store_txn *t, uint32_t tid,
+		       const struct schema_table *ts, const uint8_t *key,
+		       size_t kl, const char *text, size_t len, int del);
 
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,

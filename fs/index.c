@@ -38,12 +38,19 @@ int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    const uint8_t *key, size_t kl, const char *text, size_t len,
 		    int del)
 {
-	struct ix_walk w = {t, tid, key, kl, del};
 	const struct schema_table *ts;
 	int rc = fs_schema_get(db, t, tid, &ts);
 	if (rc)
 		return rc;
-	rc = schema_table_store_entries(ts, text, len, ix_one, &w);
+	return fs_index_record_as(t, tid, ts, key, kl, text, len, del);
+}
+
+int fs_index_record_as(struct store_txn *t, uint32_t tid,
+		       const struct schema_table *ts, const uint8_t *key,
+		       size_t kl, const char *text, size_t len, int del)
+{
+	struct ix_walk w = {t, tid, key, kl, del};
+	int rc = schema_table_store_entries(ts, text, len, ix_one, &w);
 	/* A stored record is always an object; EINVAL means damage. */
 	return rc == EINVAL ? EIO : rc;
 }

@@ -480,21 +480,6 @@ struct apply {
 	size_t ninos, capinos;
 };
 
-struct reix {
-	struct store_txn *t;
-	uint32_t tid;
-	const void *key;
-	size_t keylen;
-};
-
-static int reix_one(const void *attr, size_t alen, const void *val, size_t vlen,
-		    void *arg)
-{
-	struct reix *r = arg;
-	return store_index_put(r->t, r->tid, attr, alen, val, vlen, r->key,
-			       r->keylen);
-}
-
 /* Whether a stored key fits the primary key's type. */
 static int key_fits(const struct schema_key *k, enum schema_type type)
 {
@@ -692,8 +677,7 @@ static int declare(struct apply *ap, struct store_txn *t,
 		return rc;
 	n = 0;
 	while ((rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
-		struct reix r = {t, tb->tid, k, kl};
-		rc = schema_table_store_entries(b, o.data, o.len, reix_one, &r);
+		rc = fs_index_record_as(t, tb->tid, b, k, kl, o.data, o.len, 0);
 		if (rc)
 			break;
 		if (++n % 100000 == 0)
