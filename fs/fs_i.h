@@ -213,6 +213,11 @@ int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
 int fs_index_record_as(struct store_txn *t, uint32_t tid,
 		       const struct schema_table *ts, const uint8_t *key,
 		       size_t kl, const char *text, size_t len, int del);
+/* A record rewritten in place: delete the entries only the old text has,
+ * put those only the new one has. */
+int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		    const uint8_t *key, size_t kl, const char *oldtext,
+		    size_t oldlen, const char *text, size_t len);
 
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,

@@ -913,10 +913,6 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 				     had ? old.len : 0, now / 1000000, err);
 	if (rc)
 		goto out;
-	if (had)
-		rc = fs_index_record(db, t, tid, kb, kl, oldtext, old.len, 1);
-	if (rc)
-		goto out;
 	o.ino = ino;
 	o.btime_ns = had ? old.btime_ns : btime_if_new;
 	o.mtime_ns = mtime ? mtime : now;
@@ -924,7 +920,10 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	o.data = text;
 	o.len = tlen;
 	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
-	if (!rc)
+	if (!rc && had)
+		rc = fs_index_update(db, t, tid, kb, kl, oldtext, old.len, text,
+				     tlen);
+	else if (!rc)
 		rc = fs_index_record(db, t, tid, kb, kl, text, tlen, 0);
 	if (!rc && !had)
 		rc = alias_sync(t, tid, kb, kl, 1);

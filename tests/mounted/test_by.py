@@ -181,6 +181,49 @@ def test_indexes_follow_every_change(dogs):
         ["3.json", "Zed.json"]
 
 
+def test_rewrites_change_only_the_entries_that_differ(dogs):
+    """A record rewritten in place keeps the entries its old and new texts
+    share and changes the others: list elements that come and go, an
+    attribute that goes, a scalar that becomes a list of itself and more,
+    a value that moves between number and string, and a rewrite to the
+    same text."""
+    def by(*parts):
+        return ls(dogs, "data", "dog", ".by", *parts)
+
+    def put(k, v):
+        with open(dogs.p("data", "dog", "%s.json" % k), "w") as f:
+            f.write(json.dumps(v))
+
+    put(1, {"name": "Rex", "breed": "Lab", "age": 3,
+            "tags": ["calm", "old", "tall"]})
+    assert by("tags", "big") == []
+    assert by("tags", "old") == ["1.json"]
+    assert by("tags", "calm") == ["1.json"]
+    put(1, {"name": "Rex", "breed": ["Lab", "Pug"], "age": "3",
+            "tags": ["calm"]})
+    assert by("tags") == ["calm", "small"]
+    assert by("breed", "Lab") == ["1.json", "3.json"]
+    assert by("breed", "Pug") == ["1.json", "2.json", "Zed.json"]
+    assert by("age", "3") == ["5.json"]
+    assert by("age", "%33") == ["1.json"]
+    put(1, {"name": "Rex"})
+    assert by("tags") == ["small"]  # calm's last entry went
+    assert by("breed", "Lab") == ["3.json"]
+    assert "1.json" not in by("age", "%33")
+    before = by("name", "Rex")
+    put(1, {"name": "Rex"})
+    assert by("name", "Rex") == before == ["1.json"]
+    # the same through sed -i (a rename onto the record) and vim
+    dogs.sh("sed -i 's/\"Pug\"/\"Boxer\"/' data/dog/2.json")
+    assert by("breed", "Pug") == ["Zed.json"]
+    assert by("breed", "Boxer") == ["2.json"]
+    dogs.sh("vim -es -c '%s/\"small\"/\"small\", \"loud\"/' "
+            "-c wq data/dog/2.json")
+    assert by("tags", "loud") == ["2.json"]
+    assert by("tags", "small") == ["2.json"]
+    # the check at unmount (conftest) proves index and records agree
+
+
 def test_long_values_and_listby_option(mnt):
     mnt.sh("mkdir data/dog")
     long = "n" * 400
