@@ -79,7 +79,7 @@ static void usage(const char *prog)
 	    "5);\n"
 	    "                            0 makes every commit durable at once\n"
 	    "    -o initial_map=SIZE     starting LMDB map size, e.g. 64M\n"
-	    "                            (default 256M; it grows on its own)\n"
+	    "                            (default 1M; it doubles when full)\n"
 	    "    -o listby               list each table's .by index tree\n"
 	    "                            (reachable by name either way)\n"
 	    "    -f                      stay in the foreground\n"

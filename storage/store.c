@@ -1,11 +1,21 @@
 /*
  * store.c: LMDB environments, tables, objects, chunks and aliases.
  *
- * Design: each database is one environment opened with MDB_NOSYNC.  A commit
- * then costs a write(2) of the dirty pages, not an fsync, so a committed
- * change survives the daemon being killed (the kernel holds the pages) and
- * reaches the disk at the next store_env_sync(), which the daemon calls on
- * fsync, on a timer and at unmount.
+ * Design: each database is one environment opened with MDB_NOSYNC and
+ * MDB_WRITEMAP.  A transaction writes its pages straight into the shared
+ * map (the page cache), and a commit writes no file at all: it costs
+ * neither an fsync nor a write(2) of the dirty pages (that pwrite was a
+ * third of a delete), and a committed change still survives the daemon
+ * being killed (the kernel holds the pages).  It reaches the disk at the
+ * next store_env_sync(), which the daemon calls on fsync, on a timer and
+ * at unmount.
+ *
+ * A store into a page of the map that the file system has no block for
+ * would be a SIGBUS when the disk is full, so the file's blocks are
+ * reserved (posix_fallocate) before the map is made larger, and the map
+ * starts small (DEFAULT_MAP) and doubles.  If the blocks of an existing
+ * map cannot be had, the environment opens without MDB_WRITEMAP, where a
+ * full disk is a failed write(2): ENOSPC, not a crash.
  *
  * Keys carry a 4-byte big-endian table number first, so one table's objects
  * are one contiguous range and dropping a table is a range delete.
@@ -27,7 +37,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define DEFAULT_MAP	 (256ull << 20)
+#define DEFAULT_MAP	 (1ull << 20)
 #define IGNORE_INO_BELOW 64
 
 struct store_env {
@@ -38,6 +48,7 @@ struct store_env {
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* value of meta "next_ino" on disk */
 	size_t mapsize;
+	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
 	/* the map's address range, once found, and how far a walk has asked
 	 * the kernel to read ahead (store_env_prefetch) */
 	uintptr_t map_lo, map_hi;
@@ -142,6 +153,23 @@ static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 	return store_errno(NULL, mdb_txn_begin(env->env, NULL, flags, &t->txn));
 }
 
+/*
+ * Give the file's first size bytes blocks on disk, so that no store into
+ * the map can fault for want of one.  posix_fallocate's error (ENOSPC);
+ * a failed call leaves the file as long as it was.
+ */
+static int reserve(struct store_env *e, size_t size)
+{
+	struct stat st;
+	int fd, rc;
+	if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return EIO;
+	rc = posix_fallocate(fd, 0, (off_t)size);
+	if (rc && ftruncate(fd, st.st_size) != 0)
+		rc = EIO;
+	return rc;
+}
+
 int store_env_open(const char *dir, int create, size_t initial_map,
 		   struct store_env **out)
 {
@@ -161,6 +189,8 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 		free(e);
 		return ENOMEM;
 	}
+	e->writemap = 1;
+again:
 	rc = mdb_env_create(&e->env);
 	if (rc) {
 		free(e->dir);
@@ -187,7 +217,10 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	 * pages back every 4,096 entries.  A walk asks for what it will read
 	 * next itself (store_env_prefetch), into the page cache only.
 	 */
-	rc = mdb_env_open(e->env, dir, MDB_NOSYNC | MDB_NORDAHEAD, 0644);
+	rc = mdb_env_open(e->env, dir,
+			  MDB_NOSYNC | MDB_NORDAHEAD |
+			      (e->writemap ? MDB_WRITEMAP : 0),
+			  0644);
 	if (rc) {
 		rc = store_errno(NULL, rc);
 		goto fail;
@@ -195,6 +228,12 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 	/* A file larger than the map we asked for sets the map size. */
 	mdb_env_info(e->env, &info);
 	e->mapsize = info.me_mapsize;
+	if (e->writemap && reserve(e, e->mapsize) != 0) {
+		/* no room for the blocks of the map: write(2) instead */
+		mdb_env_close(e->env);
+		e->writemap = 0;
+		goto again;
+	}
 
 	rc = txn_begin(e, 0, &t);
 	if (rc)
@@ -280,9 +319,10 @@ void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used)
 }
 
 /*
- * The map is a read-only shared mapping of the file (no MDB_WRITEMAP), so
- * dropping its page-table entries loses nothing: the pages stay in the page
- * cache and fault back in when read, and pointers into the map stay valid.
+ * The map is a shared mapping of the file, so dropping its page-table
+ * entries loses nothing: the pages stay in the page cache (a page written
+ * through the map keeps its dirty state there) and fault back in when
+ * read, and pointers into the map stay valid.
  * LMDB does not say where the map is (me_mapaddr is only set for a fixed
  * map): it is found in /proc/self/maps by the file's device and inode.
  */
@@ -403,6 +443,11 @@ static int grow_map(struct store_env *env)
 	/* 64 TiB: past it (or on overflow) the disk is the limit anyway. */
 	if (next < env->mapsize || next > (64ull << 40))
 		return ENOSPC;
+	if (env->writemap) {
+		rc = reserve(env, next);
+		if (rc)
+			return rc;
+	}
 	rc = mdb_env_set_mapsize(env->env, next);
 	if (rc)
 		return store_errno(NULL, rc);
