@@ -135,8 +135,11 @@ struct fs_file {
 struct fs_dir {
 	off_t next_off; /* offset the next entry will carry */
 	int phase;	/* 0 dots, 1 records/tables, 2 scratch, 3 done */
-	uint8_t *last;	/* key (or name) of the last entry returned */
+	uint8_t *last;	/* key (or name) of the last entry returned, or NULL;
+			 * when set it points into lastbuf */
 	size_t lastlen;
+	uint8_t *lastbuf; /* kept across entries: no allocation per entry */
+	size_t lastcap;
 	size_t index; /* root: database index */
 };
 

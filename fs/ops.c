@@ -3108,7 +3108,7 @@ out:
 struct dir_hist {
 	off_t off;
 	int phase;
-	uint8_t *key;
+	size_t koff; /* the key's bytes in fs_dirh.hkeys */
 	size_t keylen;
 };
 
@@ -3118,14 +3118,39 @@ struct fs_dirh {
 	size_t nkeys;
 	struct dir_hist *hist; /* entries of the last reply */
 	size_t nhist, caphist;
+	uint8_t *hkeys; /* their keys, one after another */
+	size_t hklen, hkcap;
 };
 
 static void hist_clear(struct fs_dirh *d)
 {
-	size_t i;
-	for (i = 0; i < d->nhist; i++)
-		free(d->hist[i].key);
 	d->nhist = 0;
+	d->hklen = 0;
+}
+
+/* Where the listing goes on from: after key (NULL: from the start).  The
+ * buffer is kept, so a listing of a million costs no allocation each. */
+static void pos_set_last(struct fs_dir *pos, const void *key, size_t len)
+{
+	if (!key) {
+		pos->last = NULL;
+		pos->lastlen = 0;
+		return;
+	}
+	if (len + 1 > pos->lastcap) {
+		size_t c = len + 1 < 64 ? 64 : 2 * (len + 1);
+		uint8_t *b = realloc(pos->lastbuf, c);
+		if (!b) {
+			pos->last = NULL; /* from the start: never a gap */
+			pos->lastlen = 0;
+			return;
+		}
+		pos->lastbuf = b;
+		pos->lastcap = c;
+	}
+	memmove(pos->lastbuf, key, len);
+	pos->last = pos->lastbuf;
+	pos->lastlen = len;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -3207,23 +3232,29 @@ static int emit(struct fill *fl, const char *name, uint64_t ino, mode_t mode,
 		fl->d->hist = nh;
 		fl->d->caphist = c;
 	}
+	if (fl->d->hkcap - fl->d->hklen < keylen) {
+		size_t c = fl->d->hkcap ? fl->d->hkcap : 4096;
+		uint8_t *nk;
+		while (c - fl->d->hklen < keylen)
+			c *= 2;
+		nk = realloc(fl->d->hkeys, c);
+		if (!nk)
+			return 1;
+		fl->d->hkeys = nk;
+		fl->d->hkcap = c;
+	}
 	h = &fl->d->hist[fl->d->nhist];
 	h->off = off;
 	h->phase = phase;
 	h->keylen = keylen;
-	h->key = malloc(keylen ? keylen : 1);
-	if (!h->key)
-		return 1;
-	memcpy(h->key, key, keylen);
+	h->koff = fl->d->hklen;
+	memcpy(fl->d->hkeys + h->koff, key, keylen);
+	fl->d->hklen += keylen;
 	fl->d->nhist++;
 advance:
 	pos->next_off = off;
 	pos->phase = phase;
-	free(pos->last);
-	pos->last = malloc(keylen ? keylen : 1);
-	if (pos->last)
-		memcpy(pos->last, key, keylen);
-	pos->lastlen = keylen;
+	pos_set_last(pos, key, keylen);
 	return 0;
 }
 
@@ -3308,9 +3339,7 @@ static int list_db(struct fill *fl, struct fs_node *dn)
 		if (rc == ENOENT) {
 			rc = 0;
 			pos->phase = 2;
-			free(pos->last);
-			pos->last = NULL;
-			pos->lastlen = 0;
+			pos_set_last(pos, NULL, 0);
 			break;
 		}
 		if (rc)
@@ -3395,9 +3424,7 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 			rc = 0;
 			/* next phase starts at its beginning */
 			pos->phase = phase + 1;
-			free(pos->last);
-			pos->last = NULL;
-			pos->lastlen = 0;
+			pos_set_last(pos, NULL, 0);
 		}
 		if (rc)
 			break;
@@ -3474,10 +3501,8 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		for (i = 0; i < d->nhist && off; i++) {
 			if (d->hist[i].off == off) {
 				struct dir_hist *h = &d->hist[i];
-				free(pos->last);
-				pos->last = h->key;
-				h->key = NULL;
-				pos->lastlen = h->keylen;
+				pos_set_last(pos, d->hkeys + h->koff,
+					     h->keylen);
 				pos->phase = h->phase;
 				pos->next_off = off;
 				found = 1;
@@ -3485,9 +3510,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			}
 		}
 		if (!found) {
-			free(pos->last);
-			pos->last = NULL;
-			pos->lastlen = 0;
+			pos_set_last(pos, NULL, 0);
 			pos->phase = 0;
 			pos->next_off = 0;
 			fl.skip = off;
@@ -3521,9 +3544,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			}
 		}
 		/* phase 0 done: listing proper starts with no last key */
-		free(pos->last);
-		pos->last = NULL;
-		pos->lastlen = 0;
+		pos_set_last(pos, NULL, 0);
 		pos->phase = 1;
 	}
 	switch (n->kind) {
@@ -3575,7 +3596,8 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
 	hist_clear(d);
 	free(d->hist);
-	free(d->pos.last);
+	free(d->hkeys);
+	free(d->pos.lastbuf);
 	free(d->keys);
 	free(d);
 	fuse_reply_err(req, 0);

@@ -135,9 +135,22 @@ size_t schema_key_to_name(const struct schema_key *key, char *name)
 	int64_t unused;
 	int numeric;
 
-	if (key->type == SCHEMA_KEY_INT)
-		return (size_t)snprintf(name, SCHEMA_NAME_MAX + 1,
-					"%" PRId64 SUFFIX, key->i);
+	if (key->type == SCHEMA_KEY_INT) {
+		/* by hand: snprintf was a fifth of a listing's time */
+		char digits[24];
+		uint64_t u = key->i < 0 ? -(uint64_t)key->i : (uint64_t)key->i;
+		size_t n = 0;
+		do {
+			digits[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (key->i < 0)
+			name[o++] = '-';
+		while (n)
+			name[o++] = digits[--n];
+		memcpy(name + o, SUFFIX, sizeof(SUFFIX));
+		return o + sizeof(SUFFIX) - 1;
+	}
 
 	numeric = canonical_int(key->s, key->len, &unused);
 	for (i = 0; i < key->len && o <= SCHEMA_STEM_MAX; i++) {
