@@ -828,8 +828,9 @@ struct commit {
 	struct fs_node *n; /* the record */
 	const char *body;
 	size_t len;
-	int64_t now;   /* ns */
-	int64_t mtime; /* ns, if set by utimens; else 0 */
+	struct schema_check *pre; /* has seen body whole, or NULL */
+	int64_t now;		  /* ns */
+	int64_t mtime;		  /* ns, if set by utimens; else 0 */
 	struct schema_err err;
 };
 
@@ -880,7 +881,8 @@ static int declared_record(const struct schema_table *ts, char **text,
 static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		      const uint8_t *kb, size_t kl, uint64_t ino,
 		      int64_t btime_if_new, const char *body, size_t len,
-		      int64_t now, int64_t mtime, struct schema_err *err)
+		      struct schema_check *pre, int64_t now, int64_t mtime,
+		      struct schema_err *err)
 {
 	const struct schema_table *ts;
 	struct store_obj old, o;
@@ -905,9 +907,15 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 			return ENOMEM;
 		memcpy(oldtext, old.data, old.len);
 	}
-	rc = schema_record_prepare(body, len, &k, fs_schema_pk(ts), oldtext,
-				   had ? old.len : 0, now / 1000000, !ts, &text,
-				   &tlen, err);
+	/* the object the write-time check kept saves parsing body again */
+	rc = pre ? schema_record_prepare_checked(
+		       pre, &k, fs_schema_pk(ts), oldtext, had ? old.len : 0,
+		       now / 1000000, !ts, &text, &tlen, err)
+		 : EAGAIN;
+	if (rc == EAGAIN)
+		rc = schema_record_prepare(
+		    body, len, &k, fs_schema_pk(ts), oldtext, had ? old.len : 0,
+		    now / 1000000, !ts, &text, &tlen, err);
 	if (!rc && ts)
 		rc = declared_record(ts, &text, &tlen, oldtext,
 				     had ? old.len : 0, now / 1000000, err);
@@ -945,7 +953,7 @@ static int commit_fn(struct store_txn *t, void *arg)
 	return record_put(n->db, t, n->tid, n->key, n->keylen,
 			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
 			  n->pending ? n->pending_btime_ns : c->now, c->body,
-			  c->len, c->now, c->mtime, &c->err);
+			  c->len, c->pre, c->now, c->mtime, &c->err);
 }
 
 static int committed(struct fs_db *db)
@@ -1000,6 +1008,9 @@ static int file_commit(struct fs_file *f)
 	c.n = n;
 	c.body = f->buf;
 	c.len = f->len;
+	if (!f->holes && f->check && f->checked == f->len &&
+	    schema_check_done(f->check))
+		c.pre = f->check;
 	c.now = now_ns();
 	c.mtime = f->mtime_ns;
 	rc = store_write(n->db->env, commit_fn, &c);
@@ -1639,6 +1650,17 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
 	if (rc)
 		return rc;
+	/*
+	 * A dynamic table refuses a whole body only for its key, which the
+	 * object the check kept shows without another parse.  A body whose
+	 * canonical text could pass SCHEMA_RECORD_MAX (indentation grows a
+	 * text at most some 80 times) is made into that text to know.
+	 */
+	if (!ts && f->len <= SCHEMA_RECORD_MAX / 256) {
+		rc = schema_check_key(f->check, &k, SCHEMA_PK, err);
+		if (rc != EAGAIN)
+			return rc;
+	}
 	rc = schema_record_prepare(f->buf, f->len, &k, fs_schema_pk(ts), NULL,
 				   0, 0, !ts, &text, &tl, err);
 	if (!rc && ts)
@@ -2515,8 +2537,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 		if (rc)
 			return rc;
 		rc = record_put(r->dp->db, t, dtid, r->d.key, r->d.keylen,
-				so.ino, so.btime_ns, body, so.size, r->now,
-				so.mtime_ns, &r->err);
+				so.ino, so.btime_ns, body, so.size, NULL,
+				r->now, so.mtime_ns, &r->err);
 		free(body);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
@@ -2587,7 +2609,7 @@ static int by_move_fn(struct store_txn *t, void *arg)
 	if (!rc)
 		rc = record_put(op->tn->db, t, op->tn->tid, op->mv.key,
 				op->mv.keylen, o.ino, o.btime_ns, body, bl,
-				op->now, 0, &op->err);
+				NULL, op->now, 0, &op->err);
 	free(body);
 	return rc;
 }

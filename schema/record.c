@@ -103,7 +103,8 @@ struct schema_check *schema_check_new(void)
 {
 	struct schema_check *c = malloc(sizeof(*c));
 
-	if (c && check_init(c, 0)) {
+	/* keeps the object: schema_record_prepare_checked() takes it */
+	if (c && check_init(c, 1)) {
 		free(c);
 		return NULL;
 	}
@@ -838,6 +839,11 @@ static int set_int(struct json_object *obj, const char *name, int64_t value)
 	return 0;
 }
 
+static int prepare_obj(struct json_object *obj, const struct schema_key *key,
+		       const char *pk, const char *old, size_t oldlen,
+		       int64_t now_ms, int dynamic, char **out, size_t *outlen,
+		       struct schema_err *err);
+
 int schema_record_prepare(const char *body, size_t len,
 			  const struct schema_key *key, const char *pk,
 			  const char *old, size_t oldlen, int64_t now_ms,
@@ -845,8 +851,7 @@ int schema_record_prepare(const char *body, size_t len,
 			  struct schema_err *err)
 {
 	struct schema_check c;
-	struct json_object *obj = NULL, *v;
-	int64_t created = now_ms, body_created;
+	struct json_object *obj = NULL;
 	int rc;
 
 	*out = NULL;
@@ -880,7 +885,25 @@ int schema_record_prepare(const char *body, size_t len,
 		c.obj = NULL;
 	}
 
-	rc = key_attr(obj, key, pk, err);
+	rc = prepare_obj(obj, key, pk, old, oldlen, now_ms, dynamic, out,
+			 outlen, err);
+	obj = NULL;
+out:
+	json_object_put(obj);
+	check_fini(&c);
+	return rc;
+}
+
+/* The rest of schema_record_prepare() once the body is the object obj,
+ * which it takes. */
+static int prepare_obj(struct json_object *obj, const struct schema_key *key,
+		       const char *pk, const char *old, size_t oldlen,
+		       int64_t now_ms, int dynamic, char **out, size_t *outlen,
+		       struct schema_err *err)
+{
+	struct json_object *v;
+	int64_t created = now_ms, body_created;
+	int rc = key_attr(obj, key, pk, err);
 	if (rc)
 		goto out;
 	if (dynamic) {
@@ -904,7 +927,56 @@ int schema_record_prepare(const char *body, size_t len,
 	rc = schema_record_text(obj, pk, dynamic, out, outlen, err);
 out:
 	json_object_put(obj);
-	check_fini(&c);
+	return rc;
+}
+
+int schema_record_prepare_checked(struct schema_check *c,
+				  const struct schema_key *key, const char *pk,
+				  const char *old, size_t oldlen,
+				  int64_t now_ms, int dynamic, char **out,
+				  size_t *outlen, struct schema_err *err)
+{
+	struct json_object *obj;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (c->st != LX_AFTER || !c->obj)
+		return EAGAIN;
+	obj = c->obj;
+	c->obj = NULL;
+	rc = key_valid(key, err);
+	if (rc) {
+		json_object_put(obj);
+		return rc;
+	}
+	return prepare_obj(obj, key, pk, old, oldlen, now_ms, dynamic, out,
+			   outlen, err);
+}
+
+int schema_check_key(const struct schema_check *c, const struct schema_key *key,
+		     const char *pk, struct schema_err *err)
+{
+	struct json_object *v, *k;
+	const char *vs, *ks;
+	int rc;
+
+	if (c->st != LX_AFTER || !c->obj)
+		return EAGAIN;
+	rc = key_valid(key, err);
+	if (rc || !json_object_object_get_ex(c->obj, pk, &v) ||
+	    key_matches(v, key))
+		return rc;
+	k = key_json(key);
+	if (!k)
+		return ENOMEM;
+	vs = v ? json_object_to_json_string_ext(v, SCALAR_FLAGS) : "null";
+	ks = json_object_to_json_string_ext(k, SCALAR_FLAGS);
+	rc = schema_fail(
+	    err, EINVAL,
+	    "attribute \"%s\" is %.200s but the file name says %.200s", pk,
+	    vs ? vs : "?", ks ? ks : "?");
+	json_object_put(k);
 	return rc;
 }
 

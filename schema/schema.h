@@ -155,6 +155,28 @@ int schema_record_prepare(const char *body, size_t len,
 			  struct schema_err *err);
 
 /*
+ * The same for a body a schema_check has seen whole (schema_check_done()),
+ * from the object the check kept rather than parsing the text again: the
+ * object is taken, so a second call (a retried transaction) returns EAGAIN,
+ * as does a check that has not seen a whole object; the caller then uses
+ * schema_record_prepare() on the text.  Same output and errors otherwise.
+ */
+int schema_record_prepare_checked(struct schema_check *c,
+				  const struct schema_key *key, const char *pk,
+				  const char *old, size_t oldlen,
+				  int64_t now_ms, int dynamic, char **out,
+				  size_t *outlen, struct schema_err *err);
+
+/*
+ * What schema_record_prepare() would refuse in a whole body of a dynamic
+ * table, from the object the check kept: a key that is not valid, or an
+ * attribute pk that disagrees with key.  EAGAIN when the check has not seen
+ * a whole object (or it was taken).  The object is not changed.
+ */
+int schema_check_key(const struct schema_check *c, const struct schema_key *key,
+		     const char *pk, struct schema_err *err);
+
+/*
  * Give an existing record a new key (a rename): text is its stored canonical
  * text; the result carries key in attribute pk, keeps __createdtime__ and
  * sets __updatedtime__ to now_ms when dynamic.  Output and errors as for

@@ -8,7 +8,9 @@
  * ({"id":i,"name":"dog<i%1000>","breed":...,"age":i%15,"owner":...,
  * "chip":i%20000} -- chip has 50 records per value in a million),
  * and with KEY one more record whose key is that string, with their index
- * entries.  Commits every 50,000 records.
+ * entries.  Commits every 50,000 records, or every MKDB_BATCH (an
+ * environment variable; tests/bench/commit-cost sets it to show what a
+ * record costs in a transaction of its own and in larger ones).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
 	struct batch b;
 	struct timespec ts;
 	char dir[4096];
-	long n, at;
+	long n, at, batch = 50000;
+	const char *bs = getenv("MKDB_BATCH");
 	int rc;
 
 	if (argc < 5) {
@@ -124,6 +127,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = atol(argv[4]);
+	if (bs && atol(bs) > 0)
+		batch = atol(bs);
 	mkdir(argv[1], 0755);
 	snprintf(dir, sizeof(dir), "%s/%s", argv[1], argv[2]);
 	mkdir(dir, 0755);
@@ -137,10 +142,10 @@ int main(int argc, char **argv)
 	b.env = env;
 	b.table = argv[3];
 	b.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	for (at = 0; at < n || (at == 0 && argc > 5); at += 50000) {
+	for (at = 0; at < n || (at == 0 && argc > 5); at += batch) {
 		b.from = at;
-		b.to = at + 50000 < n ? at + 50000 : n;
-		b.key = at + 50000 >= n ? (argc > 5 ? argv[5] : NULL) : NULL;
+		b.to = at + batch < n ? at + batch : n;
+		b.key = at + batch >= n ? (argc > 5 ? argv[5] : NULL) : NULL;
 		rc = store_write(env, fill, &b);
 		if (rc) {
 			fprintf(stderr, "mkdb: %s\n", strerror(rc));

@@ -730,6 +730,58 @@ static void test_check(void)
 
 /* ---- records --------------------------------------------------------- */
 
+/*
+ * The body written to a file in two pieces, as the daemon sees it: when its
+ * check has seen a whole object, schema_check_key() and
+ * schema_record_prepare_checked() (which use the object the check kept)
+ * must say what schema_record_prepare() said of the text: rc, text, err.
+ */
+static void prep_checked(const char *body, const struct schema_key *k,
+			 const char *old, int64_t now, int dynamic, int rc,
+			 const char *text, size_t len,
+			 const struct schema_err *err)
+{
+	struct schema_check *c = schema_check_new();
+	struct schema_err e1, e2;
+	size_t bl = strlen(body);
+	char *t2 = NULL;
+	size_t l2 = 0;
+	int krc, rc2;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	if (schema_check_feed(c, body, bl / 2, &e1) != 0 ||
+	    schema_check_feed(c, body + bl / 2, bl - bl / 2, &e1) != 0 ||
+	    !schema_check_done(c)) {
+		schema_check_free(c);
+		return;
+	}
+	krc = schema_check_key(c, k, "id", &e1);
+	rc2 = schema_record_prepare_checked(c, k, "id", old,
+					    old ? strlen(old) : 0, now, dynamic,
+					    &t2, &l2, &e2);
+	CHECK_INT(rc2, rc);
+	if (rc == 0) {
+		CHECK_INT(krc, 0);
+		CHECK_STR(t2 ? t2 : "", l2, text);
+	} else {
+		CHECK(t2 == NULL && l2 == 0);
+		CHECK_STR(e2.msg, strlen(e2.msg), err->msg);
+		/* a whole body is refused only for its key */
+		CHECK_INT(krc, rc);
+		CHECK_STR(e1.msg, strlen(e1.msg), err->msg);
+	}
+	free(t2);
+	/* the object was taken: a retried transaction parses the text */
+	CHECK_INT(schema_record_prepare_checked(c, k, "id", old,
+						old ? strlen(old) : 0, now,
+						dynamic, &t2, &l2, &e2),
+		  EAGAIN);
+	CHECK_INT(schema_check_key(c, k, "id", &e1), EAGAIN);
+	schema_check_free(c);
+}
+
 /* prepare() with a C-string body; returns rc, the text in out (or ""). */
 static int prep(const char *body, const struct schema_key *k, const char *old,
 		int64_t now, int dynamic, char *out, size_t outsize,
@@ -742,6 +794,8 @@ static int prep(const char *body, const struct schema_key *k, const char *old,
 	rc = schema_record_prepare(body, strlen(body), k, "id", old,
 				   old ? strlen(old) : 0, now, dynamic, &text,
 				   &len, err);
+	prep_checked(body, k, old, now, dynamic, rc, rc ? NULL : text, len,
+		     err);
 	out[0] = '\0';
 	if (rc) {
 		if (text || len)
