@@ -66,7 +66,8 @@ static int db_open(const char *name, int create, struct fs_db **out)
 		rc = errno;
 		goto fail;
 	}
-	rc = store_env_open(db->dir, create, fs.opts.initial_map, &db->env);
+	rc = store_env_open(db->dir, create ? STORE_OPEN_CREATE : 0,
+			    fs.opts.initial_map, &db->env);
 	if (rc)
 		goto fail;
 	db->id = store_env_id(db->env);

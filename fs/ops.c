@@ -1651,12 +1651,14 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	if (rc)
 		return rc;
 	/*
-	 * A dynamic table refuses a whole body only for its key, which the
-	 * object the check kept shows without another parse.  A body whose
-	 * canonical text could pass SCHEMA_RECORD_MAX (indentation grows a
-	 * text at most some 80 times) is made into that text to know.
+	 * A dynamic table refuses a whole small body only for its key, which
+	 * the object the check kept shows without another parse (its
+	 * canonical text cannot pass SCHEMA_RECORD_MAX: nesting is at most 32
+	 * deep, so indentation grows a text some 34 times at most).  A larger
+	 * body, whose object the check does not keep, is made into that text
+	 * to know.
 	 */
-	if (!ts && f->len <= SCHEMA_RECORD_MAX / 256) {
+	if (!ts && f->len <= SCHEMA_CHECK_KEEP_MAX) {
 		rc = schema_check_key(f->check, &k, SCHEMA_PK, err);
 		if (rc != EAGAIN)
 			return rc;

@@ -64,7 +64,9 @@ struct schema_check {
 	struct json_tokener *tok;
 	struct json_object *obj; /* the finished object, when keep */
 	int keep;
-	int parsed; /* json-c has returned the object */
+	size_t
+	    keep_max; /* keep only a body of at most this many bytes; 0 any */
+	int parsed;   /* json-c has returned the object */
 	enum lex_state st;
 	size_t depth; /* open '{' and '[' */
 	size_t fed;   /* bytes given before the current chunk */
@@ -103,11 +105,14 @@ struct schema_check *schema_check_new(void)
 {
 	struct schema_check *c = malloc(sizeof(*c));
 
-	/* keeps the object: schema_record_prepare_checked() takes it */
+	/* keeps the object of a small body (a large one's tree would be held
+	 * until close): schema_record_prepare_checked() takes it */
 	if (c && check_init(c, 1)) {
 		free(c);
 		return NULL;
 	}
+	if (c)
+		c->keep_max = SCHEMA_CHECK_KEEP_MAX;
 	return c;
 }
 
@@ -435,7 +440,8 @@ static int tokener_feed(struct schema_check *c, const char *p, size_t n,
 		e = json_tokener_get_error(c->tok);
 		if (obj) {
 			c->parsed = 1;
-			if (c->keep)
+			if (c->keep &&
+			    (!c->keep_max || at + (size_t)piece <= c->keep_max))
 				c->obj = obj;
 			else
 				json_object_put(obj);

@@ -125,6 +125,9 @@ int schema_key_decode(const uint8_t *in, size_t len, struct schema_key *key);
  * schema_check_done() reports whether a whole object has been seen.
  */
 struct schema_check;
+/* A check made by schema_check_new() keeps the object of a body of at most
+ * this many bytes for schema_record_prepare_checked(). */
+#define SCHEMA_CHECK_KEEP_MAX (64u * 1024)
 struct schema_check *schema_check_new(void);
 void schema_check_free(struct schema_check *c);
 int schema_check_feed(struct schema_check *c, const char *buf, size_t len,

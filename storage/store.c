@@ -13,9 +13,15 @@
  * A store into a page of the map that the file system has no block for
  * would be a SIGBUS when the disk is full, so the file's blocks are
  * reserved (posix_fallocate) before the map is made larger, and the map
- * starts small (DEFAULT_MAP) and doubles.  If the blocks of an existing
- * map cannot be had, the environment opens without MDB_WRITEMAP, where a
- * full disk is a failed write(2): ENOSPC, not a crash.
+ * starts small (DEFAULT_MAP) and doubles.  That holds where a block, once
+ * allocated, is overwritten in place: ext2/3/4, XFS (a file not sharing
+ * extents) and tmpfs.  Elsewhere (btrfs, ZFS and other copy-on-write file
+ * systems need new blocks for every overwrite), if the blocks of an
+ * existing map cannot be had, or when another process may have the
+ * environment open (STORE_OPEN_SHARED: LMDB sets the file's length to its
+ * map's when it opens one with MDB_WRITEMAP), the environment is opened
+ * without MDB_WRITEMAP, where a full disk is a failed write(2): ENOSPC,
+ * not a crash.
  *
  * Keys carry a 4-byte big-endian table number first, so one table's objects
  * are one contiguous range and dropping a table is a range delete.
@@ -35,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP	 (1ull << 20)
@@ -156,7 +163,7 @@ static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 /*
  * Give the file's first size bytes blocks on disk, so that no store into
  * the map can fault for want of one.  posix_fallocate's error (ENOSPC);
- * a failed call leaves the file as long as it was.
+ * a failed call leaves the file as long as it was before the call.
  */
 static int reserve(struct store_env *e, size_t size)
 {
@@ -170,9 +177,29 @@ static int reserve(struct store_env *e, size_t size)
 	return rc;
 }
 
-int store_env_open(const char *dir, int create, size_t initial_map,
+/* Whether a block of dir's file system, once allocated, is overwritten in
+ * place (so reserve() makes writes through the map safe). */
+static int overwrites_in_place(const char *dir)
+{
+	struct statfs sf;
+	if (statfs(dir, &sf) != 0)
+		return 0;
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53UL:	   /* ext2, ext3, ext4 */
+	case 0x58465342UL: /* XFS */
+	case 0x01021994UL: /* tmpfs */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int store_env_open(const char *dir, unsigned flags, size_t initial_map,
 		   struct store_env **out)
 {
+	int create = flags & STORE_OPEN_CREATE;
+	char path[4096];
+	struct stat st;
 	struct store_env *e = calloc(1, sizeof(*e));
 	struct store_txn t;
 	/* data.mdb's presence is checked below; the named databases inside
@@ -189,7 +216,8 @@ int store_env_open(const char *dir, int create, size_t initial_map,
 		free(e);
 		return ENOMEM;
 	}
-	e->writemap = 1;
+	e->writemap = !(flags & STORE_OPEN_SHARED) && overwrites_in_place(dir);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 again:
 	rc = mdb_env_create(&e->env);
 	if (rc) {
@@ -198,13 +226,15 @@ again:
 		return store_errno(NULL, rc);
 	}
 	e->mapsize = initial_map ? initial_map : DEFAULT_MAP;
+	/* Never a map shorter than the file: with MDB_WRITEMAP, LMDB would
+	 * cut the file (and the blocks reserved at its end) to it. */
+	if (stat(path, &st) == 0 && (uint64_t)st.st_size > e->mapsize)
+		e->mapsize = (size_t)st.st_size;
 	mdb_env_set_maxdbs(e->env, 16);
 	mdb_env_set_maxreaders(e->env, 512);
 	mdb_env_set_mapsize(e->env, e->mapsize);
 	if (!create) {
 		/* Refuse to create data.mdb in a directory that has none. */
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/data.mdb", dir);
 		if (access(path, F_OK) != 0) {
 			rc = ENOENT;
 			goto fail;
@@ -287,6 +317,13 @@ void store_env_close(struct store_env *env)
 
 int store_env_sync(struct store_env *env)
 {
+	int fd;
+	/* With MDB_WRITEMAP LMDB would msync() its map, which the session
+	 * loop may be moving (grow_map) while the sync thread runs; the pages
+	 * written through the map are the file's pages in the page cache, so
+	 * fdatasync() of the file writes them all without touching the map. */
+	if (env->writemap && mdb_env_get_fd(env->env, &fd) == 0)
+		return fdatasync(fd) == 0 ? 0 : errno;
 	return store_errno(NULL, mdb_env_sync(env->env, 1));
 }
 

@@ -43,14 +43,19 @@ enum store_kind {
 /* Size of one scratch file chunk. */
 #define STORE_CHUNK 65536u
 
+/* store_env_open() flags */
+#define STORE_OPEN_CREATE 1 /* make the environment if there is none */
+#define STORE_OPEN_SHARED 2 /* another process (the daemon) may have it open   \
+			     */
+
 /*
- * Open (create if create is set and it does not exist) the environment in
- * directory dir.  initial_map is the map size to start with (0: a default);
- * the map grows on its own.  The directory must exist when create is set.
- * Errors: ENOENT (no environment and create not set), EIO, ENOMEM, and the
- * errno LMDB reports.
+ * Open the environment in directory dir (with STORE_OPEN_CREATE, create it
+ * if it does not exist; the directory must exist).  initial_map is the map
+ * size to start with (0: a default); the map grows on its own.  Errors:
+ * ENOENT (no environment and STORE_OPEN_CREATE not set), EIO, ENOMEM, and
+ * the errno LMDB reports.
  */
-int store_env_open(const char *dir, int create, size_t initial_map,
+int store_env_open(const char *dir, unsigned flags, size_t initial_map,
 		   struct store_env **out);
 
 /* Sync and close.  No transaction may be open.  NULL is a no-op. */

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 	mkdir(argv[1], 0755);
 	snprintf(dir, sizeof(dir), "%s/%s", argv[1], argv[2]);
 	mkdir(dir, 0755);
-	rc = store_env_open(dir, 1, 0, &env);
+	rc = store_env_open(dir, STORE_OPEN_CREATE, 0, &env);
 	if (rc) {
 		fprintf(stderr, "mkdb: %s: %s\n", dir, strerror(rc));
 		return 1;

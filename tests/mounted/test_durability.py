@@ -223,6 +223,33 @@ def test_disk_full_is_enospc_and_loses_nothing(tmp_path, opts):
         subprocess.run(["umount", m.datadir])
 
 
+def test_admin_check_while_mounted_changes_nothing(mnt):
+    """recordfs-admin check may run while the daemon serves: it opens each
+    database as a second process and never changes the data file's length
+    (the daemon writes through a map of it whose blocks it reserved), so
+    the daemon goes on writing and reading, and nothing is lost."""
+    from conftest import ADMIN
+    mnt.sh("mkdir data/dog")
+    blob = "y" * 3000
+    for i in range(400):  # some MiB: the map has grown past its start
+        with open(mnt.p("data", "dog", "%d.json" % i), "w") as f:
+            f.write('{"b":"%s","n":%d}' % (blob, i))
+    data = os.path.join(mnt.datadir, "data", "data.mdb")
+    size = os.path.getsize(data)
+    r = subprocess.run([ADMIN, "check", mnt.datadir], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert os.path.getsize(data) >= size
+    for i in range(400, 800):
+        with open(mnt.p("data", "dog", "%d.json" % i), "w") as f:
+            f.write('{"b":"%s","n":%d}' % (blob, i))
+    for i in range(0, 800, 7):
+        assert json.loads(mnt.read("data", "dog", "%d.json" % i))["n"] == i
+    assert mnt.proc.poll() is None
+    mnt.restart()
+    assert len(os.listdir(mnt.p("data", "dog"))) == 800
+
+
 def test_read_only_mount(mnt):
     import errno
     mnt.sh("mkdir data/dog && echo '{}' > data/dog/1.json")

@@ -226,7 +226,7 @@ int main(void)
 		return 1;
 	}
 	CHECK(store_env_open(dir, 0, 0, &env) == ENOENT);
-	CHECK(store_env_open(dir, 1, 1 << 20, &env) == 0);
+	CHECK(store_env_open(dir, STORE_OPEN_CREATE, 1 << 20, &env) == 0);
 	CHECK(store_env_id(env) == 0);
 	CHECK(store_env_set_id(env, 7) == 0);
 	ino1 = store_ino_alloc(env);
