@@ -3272,7 +3272,8 @@ static int emit(struct fill *fl, const char *name, uint64_t ino, mode_t mode,
 	h->phase = phase;
 	h->keylen = keylen;
 	h->koff = fl->d->hklen;
-	memcpy(fl->d->hkeys + h->koff, key, keylen);
+	if (keylen) /* "." and ".." have none, and no buffer may exist yet */
+		memcpy(fl->d->hkeys + h->koff, key, keylen);
 	fl->d->hklen += keylen;
 	fl->d->nhist++;
 advance:
