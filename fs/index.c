@@ -5,9 +5,11 @@
  * the entries of the old text go, the entries of the new text come, so
  * after any sequence of operations (and after a crash, which loses whole
  * transactions only) the index says exactly what the records say.
- * schema_table_store_entries() decides which entries a text has (every
- * attribute of a dynamic table, the @indexed ones of a declared table);
- * the checker (store_check_indexes) uses the same function.
+ * schema_table_store_entries_quick() decides which entries a text has (every
+ * attribute of a dynamic table, the @indexed ones of a declared table),
+ * reading the canonical text without json-c; the checker
+ * (store_check_indexes) reads it with json-c under the same rules, so every
+ * check proves the two readings agree.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,7 +54,7 @@ int fs_index_record_as(struct store_txn *t, uint32_t tid,
 		       size_t kl, const char *text, size_t len, int del)
 {
 	struct ix_walk w = {t, tid, key, kl, del};
-	int rc = schema_table_store_entries(ts, text, len, ix_one, &w);
+	int rc = schema_table_store_entries_quick(ts, text, len, ix_one, &w);
 	/* A stored record is always an object; EINVAL means damage. */
 	return rc == EINVAL ? EIO : rc;
 }
@@ -147,10 +149,11 @@ int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	int rc = fs_schema_get(db, t, tid, &ts);
 
 	if (!rc)
-		rc = schema_table_store_entries(ts, oldtext, oldlen, ix_gather,
-						&o);
+		rc = schema_table_store_entries_quick(ts, oldtext, oldlen,
+						      ix_gather, &o);
 	if (!rc)
-		rc = schema_table_store_entries(ts, text, len, ix_gather, &n);
+		rc = schema_table_store_entries_quick(ts, text, len, ix_gather,
+						      &n);
 	if (rc) {
 		rc = rc == EINVAL ? EIO : rc;
 		goto out;

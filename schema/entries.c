@@ -69,6 +69,27 @@ int schema_table_store_entries(const struct schema_table *t, const void *text,
 	return schema_index_entries(text, len, pk, one, &w);
 }
 
+int schema_table_store_entries_quick(const struct schema_table *t,
+				     const void *text, size_t len,
+				     int (*fn)(const void *attr, size_t alen,
+					       const void *val, size_t vlen,
+					       void *arg),
+				     void *arg)
+{
+	struct walk w = {t, fn, arg};
+	const char *pk = SCHEMA_PK;
+	size_t i;
+	int rc;
+	if (t)
+		for (i = 0; i < t->nattrs; i++)
+			if (t->attrs[i].pk)
+				pk = t->attrs[i].name;
+	rc = schema_index_entries_quick(text, len, pk, one, &w);
+	if (rc == ENOTSUP)
+		rc = schema_index_entries(text, len, pk, one, &w);
+	return rc;
+}
+
 int schema_check_entries(void *ctx, const void *schema, size_t schemalen,
 			 const void *text, size_t len,
 			 int (*fn)(const void *attr, size_t alen,

@@ -1071,3 +1071,553 @@ out:
 	json_tokener_free(tok);
 	return rc;
 }
+
+/* ---- index entries without json-c -------------------------------------- */
+
+/*
+ * A scanner of one JSON text for schema_index_entries_quick(): it reads
+ * what the daemon stores (canonical texts) and gives up, with ENOTSUP, on
+ * anything it is not sure to read as json-c does.
+ */
+struct scan {
+	const char *p, *end;
+	uint8_t *sbuf; /* a decoded string */
+	size_t slen, scap;
+};
+
+static void scan_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' ||
+				 *s->p == '\t' || *s->p == '\r'))
+		s->p++;
+}
+
+static int scan_put(struct scan *s, const void *b, size_t n)
+{
+	if (s->scap - s->slen < n) {
+		size_t c = s->scap ? s->scap : 256;
+		uint8_t *nb;
+		while (c - s->slen < n)
+			c *= 2;
+		nb = realloc(s->sbuf, c);
+		if (!nb)
+			return ENOMEM;
+		s->sbuf = nb;
+		s->scap = c;
+	}
+	memcpy(s->sbuf + s->slen, b, n);
+	s->slen += n;
+	return 0;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+/* A string at s->p ('"') decoded into s->sbuf/s->slen; 0, ENOTSUP, ENOMEM */
+static int scan_string(struct scan *s)
+{
+	const char *p = s->p + 1;
+	s->slen = 0;
+	for (;;) {
+		const char *q = p;
+		int rc;
+		while (q < s->end && *q != '"' && *q != '\\' &&
+		       (unsigned char)*q >= 0x20)
+			q++;
+		if (q > p && (rc = scan_put(s, p, (size_t)(q - p))))
+			return rc;
+		if (q >= s->end || (unsigned char)*q < 0x20)
+			return ENOTSUP;
+		if (*q == '"') {
+			s->p = q + 1;
+			return schema_utf8_valid(s->sbuf, s->slen) ? 0
+								   : ENOTSUP;
+		}
+		/* an escape */
+		if (q + 1 >= s->end)
+			return ENOTSUP;
+		{
+			char c = q[1], b[4];
+			unsigned u, lo;
+			size_t n;
+			p = q + 2;
+			switch (c) {
+			case '"':
+			case '\\':
+			case '/':
+				b[0] = c;
+				n = 1;
+				break;
+			case 'b':
+				b[0] = '\b';
+				n = 1;
+				break;
+			case 'f':
+				b[0] = '\f';
+				n = 1;
+				break;
+			case 'n':
+				b[0] = '\n';
+				n = 1;
+				break;
+			case 'r':
+				b[0] = '\r';
+				n = 1;
+				break;
+			case 't':
+				b[0] = '\t';
+				n = 1;
+				break;
+			case 'u':
+				if (s->end - p < 4 || !hex4(p, &u))
+					return ENOTSUP;
+				p += 4;
+				if (u >= 0xDC00 && u <= 0xDFFF)
+					return ENOTSUP; /* a lone low half */
+				if (u >= 0xD800 && u <= 0xDBFF) {
+					if (s->end - p < 6 || p[0] != '\\' ||
+					    p[1] != 'u' || !hex4(p + 2, &lo) ||
+					    lo < 0xDC00 || lo > 0xDFFF)
+						return ENOTSUP;
+					p += 6;
+					u = 0x10000 + ((u - 0xD800) << 10) +
+					    (lo - 0xDC00);
+				}
+				if (u < 0x80) {
+					b[0] = (char)u;
+					n = 1;
+				} else if (u < 0x800) {
+					b[0] = (char)(0xC0 | (u >> 6));
+					b[1] = (char)(0x80 | (u & 0x3F));
+					n = 2;
+				} else if (u < 0x10000) {
+					b[0] = (char)(0xE0 | (u >> 12));
+					b[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+					b[2] = (char)(0x80 | (u & 0x3F));
+					n = 3;
+				} else {
+					b[0] = (char)(0xF0 | (u >> 18));
+					b[1] =
+					    (char)(0x80 | ((u >> 12) & 0x3F));
+					b[2] = (char)(0x80 | ((u >> 6) & 0x3F));
+					b[3] = (char)(0x80 | (u & 0x3F));
+					n = 4;
+				}
+				break;
+			default:
+				return ENOTSUP;
+			}
+			if ((rc = scan_put(s, b, n)))
+				return rc;
+		}
+	}
+}
+
+/*
+ * A scalar at s->p as json-c makes it: 0 with *v set (strings point into
+ * s->sbuf), 1 for an object or array (skipped past, as val_of_json()
+ * skips them), ENOTSUP, ENOMEM.
+ */
+static int scan_skip(struct scan *s);
+
+static int scan_value(struct scan *s, struct val *v)
+{
+	char num[64];
+	const char *q;
+	size_t n;
+	int dbl = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (s->p >= s->end)
+		return ENOTSUP;
+	switch (*s->p) {
+	case '"': {
+		int rc = scan_string(s);
+		if (rc)
+			return rc;
+		v->kind = V_STR;
+		v->s = s->sbuf ? s->sbuf : (const uint8_t *)"";
+		v->len = s->slen;
+		return 0;
+	}
+	case '{':
+	case '[':
+		return scan_skip(s) ? ENOTSUP : 1;
+	case 't':
+		if (s->end - s->p < 4 || memcmp(s->p, "true", 4))
+			return ENOTSUP;
+		s->p += 4;
+		v->kind = V_TRUE;
+		return 0;
+	case 'f':
+		if (s->end - s->p < 5 || memcmp(s->p, "false", 5))
+			return ENOTSUP;
+		s->p += 5;
+		v->kind = V_FALSE;
+		return 0;
+	case 'n':
+		if (s->end - s->p < 4 || memcmp(s->p, "null", 4))
+			return ENOTSUP;
+		s->p += 4;
+		v->kind = V_NULL;
+		return 0;
+	}
+	/* a number: json-c takes one without '.', 'e' or 'E' as an integer
+	 * (int64 when negative, else uint64), any other as strtod's double */
+	for (q = s->p; q < s->end && *q && strchr("0123456789+-.eE", *q); q++)
+		if (*q == '.' || *q == 'e' || *q == 'E')
+			dbl = 1;
+	n = (size_t)(q - s->p);
+	if (n == 0 || n >= sizeof(num))
+		return ENOTSUP;
+	memcpy(num, s->p, n);
+	num[n] = '\0';
+	/* the grammar json-c's strict mode takes, no more */
+	{
+		const char *c = num;
+		if (*c == '-')
+			c++;
+		if (*c == '0') {
+			c++;
+		} else if (*c >= '1' && *c <= '9') {
+			while (*c >= '0' && *c <= '9')
+				c++;
+		} else {
+			return ENOTSUP;
+		}
+		if (*c == '.') {
+			c++;
+			if (!(*c >= '0' && *c <= '9'))
+				return ENOTSUP;
+			while (*c >= '0' && *c <= '9')
+				c++;
+		}
+		if (*c == 'e' || *c == 'E') {
+			c++;
+			if (*c == '+' || *c == '-')
+				c++;
+			if (!(*c >= '0' && *c <= '9'))
+				return ENOTSUP;
+			while (*c >= '0' && *c <= '9')
+				c++;
+		}
+		if (*c)
+			return ENOTSUP;
+	}
+	errno = 0;
+	if (dbl) {
+		double d = strtod(num, NULL);
+		if (!isfinite(d)) {
+			s->p = q;
+			return 1; /* val_of_json() skips it too */
+		}
+		num_of_double(d, v);
+	} else if (num[0] == '-') {
+		long long i = strtoll(num, NULL, 10);
+		if (errno)
+			return ENOTSUP;
+		v->kind = V_INT;
+		v->i = (int64_t)i;
+	} else {
+		unsigned long long u = strtoull(num, NULL, 10);
+		if (errno)
+			return ENOTSUP;
+		num_of_u64((uint64_t)u, v);
+	}
+	s->p = q;
+	return 0;
+}
+
+/*
+ * Past one object or array at s->p, read as strictly as json-c reads it
+ * (its entries are none, but a text json-c refuses must be given up on);
+ * depth counts the levels around it.  0 or ENOTSUP.
+ */
+static int scan_skip_at(struct scan *s, int depth)
+{
+	char close = *s->p == '{' ? '}' : ']';
+	int obj = close == '}';
+
+	/* json-c stops at 32 levels */
+	if (depth > 30)
+		return ENOTSUP;
+	s->p++;
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (obj) {
+			if (s->p >= s->end || *s->p != '"' || scan_string(s))
+				return ENOTSUP;
+			scan_ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return ENOTSUP;
+			s->p++;
+			scan_ws(s);
+		}
+		if (s->p < s->end && (*s->p == '{' || *s->p == '[')) {
+			if (scan_skip_at(s, depth + 1))
+				return ENOTSUP;
+		} else {
+			struct val v;
+			int rc = scan_value(s, &v);
+			if (rc != 0 && rc != 1)
+				return ENOTSUP;
+		}
+		scan_ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			scan_ws(s);
+			continue;
+		}
+		if (s->p < s->end && *s->p == close) {
+			s->p++;
+			return 0;
+		}
+		return ENOTSUP;
+	}
+}
+
+static int scan_skip(struct scan *s)
+{
+	/* a value of the record (level 2) or an element of its list (level
+	 * 3): counted as the deeper, so a text at json-c's limit is given up */
+	return scan_skip_at(s, 3);
+}
+
+/* The entries found so far, given to fn only once the whole text has
+ * been read (a text the scanner gives up on must have caused nothing). */
+struct found {
+	uint8_t *buf; /* per entry: attr, NUL, value bytes */
+	size_t len, cap;
+	struct {
+		size_t off, alen, vlen;
+	} * e;
+	size_t n, ecap;
+};
+
+static int found_add(struct found *f, const char *attr, size_t alen,
+		     const uint8_t *val, size_t vlen)
+{
+	if (f->n == f->ecap) {
+		size_t c = f->ecap ? 2 * f->ecap : 16;
+		void *ne = realloc(f->e, c * sizeof(*f->e));
+		if (!ne)
+			return ENOMEM;
+		f->e = ne;
+		f->ecap = c;
+	}
+	if (f->cap - f->len < alen + 1 + vlen) {
+		size_t c = f->cap ? f->cap : 1024;
+		uint8_t *nb;
+		while (c - f->len < alen + 1 + vlen)
+			c *= 2;
+		nb = realloc(f->buf, c);
+		if (!nb)
+			return ENOMEM;
+		f->buf = nb;
+		f->cap = c;
+	}
+	f->e[f->n].off = f->len;
+	f->e[f->n].alen = alen;
+	f->e[f->n].vlen = vlen;
+	memcpy(f->buf + f->len, attr, alen);
+	f->buf[f->len + alen] = 0;
+	memcpy(f->buf + f->len + alen + 1, val, vlen);
+	f->len += alen + 1 + vlen;
+	f->n++;
+	return 0;
+}
+
+int schema_index_entries_quick(const char *text, size_t len, const char *pk,
+			       int (*fn)(const char *attr, size_t attrlen,
+					 const uint8_t *val, size_t vallen,
+					 void *arg),
+			       void *arg)
+{
+	struct scan s = {text, text + len, NULL, 0, 0};
+	struct found f = {0};
+	uint8_t enc[SCHEMA_VALUE_MAX];
+	char *attr = NULL;
+	size_t acap = 0, alen, i;
+	struct elem *el = NULL;
+	size_t elcap = 0;
+	uint8_t *ebuf = NULL;
+	size_t ecap = 0;
+	struct val v;
+	int rc = ENOTSUP;
+
+	scan_ws(&s);
+	if (s.p >= s.end || *s.p != '{')
+		goto out;
+	s.p++;
+	scan_ws(&s);
+	if (s.p < s.end && *s.p == '}') {
+		s.p++;
+		goto tail;
+	}
+	for (;;) {
+		int skip;
+		if (s.p >= s.end || *s.p != '"')
+			goto fail;
+		rc = scan_string(&s);
+		if (rc)
+			goto out;
+		/* json-c's names are C strings */
+		if (s.slen && memchr(s.sbuf, 0, s.slen)) {
+			rc = ENOTSUP;
+			goto out;
+		}
+		alen = s.slen;
+		if (alen + 1 > acap) {
+			char *na = realloc(attr, 2 * (alen + 1));
+			if (!na) {
+				rc = ENOMEM;
+				goto out;
+			}
+			attr = na;
+			acap = 2 * (alen + 1);
+		}
+		if (alen)
+			memcpy(attr, s.sbuf, alen);
+		attr[alen] = '\0';
+		skip = pk && strcmp(attr, pk) == 0;
+		scan_ws(&s);
+		if (s.p >= s.end || *s.p != ':')
+			goto fail;
+		s.p++;
+		scan_ws(&s);
+		if (s.p < s.end && *s.p == '[') {
+			/* each distinct scalar element once, in value order */
+			size_t k = 0, used = 0;
+			s.p++;
+			scan_ws(&s);
+			if (s.p < s.end && *s.p == ']') {
+				s.p++;
+			} else {
+				for (;;) {
+					rc = scan_value(&s, &v);
+					if (rc != 0 && rc != 1)
+						goto out;
+					if (rc == 0) {
+						if (k == elcap) {
+							size_t c =
+							    elcap ? 2 * elcap
+								  : 16;
+							struct elem *ne =
+							    realloc(
+								el,
+								c * sizeof(
+									*ne));
+							if (!ne) {
+								rc = ENOMEM;
+								goto out;
+							}
+							el = ne;
+							elcap = c;
+						}
+						if (ecap - used <
+						    SCHEMA_VALUE_MAX) {
+							size_t c =
+							    ecap
+								? 2 * ecap
+								: 4 * SCHEMA_VALUE_MAX;
+							uint8_t *nb =
+							    realloc(ebuf, c);
+							if (!nb) {
+								rc = ENOMEM;
+								goto out;
+							}
+							ebuf = nb;
+							ecap = c;
+						}
+						el[k].off = used;
+						el[k].len =
+						    encode_val(&v, ebuf + used);
+						used += el[k++].len;
+					}
+					scan_ws(&s);
+					if (s.p < s.end && *s.p == ',') {
+						s.p++;
+						scan_ws(&s);
+						continue;
+					}
+					if (s.p < s.end && *s.p == ']') {
+						s.p++;
+						break;
+					}
+					goto fail;
+				}
+			}
+			if (!skip) {
+				for (i = 0; i < k; i++)
+					el[i].p = ebuf + el[i].off;
+				qsort(el, k, sizeof(*el), elem_cmp);
+				for (i = 0; i < k; i++)
+					if ((i == 0 ||
+					     elem_cmp(&el[i - 1], &el[i])) &&
+					    (rc =
+						 found_add(&f, attr, alen,
+							   el[i].p, el[i].len)))
+						goto out;
+			}
+		} else {
+			rc = scan_value(&s, &v);
+			if (rc != 0 && rc != 1)
+				goto out;
+			if (rc == 0 && !skip &&
+			    (rc = found_add(&f, attr, alen, enc,
+					    encode_val(&v, enc))))
+				goto out;
+		}
+		scan_ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			scan_ws(&s);
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}') {
+			s.p++;
+			break;
+		}
+		goto fail;
+	}
+tail:
+	scan_ws(&s);
+	if (s.p != s.end)
+		goto fail;
+	/* the whole text is read: now the entries */
+	rc = 0;
+	for (i = 0; i < f.n && !rc; i++)
+		rc = fn((const char *)f.buf + f.e[i].off, f.e[i].alen,
+			f.buf + f.e[i].off + f.e[i].alen + 1, f.e[i].vlen, arg);
+	goto out;
+fail:
+	rc = ENOTSUP;
+out:
+	free(s.sbuf);
+	free(attr);
+	free(el);
+	free(ebuf);
+	free(f.buf);
+	free(f.e);
+	return rc;
+}

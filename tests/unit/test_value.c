@@ -1044,6 +1044,231 @@ static void fuzz_inputs(void)
 	CHECK_INT(bad, 0);
 }
 
+/* ---- the scanner without json-c ---------------------------------------- */
+
+struct raw {
+	char *buf; /* attr, '=', value bytes, ';' per call */
+	size_t len, cap;
+	int calls;
+};
+
+static int raw_fn(const char *attr, size_t attrlen, const uint8_t *val,
+		  size_t vallen, void *arg)
+{
+	struct raw *r = arg;
+	size_t need = attrlen + vallen + 2;
+	if (r->cap - r->len < need) {
+		size_t c = r->cap ? r->cap : 256;
+		while (c - r->len < need)
+			c *= 2;
+		r->buf = realloc(r->buf, c);
+		if (!r->buf)
+			abort();
+		r->cap = c;
+	}
+	memcpy(r->buf + r->len, attr, attrlen);
+	r->buf[r->len + attrlen] = '=';
+	memcpy(r->buf + r->len + attrlen + 1, val, vallen);
+	r->buf[r->len + attrlen + 1 + vallen] = ';';
+	r->len += need;
+	r->calls++;
+	return 0;
+}
+
+/*
+ * schema_index_entries_quick() on text: either it gives up (ENOTSUP,
+ * having called nothing) or it says exactly what schema_index_entries()
+ * says, call for call.  Returns 1 when it did not give up.
+ */
+static int quick_agrees(const char *text, size_t len, const char *pk,
+			const char *file, int line)
+{
+	struct raw a = {0}, b = {0};
+	int ra = schema_index_entries(text, len, pk, raw_fn, &a);
+	int rb = schema_index_entries_quick(text, len, pk, raw_fn, &b);
+	int ok;
+
+	if (rb == ENOTSUP) {
+		check(b.calls == 0, file, line,
+		      "quick gave up after %d calls on %.*s", b.calls, (int)len,
+		      text);
+		ok = 0;
+	} else {
+		check(ra == rb && a.len == b.len &&
+			  (a.len == 0 || memcmp(a.buf, b.buf, a.len) == 0),
+		      file, line,
+		      "quick: %d and %zu bytes, json-c: %d and %zu, for %.*s",
+		      rb, b.len, ra, a.len, (int)len, text);
+		ok = 1;
+	}
+	free(a.buf);
+	free(b.buf);
+	return ok;
+}
+
+#define QUICK(t) quick_agrees((t), strlen(t), "id", __FILE__, __LINE__)
+
+static void test_quick_entries(void)
+{
+	static const char *const numbers[] = {
+	    "0",
+	    "-0",
+	    "1.50",
+	    "1e5",
+	    "1E-7",
+	    "-1e400",
+	    "1e400",
+	    "2.5e-400",
+	    "4.9e-324",
+	    "1.7976931348623157e308",
+	    "18446744073709551615",
+	    "18446744073709551616",
+	    "-9223372036854775808",
+	    "-9223372036854775809",
+	    "9223372036854775807",
+	    "9223372036854775808",
+	    "0.1",
+	    "-0.0",
+	    "3.0",
+	    "123456789012345678901234567890",
+	    "01",
+	    "1.",
+	    ".5",
+	    "1e",
+	    "+1",
+	    "--1",
+	    "1e+",
+	    "0x10",
+	};
+	static const char *const strings[] = {
+	    "\"\"",	      "\"caf\\u00e9\"", "\"\\ud83d\\ude00\"",
+	    "\"\\ud83d\"",    "\"\\udc00\"",	"\"\\ud83dx\"",
+	    "\"a\\u0000b\"",  "\"a\\/b\"",	"\"\\b\\f\\n\\r\\t\\\"\\\\\"",
+	    "\"tab\there\"",  "\"\xff\"",	"\"\xc3\"",
+	    "\"\\x\"",	      "\"\\u12\"",	"\"\xf0\x9f\x98\x80\"",
+	    "\"unterminated",
+	};
+	char text[256];
+	size_t i;
+	int handled = 0;
+
+	/* the sample record (nested values, arrays, NUL in a string) and
+	 * every primary key it could have */
+	CHECK(QUICK(sample));
+	CHECK(quick_agrees(sample, strlen(sample), "name", __FILE__, __LINE__));
+	CHECK(quick_agrees(sample, strlen(sample), NULL, __FILE__, __LINE__));
+	CHECK(QUICK("{}"));
+	CHECK(QUICK(" {\n} \n"));
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		snprintf(text, sizeof(text), "{\"id\":1,\"n\":%s,\"a\":[%s,1]}",
+			 numbers[i], numbers[i]);
+		handled += QUICK(text);
+	}
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		snprintf(text, sizeof(text), "{\"s\":%s,\"a\":[%s,%s]}",
+			 strings[i], strings[i], strings[i]);
+		handled += QUICK(text);
+		snprintf(text, sizeof(text), "{%s:1}", strings[i]);
+		handled += QUICK(text);
+	}
+	/* what a canonical text holds, the scanner reads */
+	/* 17 numbers json-c takes; 7 strings as values, 6 as names (not the
+	 * one with a NUL); lone surrogates json-c mends are left to it */
+	CHECK_INT(handled, 30);
+	CHECK(QUICK("{\"a\":[[[[1]]],{\"b\":[{}]}],\"c\":{\"d\":\"}\"}}"));
+	/* not one object: json-c refuses, the scanner gives up or agrees */
+	QUICK("{\"a\":1}{");
+	QUICK("{\"a\":1,}");
+	QUICK("{\"a\" 1}");
+	QUICK("[1]");
+	QUICK("{\"a\":tru}");
+	QUICK("{\"a\":[1,]}");
+	QUICK("{\"a\":{\"b\":1}");
+	CHECK_INT(schema_index_entries_quick("{}\0", 3, "id", raw_fn,
+					     &(struct raw){0}),
+		  ENOTSUP);
+}
+
+static void fuzz_quick_entries(void)
+{
+	static char body[65536];
+	size_t i, j, o, n_canon = 0, n_quick = 0;
+	struct schema_key k = {.type = SCHEMA_KEY_INT, .i = 1};
+	struct schema_err err;
+	char *canon;
+	size_t cl;
+
+	for (i = 0; i < 20000; i++) {
+		size_t nattr = rnd_below(8);
+		o = (size_t)sprintf(body, "%s{", rnd_below(2) ? "" : " \n");
+		for (j = 0; j < nattr; j++) {
+			char name[64], nj[512];
+			size_t nl;
+			struct tv t;
+			rnd_string(name, &nl, 40);
+			/* a number in front: names stay distinct */
+			nl += (size_t)sprintf(name + nl, "%zu", j);
+			json_string(name, nl, nj);
+			o +=
+			    (size_t)sprintf(body + o, "%s%s%s:%s", j ? "," : "",
+					    rnd_below(3) ? "" : "\n  ", nj,
+					    rnd_below(3) ? "" : " ");
+			switch (rnd_below(4)) {
+			case 0: { /* a list, with repeats and nesting */
+				size_t m = rnd_below(6), q;
+				o += (size_t)sprintf(body + o, "[");
+				for (q = 0; q < m; q++) {
+					if (rnd_below(5) == 0)
+						o += (size_t)sprintf(
+						    body + o,
+						    "%s[1,{\"x\":[]}]",
+						    q ? "," : "");
+					else {
+						rnd_tv(&t);
+						o += (size_t)sprintf(
+						    body + o, "%s%s",
+						    q ? "," : "", t.json);
+					}
+				}
+				o += (size_t)sprintf(body + o, "]");
+				break;
+			}
+			case 1: /* an object */
+				rnd_tv(&t);
+				o += (size_t)sprintf(body + o,
+						     "{\"o\":%s,\"p\":[%s]}",
+						     t.json, t.json);
+				break;
+			default:
+				rnd_tv(&t);
+				o += (size_t)sprintf(body + o, "%s", t.json);
+			}
+		}
+		o += (size_t)sprintf(body + o, "}%s", rnd_below(2) ? "\n" : "");
+		n_quick += quick_agrees(body, o, "id", __FILE__, __LINE__);
+		/* the text the daemon stores, always read by the scanner */
+		if (schema_record_prepare(body, o, &k, "id", NULL, 0, 5,
+					  (int)(i % 2), &canon, &cl,
+					  &err) == 0) {
+			n_canon++;
+			CHECK(
+			    quick_agrees(canon, cl, "id", __FILE__, __LINE__));
+			free(canon);
+		}
+		/* and broken ones: the scanner gives up or agrees */
+		if (o > 2) {
+			for (j = rnd_below(3) + 1; j > 0; j--)
+				body[rnd_below(o)] =
+				    "{}[]\":,\\ 0-.eEu\x01\xff"[rnd_below(20)];
+			quick_agrees(body, o, "id", __FILE__, __LINE__);
+		}
+	}
+	/* about half the bodies have a name with a NUL (the check refuses
+	 * them, the scanner gives up on them) */
+	CHECK(n_canon > 8000);
+	CHECK(n_quick >= n_canon);
+}
+
 int main(void)
 {
 	test_bytes();
@@ -1055,6 +1280,8 @@ int main(void)
 	fuzz_names();
 	test_ranges();
 	test_entries();
+	test_quick_entries();
+	fuzz_quick_entries();
 	fuzz_inputs();
 	return checks_done();
 }
