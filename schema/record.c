@@ -821,8 +821,11 @@ static int old_created(const char *old, size_t oldlen, int64_t *created)
 {
 	struct schema_check c;
 	struct json_object *v;
-	int found = 0;
+	int found = schema_text_int_attr(old, oldlen, SCHEMA_CREATED, created);
 
+	if (found != ENOTSUP)
+		return found; /* read without json-c */
+	found = 0;
 	if (check_init(&c, 1))
 		return 0;
 	if (schema_check_feed(&c, old, oldlen, NULL) == 0 && c.obj &&

@@ -257,6 +257,15 @@ int schema_table_store_entries(const struct schema_table *t, const void *text,
 			       void *arg);
 
 /*
+ * The integer a canonical text holds in its top-level attribute name, read
+ * without json-c: 1 with *out set when it is an integer (json-c's int type)
+ * within int64_t, 0 when the text holds none, ENOTSUP when the scanner
+ * cannot tell as json-c would (then parse the text).
+ */
+int schema_text_int_attr(const char *text, size_t len, const char *name,
+			 int64_t *out);
+
+/*
  * The same through schema_index_entries_quick(), json-c only where the
  * scanner gives up: for the daemon, which indexes the canonical texts it
  * makes and stores.  The checker keeps to json-c, so the two are proved

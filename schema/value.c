@@ -1621,3 +1621,75 @@ out:
 	free(f.e);
 	return rc;
 }
+
+int schema_text_int_attr(const char *text, size_t len, const char *name,
+			 int64_t *out)
+{
+	struct scan s = {text, text + len, NULL, 0, 0};
+	int found = 0, rc = ENOTSUP, first = 1;
+	struct val v;
+
+	scan_ws(&s);
+	if (s.p >= s.end || *s.p++ != '{')
+		goto out;
+	scan_ws(&s);
+	if (s.p < s.end && *s.p == '}') {
+		s.p++;
+		goto tail;
+	}
+	for (;;) {
+		int is_name;
+		if (s.p >= s.end || *s.p != '"' || scan_string(&s))
+			goto out;
+		is_name = strlen(name) == s.slen &&
+			  memcmp(s.sbuf ? (const char *)s.sbuf : "", name,
+				 s.slen) == 0;
+		/* a name twice is not a canonical text: json-c's last wins */
+		if (is_name && !first)
+			goto out;
+		scan_ws(&s);
+		if (s.p >= s.end || *s.p != ':')
+			goto out;
+		s.p++;
+		scan_ws(&s);
+		{
+			int num = s.p < s.end &&
+				  (*s.p == '-' || (*s.p >= '0' && *s.p <= '9'));
+			const char *at = s.p;
+			int r = scan_value(&s, &v);
+			if (r != 0 && r != 1)
+				goto out;
+			if (is_name) {
+				first = 0;
+				/* an integer in the text, not a float that is
+				 * whole (json-c's int type), within int64 */
+				if (r == 0 && num &&
+				    !memchr(at, '.', (size_t)(s.p - at)) &&
+				    !memchr(at, 'e', (size_t)(s.p - at)) &&
+				    !memchr(at, 'E', (size_t)(s.p - at)) &&
+				    v.kind == V_INT) {
+					*out = v.i;
+					found = 1;
+				}
+			}
+		}
+		scan_ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			scan_ws(&s);
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}') {
+			s.p++;
+			break;
+		}
+		goto out;
+	}
+tail:
+	scan_ws(&s);
+	if (s.p == s.end)
+		rc = found;
+out:
+	free(s.sbuf);
+	return rc;
+}

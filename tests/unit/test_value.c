@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "schema.h"
 
 #include "check.h"
@@ -1189,6 +1191,78 @@ static void test_quick_entries(void)
 		  ENOTSUP);
 }
 
+/* What json-c makes of name in text: old_created()'s reading. */
+static int ref_int_attr(const char *text, size_t len, const char *name,
+			int64_t *out)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj, *v;
+	size_t end;
+	int found = 0;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj && json_object_is_type(obj, json_type_object)) {
+		for (end = json_tokener_get_parse_end(tok); end < len; end++)
+			if (!strchr(" \t\r\n", text[end]) || !text[end])
+				goto out;
+		if (json_object_object_get_ex(obj, name, &v) &&
+		    json_object_is_type(v, json_type_int)) {
+			*out = json_object_get_int64(v);
+			found = *out != INT64_MAX ||
+				json_object_get_uint64(v) == INT64_MAX;
+		}
+	}
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return found;
+}
+
+/* schema_text_int_attr() gives up or says what json-c says. */
+static int int_attr_agrees(const char *text, size_t len, const char *name,
+			   const char *file, int line)
+{
+	int64_t a = 0, b = 0;
+	int ra = ref_int_attr(text, len, name, &a);
+	int rb = schema_text_int_attr(text, len, name, &b);
+
+	if (rb == ENOTSUP)
+		return 0;
+	check(ra == rb && (!ra || a == b), file, line,
+	      "\"%s\": %d %" PRId64 ", json-c %d %" PRId64 ", in %.*s", name,
+	      rb, b, ra, a, (int)len, text);
+	return 1;
+}
+
+#define INT_ATTR(t) int_attr_agrees((t), strlen(t), "t", __FILE__, __LINE__)
+
+static void test_int_attr(void)
+{
+	int64_t v = 0;
+
+	CHECK_INT(schema_text_int_attr("{\"t\": 5}", 8, "t", &v), 1);
+	CHECK_INT(v, 5);
+	CHECK(
+	    INT_ATTR("{\"a\": [1, {\"t\": 2}], \"t\": -9223372036854775808}"));
+	CHECK(INT_ATTR("{\"t\": 5.0}"));
+	CHECK(INT_ATTR("{\"t\": 5e0}"));
+	CHECK(INT_ATTR("{\"t\": \"5\"}"));
+	CHECK(INT_ATTR("{\"t\": 9223372036854775807}"));
+	CHECK(INT_ATTR("{\"t\": 9223372036854775808}"));
+	CHECK(INT_ATTR("{\"t\": null}"));
+	CHECK(INT_ATTR("{\"a\": 1}"));
+	CHECK(INT_ATTR("{}"));
+	CHECK(INT_ATTR("{\"b\": {\"t\": 1}}"));
+	/* a name twice, trailing bytes, a broken text: left to json-c */
+	CHECK_INT(schema_text_int_attr("{\"t\":1,\"t\":2}", 13, "t", &v),
+		  ENOTSUP);
+	CHECK_INT(schema_text_int_attr("{\"t\":1} x", 10, "t", &v), ENOTSUP);
+	CHECK_INT(schema_text_int_attr("{\"t\":1,", 7, "t", &v), ENOTSUP);
+	CHECK_INT(schema_text_int_attr("{\"t\":01}", 8, "t", &v), ENOTSUP);
+}
+
 static void fuzz_quick_entries(void)
 {
 	static char body[65536];
@@ -1246,6 +1320,7 @@ static void fuzz_quick_entries(void)
 		}
 		o += (size_t)sprintf(body + o, "}%s", rnd_below(2) ? "\n" : "");
 		n_quick += quick_agrees(body, o, "id", __FILE__, __LINE__);
+		int_attr_agrees(body, o, "id", __FILE__, __LINE__);
 		/* the text the daemon stores, always read by the scanner */
 		if (schema_record_prepare(body, o, &k, "id", NULL, 0, 5,
 					  (int)(i % 2), &canon, &cl,
@@ -1253,6 +1328,10 @@ static void fuzz_quick_entries(void)
 			n_canon++;
 			CHECK(
 			    quick_agrees(canon, cl, "id", __FILE__, __LINE__));
+			CHECK(int_attr_agrees(canon, cl, SCHEMA_CREATED,
+					      __FILE__, __LINE__));
+			CHECK(int_attr_agrees(canon, cl, "id", __FILE__,
+					      __LINE__));
 			free(canon);
 		}
 		/* and broken ones: the scanner gives up or agrees */
@@ -1261,6 +1340,7 @@ static void fuzz_quick_entries(void)
 				body[rnd_below(o)] =
 				    "{}[]\":,\\ 0-.eEu\x01\xff"[rnd_below(20)];
 			quick_agrees(body, o, "id", __FILE__, __LINE__);
+			int_attr_agrees(body, o, "id", __FILE__, __LINE__);
 		}
 	}
 	/* about half the bodies have a name with a NUL (the check refuses
@@ -1281,6 +1361,7 @@ int main(void)
 	test_ranges();
 	test_entries();
 	test_quick_entries();
+	test_int_attr();
 	fuzz_quick_entries();
 	fuzz_inputs();
 	return checks_done();
