@@ -85,7 +85,7 @@ int schema_table_store_entries_quick(const struct schema_table *t,
 			if (t->attrs[i].pk)
 				pk = t->attrs[i].name;
 	rc = schema_index_entries_quick(text, len, pk, one, &w);
-	if (rc == ENOTSUP)
+	if (rc == SCHEMA_QUICK_NO)
 		rc = schema_index_entries(text, len, pk, one, &w);
 	return rc;
 }

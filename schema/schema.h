@@ -316,11 +316,13 @@ int schema_index_entries(const char *text, size_t len, const char *pk,
 /*
  * The same, for the canonical texts the daemon makes and stores, without
  * json-c: a scanner that reads them several times faster, gives the same
- * calls in the same order, and returns ENOTSUP, having called fn for
- * nothing, on any text it is not sure to read as json-c does (then use
- * schema_index_entries()).  A text with a name twice is not canonical: it
- * gives both, where json-c keeps the last.
+ * calls in the same order, and returns SCHEMA_QUICK_NO, having called fn
+ * for nothing, on any text it is not sure to read as json-c does (a name
+ * given twice, a name with a NUL, a lone surrogate, an integer out of
+ * range, deep nesting, trailing bytes); then use schema_index_entries().
+ * Other returns are fn's, or ENOMEM before any call.
  */
+#define SCHEMA_QUICK_NO (-1)
 int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 			       int (*fn)(const char *attr, size_t attrlen,
 					 const uint8_t *val, size_t vallen,

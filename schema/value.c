@@ -1322,7 +1322,10 @@ static int scan_value(struct scan *s, struct val *v)
 	}
 	errno = 0;
 	if (dbl) {
-		double d = strtod(num, NULL);
+		char *e;
+		double d = strtod(num, &e);
+		if (e != num + n) /* json-c reads numbers in the C locale */
+			return ENOTSUP;
 		if (!isfinite(d)) {
 			s->p = q;
 			return 1; /* val_of_json() skips it too */
@@ -1412,7 +1415,66 @@ struct found {
 		size_t off, alen, vlen;
 	} * e;
 	size_t n, ecap;
+	/* every top-level name, to find one given twice */
+	char *names;
+	size_t nlen, ncap;
+	struct name_at {
+		size_t off, len;
+	} * na;
+	size_t nn, nacap;
 };
+
+static int found_name(struct found *f, const char *name, size_t len)
+{
+	if (f->nn == f->nacap) {
+		size_t c = f->nacap ? 2 * f->nacap : 16;
+		void *nb = realloc(f->na, c * sizeof(*f->na));
+		if (!nb)
+			return ENOMEM;
+		f->na = nb;
+		f->nacap = c;
+	}
+	if (f->ncap - f->nlen < len) {
+		size_t c = f->ncap ? f->ncap : 256;
+		char *nb;
+		while (c - f->nlen < len)
+			c *= 2;
+		nb = realloc(f->names, c);
+		if (!nb)
+			return ENOMEM;
+		f->names = nb;
+		f->ncap = c;
+	}
+	f->na[f->nn].off = f->nlen;
+	f->na[f->nn].len = len;
+	memcpy(f->names + f->nlen, name, len);
+	f->nlen += len;
+	f->nn++;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b, void *names)
+{
+	const struct name_at *x = a, *y = b;
+	const char *n = names;
+	int c =
+	    memcmp(n + x->off, n + y->off, x->len < y->len ? x->len : y->len);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Whether a name is given twice (json-c keeps one value, at the first
+ * place: the scanner leaves that to it). */
+static int found_twice(struct found *f)
+{
+	size_t i;
+	if (f->nn < 2)
+		return 0;
+	qsort_r(f->na, f->nn, sizeof(*f->na), name_cmp, f->names);
+	for (i = 1; i < f->nn; i++)
+		if (name_cmp(&f->na[i - 1], &f->na[i], f->names) == 0)
+			return 1;
+	return 0;
+}
 
 static int found_add(struct found *f, const char *attr, size_t alen,
 		     const uint8_t *val, size_t vlen)
@@ -1463,8 +1525,10 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 	uint8_t *ebuf = NULL;
 	size_t ecap = 0;
 	struct val v;
-	int rc = ENOTSUP;
+	int rc = ENOTSUP, emitting = 0;
 
+	if (len > INT_MAX) /* json-c takes an int */
+		goto out;
 	scan_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		goto out;
@@ -1487,6 +1551,8 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 			goto out;
 		}
 		alen = s.slen;
+		if ((rc = found_name(&f, (const char *)s.sbuf, alen)))
+			goto out;
 		if (alen + 1 > acap) {
 			char *na = realloc(attr, 2 * (alen + 1));
 			if (!na) {
@@ -1602,10 +1668,11 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 	}
 tail:
 	scan_ws(&s);
-	if (s.p != s.end)
+	if (s.p != s.end || found_twice(&f))
 		goto fail;
 	/* the whole text is read: now the entries */
 	rc = 0;
+	emitting = 1;
 	for (i = 0; i < f.n && !rc; i++)
 		rc = fn((const char *)f.buf + f.e[i].off, f.e[i].alen,
 			f.buf + f.e[i].off + f.e[i].alen + 1, f.e[i].vlen, arg);
@@ -1619,7 +1686,10 @@ out:
 	free(ebuf);
 	free(f.buf);
 	free(f.e);
-	return rc;
+	free(f.names);
+	free(f.na);
+	/* gave up (a callback's own ENOTSUP is its answer) */
+	return !emitting && rc == ENOTSUP ? SCHEMA_QUICK_NO : rc;
 }
 
 int schema_text_int_attr(const char *text, size_t len, const char *name,
@@ -1629,6 +1699,8 @@ int schema_text_int_attr(const char *text, size_t len, const char *name,
 	int found = 0, rc = ENOTSUP, first = 1;
 	struct val v;
 
+	if (len > INT_MAX)
+		goto out;
 	scan_ws(&s);
 	if (s.p >= s.end || *s.p++ != '{')
 		goto out;
@@ -1640,6 +1712,9 @@ int schema_text_int_attr(const char *text, size_t len, const char *name,
 	for (;;) {
 		int is_name;
 		if (s.p >= s.end || *s.p != '"' || scan_string(&s))
+			goto out;
+		/* json-c cuts a name at a NUL: "t\u0000" would be "t" */
+		if (s.slen && memchr(s.sbuf, 0, s.slen))
 			goto out;
 		is_name = strlen(name) == s.slen &&
 			  memcmp(s.sbuf ? (const char *)s.sbuf : "", name,
