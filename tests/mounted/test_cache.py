@@ -157,6 +157,46 @@ def test_refused_create_leaves_no_name(dog):
     assert not os.path.exists(dog.p("data", "dog", "8.json"))
 
 
+def test_refused_create_then_at_once_again(dog):
+    """A create refused by its write or by its close leaves no name, at
+    once, for stat, open and ls, and a create of the same name right after
+    works; a record is read by another process right after its create.
+    Fifty times each, for whatever the kernel caches between them."""
+    path = dog.p("data", "dog", "5.json")
+    for i in range(50):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        if i % 2:
+            # refused by the write that completes it...
+            with pytest.raises(OSError) as e:
+                os.write(fd, b'{"id": 6}')
+            assert e.value.errno == errno.EINVAL
+            with pytest.raises(OSError):  # and the close says so again
+                os.close(fd)
+        else:
+            # ...or, cut short, by the close
+            os.write(fd, b'{"a": ')
+            with pytest.raises(OSError) as e:
+                os.close(fd)
+            assert e.value.errno == errno.EINVAL
+        with pytest.raises(OSError) as e:
+            os.stat(path)
+        assert e.value.errno == errno.ENOENT
+        with pytest.raises(OSError) as e:
+            open(path).read()
+        assert e.value.errno == errno.ENOENT
+        assert "5.json" not in os.listdir(dog.p("data", "dog"))
+        with open(path, "w") as f:
+            f.write('{"n": %d}' % i)
+        assert json.loads(cat(dog, "data", "dog", "5.json"))["n"] == i
+        os.unlink(path)
+    # and a record read by another process right after its create
+    for i in range(50):
+        with open(dog.p("data", "dog", "%d.json" % (100 + i)), "w") as f:
+            f.write('{"n": %d}' % i)
+        assert json.loads(seen(dog, "data", "dog", "%d.json" % (100 + i)))[
+            "n"] == i
+
+
 def test_refused_rewrite_keeps_what_is_read(dog):
     dog.sh("""echo '{"a":1}' > data/dog/1.json""")
     before = seen(dog, "data", "dog", "1.json")
