@@ -841,10 +841,17 @@ static int val_of_json(struct json_object *j, struct val *v)
 	}
 }
 
-/* An array element's bytes, in the buffer array_entries() fills. */
+/* A list's scalar elements in ordered byte form, one buffer for all. */
 struct elem {
 	size_t off, len;
 	const uint8_t *p; /* buf + off, once buf has stopped moving */
+};
+
+struct elems {
+	struct elem *el;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t used, size;
 };
 
 static int elem_cmp(const void *a, const void *b)
@@ -855,58 +862,81 @@ static int elem_cmp(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+static int elems_add(struct elems *e, const struct val *v)
+{
+	if (e->n == e->cap) {
+		size_t c = e->cap ? 2 * e->cap : 16;
+		struct elem *ne = realloc(e->el, c * sizeof(*ne));
+		if (!ne)
+			return ENOMEM;
+		e->el = ne;
+		e->cap = c;
+	}
+	if (e->size - e->used < SCHEMA_VALUE_MAX) {
+		size_t c = e->size ? 2 * e->size : 4 * SCHEMA_VALUE_MAX;
+		uint8_t *nb = realloc(e->buf, c);
+		if (!nb)
+			return ENOMEM;
+		e->buf = nb;
+		e->size = c;
+	}
+	e->el[e->n].off = e->used;
+	e->el[e->n].len = encode_val(v, e->buf + e->used);
+	e->used += e->el[e->n++].len;
+	return 0;
+}
+
 /*
- * One call per distinct scalar element, in value order.  The elements'
- * bytes go into one buffer and are sorted to find the equal ones, so a
- * long array costs n log n, not n^2; the buffer stays near the size of
- * the record's text.
+ * One call per distinct element, in value order.  The elements' bytes
+ * are sorted to find the equal ones, so a long array costs n log n, not
+ * n^2; the buffer stays near the size of the record's text.  Empties e
+ * for the next list.
  */
+static int elems_each(struct elems *e, const char *attr, size_t attrlen,
+		      int (*fn)(const char *, size_t, const uint8_t *, size_t,
+				void *),
+		      void *arg)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < e->n; i++)
+		e->el[i].p = e->buf + e->el[i].off;
+	qsort(e->el, e->n, sizeof(*e->el), elem_cmp);
+	for (i = 0; i < e->n && !rc; i++)
+		if (i == 0 || elem_cmp(&e->el[i - 1], &e->el[i]))
+			rc = fn(attr, attrlen, e->el[i].p, e->el[i].len, arg);
+	e->n = e->used = 0;
+	return rc;
+}
+
+static void elems_free(struct elems *e)
+{
+	free(e->el);
+	free(e->buf);
+}
+
+/* One call per distinct scalar element of a json-c array. */
 static int
 array_entries(const char *attr, size_t attrlen, struct json_object *arr,
 	      int (*fn)(const char *, size_t, const uint8_t *, size_t, void *),
 	      void *arg)
 {
-	size_t n = json_object_array_length(arr), used = 0, size = 0, k, i;
-	struct elem *el = NULL;
-	uint8_t *buf = NULL, *nb;
+	size_t n = json_object_array_length(arr), i;
+	struct elems e = {0};
 	struct val v;
 	int rc = 0;
 
-	if (n == 0)
-		return 0;
-	el = calloc(n, sizeof(*el));
-	if (!el)
-		return ENOMEM;
-	for (i = k = 0; i < n; i++) {
+	for (i = 0; i < n && !rc; i++) {
 		rc = val_of_json(json_object_array_get_idx(arr, i), &v);
-		if (rc == 1) {
+		if (rc == 1)
 			rc = 0;
-			continue;
-		}
-		if (rc)
-			goto out;
-		if (size - used < SCHEMA_VALUE_MAX) {
-			size = size ? 2 * size : 4 * SCHEMA_VALUE_MAX;
-			nb = realloc(buf, size);
-			if (!nb) {
-				rc = ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		el[k].off = used;
-		el[k].len = encode_val(&v, buf + used);
-		used += el[k++].len;
+		else if (!rc)
+			rc = elems_add(&e, &v);
 	}
-	for (i = 0; i < k; i++)
-		el[i].p = buf + el[i].off;
-	qsort(el, k, sizeof(*el), elem_cmp);
-	for (i = 0; i < k && !rc; i++)
-		if (i == 0 || elem_cmp(&el[i - 1], &el[i]))
-			rc = fn(attr, attrlen, el[i].p, el[i].len, arg);
-out:
-	free(buf);
-	free(el);
+	if (!rc)
+		rc = elems_each(&e, attr, attrlen, fn, arg);
+	elems_free(&e);
 	return rc;
 }
 
@@ -1083,6 +1113,7 @@ struct scan {
 	const char *p, *end;
 	uint8_t *sbuf; /* a decoded string */
 	size_t slen, scap;
+	int num_int; /* the last number had no '.', 'e' or 'E': json-c's int */
 };
 
 static void scan_ws(struct scan *s)
@@ -1320,6 +1351,7 @@ static int scan_value(struct scan *s, struct val *v)
 		if (*c)
 			return ENOTSUP;
 	}
+	s->num_int = !dbl;
 	errno = 0;
 	if (dbl) {
 		char *e;
@@ -1348,6 +1380,52 @@ static int scan_value(struct scan *s, struct val *v)
 }
 
 /*
+ * Lists and objects: scan_enter() after the opening bracket, scan_more()
+ * after each item.  Both return 1 when an item follows, 0 at the closing
+ * bracket (passed), -1 for anything else.
+ */
+static int scan_enter(struct scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return 1;
+}
+
+static int scan_more(struct scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		scan_ws(s);
+		return 1;
+	}
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return -1;
+}
+
+/* A member's name into s->sbuf, and past its ':'.  0, ENOTSUP, ENOMEM. */
+static int scan_name(struct scan *s)
+{
+	int rc;
+	if (s->p >= s->end || *s->p != '"')
+		return ENOTSUP;
+	if ((rc = scan_string(s)))
+		return rc;
+	scan_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return ENOTSUP;
+	s->p++;
+	scan_ws(s);
+	return 0;
+}
+
+/*
  * Past one object or array at s->p, read as strictly as json-c reads it
  * (its entries are none, but a text json-c refuses must be given up on);
  * depth counts the levels around it.  0 or ENOTSUP.
@@ -1355,27 +1433,16 @@ static int scan_value(struct scan *s, struct val *v)
 static int scan_skip_at(struct scan *s, int depth)
 {
 	char close = *s->p == '{' ? '}' : ']';
-	int obj = close == '}';
+	int more;
 
 	/* json-c stops at 32 levels */
 	if (depth > 30)
 		return ENOTSUP;
 	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == close) {
-		s->p++;
-		return 0;
-	}
-	for (;;) {
-		if (obj) {
-			if (s->p >= s->end || *s->p != '"' || scan_string(s))
-				return ENOTSUP;
-			scan_ws(s);
-			if (s->p >= s->end || *s->p != ':')
-				return ENOTSUP;
-			s->p++;
-			scan_ws(s);
-		}
+	for (more = scan_enter(s, close); more == 1;
+	     more = scan_more(s, close)) {
+		if (close == '}' && scan_name(s))
+			return ENOTSUP;
 		if (s->p < s->end && (*s->p == '{' || *s->p == '[')) {
 			if (scan_skip_at(s, depth + 1))
 				return ENOTSUP;
@@ -1385,18 +1452,8 @@ static int scan_skip_at(struct scan *s, int depth)
 			if (rc != 0 && rc != 1)
 				return ENOTSUP;
 		}
-		scan_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			scan_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == close) {
-			s->p++;
-			return 0;
-		}
-		return ENOTSUP;
 	}
+	return more == 0 ? 0 : ENOTSUP;
 }
 
 static int scan_skip(struct scan *s)
@@ -1404,6 +1461,18 @@ static int scan_skip(struct scan *s)
 	/* a value of the record (level 2) or an element of its list (level
 	 * 3): counted as the deeper, so a text at json-c's limit is given up */
 	return scan_skip_at(s, 3);
+}
+
+/*
+ * A member's name, checked: json-c's names are C strings, so one with a
+ * NUL would be cut.  0, ENOTSUP, ENOMEM.
+ */
+static int scan_cname(struct scan *s)
+{
+	int rc = scan_name(s);
+	if (!rc && s->slen && memchr(s->sbuf, 0, s->slen))
+		rc = ENOTSUP;
+	return rc;
 }
 
 /* The entries found so far, given to fn only once the whole text has
@@ -1424,7 +1493,8 @@ struct found {
 	size_t nn, nacap;
 };
 
-static int found_name(struct found *f, const char *name, size_t len)
+/* Keep the name in s->sbuf; it is f->names + f->na[f->nn - 1].off. */
+static int found_name(struct found *f, const struct scan *s)
 {
 	if (f->nn == f->nacap) {
 		size_t c = f->nacap ? 2 * f->nacap : 16;
@@ -1434,10 +1504,10 @@ static int found_name(struct found *f, const char *name, size_t len)
 		f->na = nb;
 		f->nacap = c;
 	}
-	if (f->ncap - f->nlen < len) {
+	if (!f->names || f->ncap - f->nlen < s->slen) {
 		size_t c = f->ncap ? f->ncap : 256;
 		char *nb;
-		while (c - f->nlen < len)
+		while (c - f->nlen < s->slen)
 			c *= 2;
 		nb = realloc(f->names, c);
 		if (!nb)
@@ -1446,9 +1516,10 @@ static int found_name(struct found *f, const char *name, size_t len)
 		f->ncap = c;
 	}
 	f->na[f->nn].off = f->nlen;
-	f->na[f->nn].len = len;
-	memcpy(f->names + f->nlen, name, len);
-	f->nlen += len;
+	f->na[f->nn].len = s->slen;
+	if (s->slen)
+		memcpy(f->names + f->nlen, s->sbuf, s->slen);
+	f->nlen += s->slen;
 	f->nn++;
 	return 0;
 }
@@ -1476,9 +1547,11 @@ static int found_twice(struct found *f)
 	return 0;
 }
 
-static int found_add(struct found *f, const char *attr, size_t alen,
-		     const uint8_t *val, size_t vlen)
+/* An entry kept for later; fn's shape, arg the struct found. */
+static int found_add(const char *attr, size_t alen, const uint8_t *val,
+		     size_t vlen, void *arg)
 {
+	struct found *f = arg;
 	if (f->n == f->ecap) {
 		size_t c = f->ecap ? 2 * f->ecap : 16;
 		void *ne = realloc(f->e, c * sizeof(*f->e));
@@ -1515,158 +1588,63 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 					 void *arg),
 			       void *arg)
 {
-	struct scan s = {text, text + len, NULL, 0, 0};
+	struct scan s = {.p = text, .end = text + len};
 	struct found f = {0};
+	struct elems e = {0};
 	uint8_t enc[SCHEMA_VALUE_MAX];
-	char *attr = NULL;
-	size_t acap = 0, alen, i;
-	struct elem *el = NULL;
-	size_t elcap = 0;
-	uint8_t *ebuf = NULL;
-	size_t ecap = 0;
+	size_t pklen = pk ? strlen(pk) : 0, i;
 	struct val v;
-	int rc = ENOTSUP, emitting = 0;
+	int rc = ENOTSUP, more = -1, emitting = 0;
 
 	if (len > INT_MAX) /* json-c takes an int */
 		goto out;
 	scan_ws(&s);
-	if (s.p >= s.end || *s.p != '{')
+	if (s.p >= s.end || *s.p++ != '{')
 		goto out;
-	s.p++;
-	scan_ws(&s);
-	if (s.p < s.end && *s.p == '}') {
-		s.p++;
-		goto tail;
-	}
-	for (;;) {
+	for (more = scan_enter(&s, '}'); more == 1; more = scan_more(&s, '}')) {
+		const char *attr;
+		size_t alen;
 		int skip;
-		if (s.p >= s.end || *s.p != '"')
-			goto fail;
-		rc = scan_string(&s);
-		if (rc)
+		if ((rc = scan_cname(&s)) || (rc = found_name(&f, &s)))
 			goto out;
-		/* json-c's names are C strings */
-		if (s.slen && memchr(s.sbuf, 0, s.slen)) {
-			rc = ENOTSUP;
-			goto out;
-		}
-		alen = s.slen;
-		if ((rc = found_name(&f, (const char *)s.sbuf, alen)))
-			goto out;
-		if (alen + 1 > acap) {
-			char *na = realloc(attr, 2 * (alen + 1));
-			if (!na) {
-				rc = ENOMEM;
-				goto out;
-			}
-			attr = na;
-			acap = 2 * (alen + 1);
-		}
-		if (alen)
-			memcpy(attr, s.sbuf, alen);
-		attr[alen] = '\0';
-		skip = pk && strcmp(attr, pk) == 0;
-		scan_ws(&s);
-		if (s.p >= s.end || *s.p != ':')
-			goto fail;
-		s.p++;
-		scan_ws(&s);
+		/* the name, kept (the value's strings reuse s.sbuf) */
+		attr = f.names + f.na[f.nn - 1].off;
+		alen = f.na[f.nn - 1].len;
+		skip = pk && alen == pklen &&
+		       (!alen || memcmp(attr, pk, alen) == 0);
 		if (s.p < s.end && *s.p == '[') {
 			/* each distinct scalar element once, in value order */
-			size_t k = 0, used = 0;
+			int items;
 			s.p++;
-			scan_ws(&s);
-			if (s.p < s.end && *s.p == ']') {
-				s.p++;
-			} else {
-				for (;;) {
-					rc = scan_value(&s, &v);
-					if (rc != 0 && rc != 1)
-						goto out;
-					if (rc == 0) {
-						if (k == elcap) {
-							size_t c =
-							    elcap ? 2 * elcap
-								  : 16;
-							struct elem *ne =
-							    realloc(
-								el,
-								c * sizeof(
-									*ne));
-							if (!ne) {
-								rc = ENOMEM;
-								goto out;
-							}
-							el = ne;
-							elcap = c;
-						}
-						if (ecap - used <
-						    SCHEMA_VALUE_MAX) {
-							size_t c =
-							    ecap
-								? 2 * ecap
-								: 4 * SCHEMA_VALUE_MAX;
-							uint8_t *nb =
-							    realloc(ebuf, c);
-							if (!nb) {
-								rc = ENOMEM;
-								goto out;
-							}
-							ebuf = nb;
-							ecap = c;
-						}
-						el[k].off = used;
-						el[k].len =
-						    encode_val(&v, ebuf + used);
-						used += el[k++].len;
-					}
-					scan_ws(&s);
-					if (s.p < s.end && *s.p == ',') {
-						s.p++;
-						scan_ws(&s);
-						continue;
-					}
-					if (s.p < s.end && *s.p == ']') {
-						s.p++;
-						break;
-					}
-					goto fail;
-				}
+			for (items = scan_enter(&s, ']'); items == 1;
+			     items = scan_more(&s, ']')) {
+				rc = scan_value(&s, &v);
+				if (rc == 0)
+					rc = elems_add(&e, &v);
+				else if (rc == 1)
+					rc = 0;
+				if (rc)
+					goto out;
 			}
-			if (!skip) {
-				for (i = 0; i < k; i++)
-					el[i].p = ebuf + el[i].off;
-				qsort(el, k, sizeof(*el), elem_cmp);
-				for (i = 0; i < k; i++)
-					if ((i == 0 ||
-					     elem_cmp(&el[i - 1], &el[i])) &&
-					    (rc =
-						 found_add(&f, attr, alen,
-							   el[i].p, el[i].len)))
-						goto out;
-			}
+			if (items < 0)
+				goto fail;
+			if (skip)
+				e.n = e.used = 0;
+			else
+				rc = elems_each(&e, attr, alen, found_add, &f);
 		} else {
 			rc = scan_value(&s, &v);
-			if (rc != 0 && rc != 1)
-				goto out;
-			if (rc == 0 && !skip &&
-			    (rc = found_add(&f, attr, alen, enc,
-					    encode_val(&v, enc))))
-				goto out;
+			if (rc == 1)
+				rc = 0;
+			else if (rc == 0 && !skip)
+				rc = found_add(attr, alen, enc,
+					       encode_val(&v, enc), &f);
 		}
-		scan_ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
-			scan_ws(&s);
-			continue;
-		}
-		if (s.p < s.end && *s.p == '}') {
-			s.p++;
-			break;
-		}
-		goto fail;
+		if (rc)
+			goto out;
 	}
-tail:
+	if (more < 0)
+		goto fail;
 	scan_ws(&s);
 	if (s.p != s.end || found_twice(&f))
 		goto fail;
@@ -1681,9 +1659,7 @@ fail:
 	rc = ENOTSUP;
 out:
 	free(s.sbuf);
-	free(attr);
-	free(el);
-	free(ebuf);
+	elems_free(&e);
 	free(f.buf);
 	free(f.e);
 	free(f.names);
@@ -1695,8 +1671,9 @@ out:
 int schema_text_int_attr(const char *text, size_t len, const char *name,
 			 int64_t *out)
 {
-	struct scan s = {text, text + len, NULL, 0, 0};
-	int found = 0, rc = ENOTSUP, first = 1;
+	struct scan s = {.p = text, .end = text + len};
+	size_t nlen = strlen(name);
+	int found = 0, seen = 0, rc = ENOTSUP, more = -1;
 	struct val v;
 
 	if (len > INT_MAX)
@@ -1704,65 +1681,27 @@ int schema_text_int_attr(const char *text, size_t len, const char *name,
 	scan_ws(&s);
 	if (s.p >= s.end || *s.p++ != '{')
 		goto out;
-	scan_ws(&s);
-	if (s.p < s.end && *s.p == '}') {
-		s.p++;
-		goto tail;
-	}
-	for (;;) {
-		int is_name;
-		if (s.p >= s.end || *s.p != '"' || scan_string(&s))
+	for (more = scan_enter(&s, '}'); more == 1; more = scan_more(&s, '}')) {
+		int is_name, r;
+		if (scan_cname(&s))
 			goto out;
-		/* json-c cuts a name at a NUL: "t\u0000" would be "t" */
-		if (s.slen && memchr(s.sbuf, 0, s.slen))
-			goto out;
-		is_name = strlen(name) == s.slen &&
-			  memcmp(s.sbuf ? (const char *)s.sbuf : "", name,
-				 s.slen) == 0;
+		is_name = s.slen == nlen &&
+			  (!nlen || memcmp(s.sbuf, name, nlen) == 0);
 		/* a name twice is not a canonical text: json-c's last wins */
-		if (is_name && !first)
+		if (is_name && seen++)
 			goto out;
-		scan_ws(&s);
-		if (s.p >= s.end || *s.p != ':')
+		r = scan_value(&s, &v);
+		if (r != 0 && r != 1)
 			goto out;
-		s.p++;
-		scan_ws(&s);
-		{
-			int num = s.p < s.end &&
-				  (*s.p == '-' || (*s.p >= '0' && *s.p <= '9'));
-			const char *at = s.p;
-			int r = scan_value(&s, &v);
-			if (r != 0 && r != 1)
-				goto out;
-			if (is_name) {
-				first = 0;
-				/* an integer in the text, not a float that is
-				 * whole (json-c's int type), within int64 */
-				if (r == 0 && num &&
-				    !memchr(at, '.', (size_t)(s.p - at)) &&
-				    !memchr(at, 'e', (size_t)(s.p - at)) &&
-				    !memchr(at, 'E', (size_t)(s.p - at)) &&
-				    v.kind == V_INT) {
-					*out = v.i;
-					found = 1;
-				}
-			}
+		/* an integer in the text (json-c's int type), not a whole
+		 * float, and within int64_t */
+		if (is_name && r == 0 && v.kind == V_INT && s.num_int) {
+			*out = v.i;
+			found = 1;
 		}
-		scan_ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
-			scan_ws(&s);
-			continue;
-		}
-		if (s.p < s.end && *s.p == '}') {
-			s.p++;
-			break;
-		}
-		goto out;
 	}
-tail:
 	scan_ws(&s);
-	if (s.p == s.end)
+	if (more == 0 && s.p == s.end)
 		rc = found;
 out:
 	free(s.sbuf);
