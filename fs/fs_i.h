@@ -225,7 +225,6 @@ int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		  const struct schema_table **out);
-const char *fs_schema_pk(const struct schema_table *t);
 void fs_schema_reset(struct fs_db *db);
 int fs_schema_text(struct fs_db *db, char **out, size_t *len);
 int fs_schema_json(struct fs_db *db, const char *tname, char **out,

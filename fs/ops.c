@@ -909,13 +909,13 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	}
 	/* the object the write-time check kept saves parsing body again */
 	rc = pre ? schema_record_prepare_checked(
-		       pre, &k, fs_schema_pk(ts), oldtext, had ? old.len : 0,
-		       now / 1000000, !ts, &text, &tlen, err)
+		       pre, &k, schema_table_pk_name(ts), oldtext,
+		       had ? old.len : 0, now / 1000000, !ts, &text, &tlen, err)
 		 : EAGAIN;
 	if (rc == EAGAIN)
 		rc = schema_record_prepare(
-		    body, len, &k, fs_schema_pk(ts), oldtext, had ? old.len : 0,
-		    now / 1000000, !ts, &text, &tlen, err);
+		    body, len, &k, schema_table_pk_name(ts), oldtext,
+		    had ? old.len : 0, now / 1000000, !ts, &text, &tlen, err);
 	if (!rc && ts)
 		rc = declared_record(ts, &text, &tlen, oldtext,
 				     had ? old.len : 0, now / 1000000, err);
@@ -1663,8 +1663,8 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 		if (rc != EAGAIN)
 			return rc;
 	}
-	rc = schema_record_prepare(f->buf, f->len, &k, fs_schema_pk(ts), NULL,
-				   0, 0, !ts, &text, &tl, err);
+	rc = schema_record_prepare(f->buf, f->len, &k, schema_table_pk_name(ts),
+				   NULL, 0, 0, !ts, &text, &tl, err);
 	if (!rc && ts)
 		rc = declared_record(ts, &text, &tl, NULL, 0, 0, err);
 	free(text);
@@ -2482,8 +2482,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 						   &body, &bl);
 			if (!rc)
 				rc = schema_record_prepare(
-				    body, bl, &nk, fs_schema_pk(dts), NULL, 0,
-				    r->now / 1000000, !dts, &text, &tl,
+				    body, bl, &nk, schema_table_pk_name(dts),
+				    NULL, 0, r->now / 1000000, !dts, &text, &tl,
 				    &r->err);
 			free(body);
 			if (!rc && dts)
@@ -2491,7 +2491,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 						     r->now / 1000000, &r->err);
 		} else {
 			rc = schema_record_rekey(
-			    so.data, so.len, &nk, fs_schema_pk(dts),
+			    so.data, so.len, &nk, schema_table_pk_name(dts),
 			    r->now / 1000000, !dts, &text, &tl, &r->err);
 			if (!rc && dts)
 				rc = declared_record(dts, &text, &tl, so.data,

@@ -101,16 +101,6 @@ void fs_schema_reset(struct fs_db *db)
 	}
 }
 
-const char *fs_schema_pk(const struct schema_table *t)
-{
-	size_t i;
-	if (t)
-		for (i = 0; i < t->nattrs; i++)
-			if (t->attrs[i].pk)
-				return t->attrs[i].name;
-	return SCHEMA_PK;
-}
-
 /* ---- the block of a dynamic table ---------------------------------------- */
 
 /* Free what a table made here holds (schema_doc_free frees the array). */
@@ -522,8 +512,8 @@ static int as_declared(const struct schema_table *from,
 					   outlen, why);
 	rc = schema_record_retable(text, len, from, b, &body, &bl);
 	if (!rc)
-		rc = schema_record_prepare(body, bl, k, fs_schema_pk(b), NULL,
-					   0, 0, 0, &canon, &cl, why);
+		rc = schema_record_prepare(body, bl, k, schema_table_pk_name(b),
+					   NULL, 0, 0, 0, &canon, &cl, why);
 	if (!rc)
 		rc = schema_table_record(b, canon, cl, NULL, 0, -1, out, outlen,
 					 why);
@@ -546,7 +536,7 @@ static int declare(struct apply *ap, struct store_txn *t,
 		   size_t bloblen)
 {
 	const struct schema_attr *pk = schema_table_pk(b);
-	const char *oldpk = fs_schema_pk(from);
+	const char *oldpk = schema_table_pk_name(from);
 	struct store_cursor *c;
 	struct store_obj o;
 	struct rewrite *rw = NULL;

@@ -47,6 +47,12 @@ const struct schema_attr *schema_table_pk(const struct schema_table *t)
 	return NULL;
 }
 
+const char *schema_table_pk_name(const struct schema_table *t)
+{
+	const struct schema_attr *a = schema_table_pk(t);
+	return a ? a->name : SCHEMA_PK;
+}
+
 const struct schema_attr *schema_table_attr(const struct schema_table *t,
 					    const char *name, size_t len)
 {

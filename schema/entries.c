@@ -60,13 +60,8 @@ int schema_table_store_entries(const struct schema_table *t, const void *text,
 			       void *arg)
 {
 	struct walk w = {t, fn, arg};
-	const char *pk = SCHEMA_PK;
-	size_t i;
-	if (t)
-		for (i = 0; i < t->nattrs; i++)
-			if (t->attrs[i].pk)
-				pk = t->attrs[i].name;
-	return schema_index_entries(text, len, pk, one, &w);
+	return schema_index_entries(text, len, schema_table_pk_name(t), one,
+				    &w);
 }
 
 int schema_table_store_entries_quick(const struct schema_table *t,
@@ -77,14 +72,8 @@ int schema_table_store_entries_quick(const struct schema_table *t,
 				     void *arg)
 {
 	struct walk w = {t, fn, arg};
-	const char *pk = SCHEMA_PK;
-	size_t i;
-	int rc;
-	if (t)
-		for (i = 0; i < t->nattrs; i++)
-			if (t->attrs[i].pk)
-				pk = t->attrs[i].name;
-	rc = schema_index_entries_quick(text, len, pk, one, &w);
+	const char *pk = schema_table_pk_name(t);
+	int rc = schema_index_entries_quick(text, len, pk, one, &w);
 	if (rc == SCHEMA_QUICK_NO)
 		rc = schema_index_entries(text, len, pk, one, &w);
 	return rc;

@@ -536,6 +536,9 @@ void schema_cache_free(struct schema_cache *c);
 /* The primary key attribute of t (the first with pk set), or NULL. */
 const struct schema_attr *schema_table_pk(const struct schema_table *t);
 
+/* Its name; a dynamic table's (t NULL) is SCHEMA_PK. */
+const char *schema_table_pk_name(const struct schema_table *t);
+
 /* The attribute of t named name[0..len) (no NUL needed), or NULL. */
 const struct schema_attr *schema_table_attr(const struct schema_table *t,
 					    const char *name, size_t len);
