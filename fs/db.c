@@ -70,6 +70,11 @@ static int db_open(const char *name, int create, struct fs_db **out)
 			    fs.opts.initial_map, &db->env);
 	if (rc)
 		goto fail;
+	rc = fs_intent_replay(db);
+	if (rc) {
+		store_env_close(db->env);
+		goto fail;
+	}
 	db->id = store_env_id(db->env);
 	*out = db;
 	return 0;
@@ -199,7 +204,6 @@ int fs_db_drop(struct fs_db *db)
 {
 	struct store_txn *t;
 	uint64_t n = 0;
-	char path[4096];
 	int rc = store_read_begin(db->env, &t);
 	if (rc)
 		return rc;
@@ -218,10 +222,7 @@ int fs_db_drop(struct fs_db *db)
 	db->dropped = 1;
 	fs_schema_reset(db);
 	pthread_mutex_unlock(&fs.db_lock);
-	snprintf(path, sizeof(path), "%s/data.mdb", db->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/lock.mdb", db->dir);
-	unlink(path);
+	store_env_remove(db->dir);
 	if (rmdir(db->dir) != 0)
 		fs_log("%s: %s", db->dir, strerror(errno));
 	return 0;

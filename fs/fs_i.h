@@ -170,6 +170,9 @@ struct fs {
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
 	int lockfd;
+	/* tests only (RECORDFS_CRASH_AFTER_ANSWER in the environment): the
+	 * daemon kills itself after answering a close it has not stored */
+	int crash_after_answer;
 };
 
 extern struct fs fs;
@@ -206,6 +209,7 @@ double fs_attr_ttl(struct fs_node *n);
 void fs_node_changed(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
+int fs_intent_replay(struct fs_db *db);
 
 /* index.c */
 int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -875,6 +876,109 @@ static int declared_record(const struct schema_table *ts, char **text,
 }
 
 /*
+ * A record about to be stored: its new object (o.data is text), and the
+ * text it replaces (had: there was one).
+ */
+struct record_new {
+	struct store_obj o;
+	char *text, *oldtext;
+	size_t oldlen;
+	int64_t old_btime_ns;
+	int had;
+};
+
+static void record_new_free(struct record_new *r)
+{
+	free(r->text);
+	free(r->oldtext);
+}
+
+/* Copy the stored record kb, if any, into r->oldtext. */
+static int record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
+		      size_t kl, struct record_new *r)
+{
+	struct store_obj old;
+	int rc = store_obj_get(t, tid, STORE_RECORD, kb, kl, &old);
+	if (rc)
+		return rc == ENOENT ? 0 : rc;
+	/* old.data may move with the first write: keep a copy */
+	r->oldtext = malloc(old.len ? old.len : 1);
+	if (!r->oldtext)
+		return ENOMEM;
+	memcpy(r->oldtext, old.data, old.len);
+	r->oldlen = old.len;
+	r->had = 1;
+	r->old_btime_ns = old.btime_ns;
+	return 0;
+}
+
+/*
+ * Make a record's canonical text for body, keeping what the old record
+ * (if any) says about creation.  Everything that can refuse a body
+ * happens here, before anything is stored.
+ */
+static int record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		       const uint8_t *kb, size_t kl, uint64_t ino,
+		       int64_t btime_if_new, const char *body, size_t len,
+		       struct schema_check *pre, int64_t now, int64_t mtime,
+		       struct record_new *r, struct schema_err *err)
+{
+	const struct schema_table *ts;
+	struct schema_key k;
+	size_t tlen = 0;
+	int rc = fs_schema_get(db, t, tid, &ts);
+
+	memset(r, 0, sizeof(*r));
+	if (rc)
+		return rc;
+	if (schema_key_decode(kb, kl, &k))
+		return EIO;
+	rc = record_old(t, tid, kb, kl, r);
+	if (rc)
+		return rc;
+	/* the object the write-time check kept saves parsing body again */
+	rc = pre ? schema_record_prepare_checked(
+		       pre, &k, schema_table_pk_name(ts), r->oldtext, r->oldlen,
+		       now / 1000000, !ts, &r->text, &tlen, err)
+		 : EAGAIN;
+	if (rc == EAGAIN)
+		rc = schema_record_prepare(
+		    body, len, &k, schema_table_pk_name(ts), r->oldtext,
+		    r->oldlen, now / 1000000, !ts, &r->text, &tlen, err);
+	if (!rc && ts)
+		rc = declared_record(ts, &r->text, &tlen, r->oldtext, r->oldlen,
+				     now / 1000000, err);
+	if (rc) {
+		record_new_free(r);
+		return rc;
+	}
+	r->o.ino = ino;
+	r->o.btime_ns = r->had ? r->old_btime_ns : btime_if_new;
+	r->o.mtime_ns = mtime ? mtime : now;
+	r->o.size = tlen;
+	r->o.data = r->text;
+	r->o.len = tlen;
+	return 0;
+}
+
+/* Store r as record kb, its index entries following its text. */
+static int record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
+			const uint8_t *kb, size_t kl,
+			const struct record_new *r)
+{
+	int rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &r->o);
+	if (!rc && r->had)
+		rc = fs_index_update(db, t, tid, kb, kl, r->oldtext, r->oldlen,
+				     r->o.data, r->o.len);
+	else if (!rc)
+		rc =
+		    fs_index_record(db, t, tid, kb, kl, r->o.data, r->o.len, 0);
+	if (!rc && !r->had)
+		rc = alias_sync(t, tid, kb, kl, 1);
+	return rc;
+}
+
+/*
  * Write a record's canonical text for body, keeping what the old record
  * (if any) says about creation.  Runs inside store_write.
  */
@@ -884,72 +988,49 @@ static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		      struct schema_check *pre, int64_t now, int64_t mtime,
 		      struct schema_err *err)
 {
-	const struct schema_table *ts;
-	struct store_obj old, o;
-	struct schema_key k;
-	char *text = NULL, *oldtext = NULL;
-	size_t tlen = 0;
-	int rc = fs_schema_get(db, t, tid, &ts), had;
-
+	struct record_new r;
+	int rc = record_make(db, t, tid, kb, kl, ino, btime_if_new, body, len,
+			     pre, now, mtime, &r, err);
 	if (rc)
 		return rc;
-
-	if (schema_key_decode(kb, kl, &k))
-		return EIO;
-	rc = store_obj_get(t, tid, STORE_RECORD, kb, kl, &old);
-	if (rc && rc != ENOENT)
-		return rc;
-	had = rc == 0;
-	if (had) {
-		/* old.data may move with the first write: keep a copy */
-		oldtext = malloc(old.len ? old.len : 1);
-		if (!oldtext)
-			return ENOMEM;
-		memcpy(oldtext, old.data, old.len);
-	}
-	/* the object the write-time check kept saves parsing body again */
-	rc = pre ? schema_record_prepare_checked(
-		       pre, &k, schema_table_pk_name(ts), oldtext,
-		       had ? old.len : 0, now / 1000000, !ts, &text, &tlen, err)
-		 : EAGAIN;
-	if (rc == EAGAIN)
-		rc = schema_record_prepare(
-		    body, len, &k, schema_table_pk_name(ts), oldtext,
-		    had ? old.len : 0, now / 1000000, !ts, &text, &tlen, err);
-	if (!rc && ts)
-		rc = declared_record(ts, &text, &tlen, oldtext,
-				     had ? old.len : 0, now / 1000000, err);
-	if (rc)
-		goto out;
-	o.ino = ino;
-	o.btime_ns = had ? old.btime_ns : btime_if_new;
-	o.mtime_ns = mtime ? mtime : now;
-	o.size = tlen;
-	o.data = text;
-	o.len = tlen;
-	rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &o);
-	if (!rc && had)
-		rc = fs_index_update(db, t, tid, kb, kl, oldtext, old.len, text,
-				     tlen);
-	else if (!rc)
-		rc = fs_index_record(db, t, tid, kb, kl, text, tlen, 0);
-	if (!rc && !had)
-		rc = alias_sync(t, tid, kb, kl, 1);
-out:
-	free(text);
-	free(oldtext);
+	rc = record_store(db, t, tid, kb, kl, &r);
+	record_new_free(&r);
 	return rc;
+}
+
+/* Remove record kb (stored as o) and its index entries. */
+static int record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
+			 const uint8_t *kb, size_t kl,
+			 const struct store_obj *o)
+{
+	/* The entries first: o->data is read before anything moves. */
+	int rc = fs_index_record(db, t, tid, kb, kl, o->data, o->len, 1);
+	if (!rc)
+		rc = store_obj_del(t, tid, STORE_RECORD, kb, kl);
+	if (!rc)
+		rc = alias_sync(t, tid, kb, kl, 0);
+	return rc;
+}
+
+/* The table a node was opened in is still there, under the same number. */
+static int table_same(struct store_txn *t, const struct fs_node *n,
+		      struct schema_err *err)
+{
+	struct store_table tb;
+	if (store_table_get(t, n->tname, strlen(n->tname), &tb) != 0 ||
+	    tb.tid != n->tid)
+		return schema_fail(err, ENOENT, "its table is gone");
+	return 0;
 }
 
 static int commit_fn(struct store_txn *t, void *arg)
 {
 	struct commit *c = arg;
 	struct fs_node *n = c->n;
-	struct store_table tb;
 	/* The table may have gone (or come back new) since the open. */
-	if (store_table_get(t, n->tname, strlen(n->tname), &tb) != 0 ||
-	    tb.tid != n->tid)
-		return schema_fail(&c->err, ENOENT, "its table is gone");
+	int rc = table_same(t, n, &c->err);
+	if (rc)
+		return rc;
 	return record_put(n->db, t, n->tid, n->key, n->keylen,
 			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
 			  n->pending ? n->pending_btime_ns : c->now, c->body,
@@ -995,6 +1076,35 @@ static int schema_refuse(int rc, const struct fs_node *n,
 	return refuse(rc, n, NULL, err, NULL);
 }
 
+/* The write-time check's object, when it has seen the whole body. */
+static struct schema_check *file_pre(struct fs_file *f)
+{
+	return !f->holes && f->check && f->checked == f->len &&
+		       schema_check_done(f->check)
+		   ? f->check
+		   : NULL;
+}
+
+/* A refused commit of f: say why, and return rc. */
+static int file_refused(struct fs_file *f, int rc, const struct schema_err *err)
+{
+	f->bad = 1;
+	/* the kernel may hold this writer's size and pages: the stored
+	 * record stays, so they end */
+	node_changed(f->node);
+	return refuse(rc, f->node, NULL, err, NULL);
+}
+
+/* f's buffer is the record now (or will be, in a moment). */
+static void file_stored(struct fs_file *f)
+{
+	f->dirty = 0;
+	f->written = 0;
+	f->mtime_ns = 0;
+	if (f->node->pending == f)
+		f->node->pending = NULL;
+}
+
 /* Commit a record file's buffer.  0 when nothing needed doing. */
 static int file_commit(struct fs_file *f)
 {
@@ -1008,26 +1118,289 @@ static int file_commit(struct fs_file *f)
 	c.n = n;
 	c.body = f->buf;
 	c.len = f->len;
-	if (!f->holes && f->check && f->checked == f->len &&
-	    schema_check_done(f->check))
-		c.pre = f->check;
+	c.pre = file_pre(f);
 	c.now = now_ns();
 	c.mtime = f->mtime_ns;
 	rc = store_write(n->db->env, commit_fn, &c);
-	if (rc) {
-		f->bad = 1;
-		/* the kernel may hold this writer's size and pages: the
-		 * stored record stays, so they end */
-		node_changed(n);
-		return refuse(rc, n, NULL, &c.err, NULL);
-	}
-	f->dirty = 0;
-	f->written = 0;
-	f->mtime_ns = 0;
-	if (n->pending == f)
-		n->pending = NULL;
+	if (rc)
+		return file_refused(f, rc, &c.err);
+	file_stored(f);
 	node_changed(n);
 	return committed(n->db);
+}
+
+/*
+ * ---- answered before stored: the intent slot ----------------------------
+ *
+ * A close that commits a record, and an unlink of a record, are answered
+ * before their B-tree work (the record, its index entries: most of a
+ * commit's time) is done, so the client runs on while the daemon stores:
+ * the daemon reads no request before it has finished, so nothing can see
+ * the state between.  Everything that can refuse the change runs first,
+ * in a read transaction (record_make for a body), and the change as it
+ * will be stored goes to the environment's intent slot
+ * (store_intent_write: a pwrite into the page cache), which survives the
+ * daemon being killed as a commit does.  A start-up finds a slot never
+ * marked applied (store_intent_done commits with the change) and stores
+ * it before anything else: a close or an rm that returned 0 survives
+ * kill -9 either way.  Only commits that cannot fail for want of room go
+ * this way (store_intent_safe), and only with sync on a timer: with
+ * -o sync=0 they wait for the disk.
+ *
+ * The slot's bytes: 'r' (a record stored) or 'd' (a record removed), u32
+ * table number, u16 + table name, u16 + key; after 'r', u64 inode number,
+ * i64 creation and modification times (ns), then the text.  Numbers are
+ * little-endian.
+ */
+struct intent {
+	char op; /* 'r' or 'd' */
+	uint32_t tid;
+	const char *tname;
+	size_t tnlen;
+	const uint8_t *key;
+	size_t kl;
+	struct record_new r; /* r.text is the caller's; r.oldtext read anew */
+};
+
+#define INTENT_HEAD (1 + 4 + 2 + 2)
+#define INTENT_OBJ  (8 + 8 + 8)
+
+static uint8_t *put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static uint8_t *intent_encode(const struct intent *in, size_t *len)
+{
+	size_t n = INTENT_HEAD + in->tnlen + in->kl +
+		   (in->op == 'r' ? INTENT_OBJ + in->r.o.len : 0);
+	uint8_t *buf = malloc(n), *p = buf;
+	if (!buf || in->tnlen > 0xffff || in->kl > 0xffff) {
+		free(buf);
+		return NULL;
+	}
+	*p++ = (uint8_t)in->op;
+	p = put_le(p, in->tid, 4);
+	p = put_le(p, in->tnlen, 2);
+	memcpy(p, in->tname, in->tnlen);
+	p += in->tnlen;
+	p = put_le(p, in->kl, 2);
+	memcpy(p, in->key, in->kl);
+	p += in->kl;
+	if (in->op == 'd') {
+		*len = n;
+		return buf;
+	}
+	p = put_le(p, in->r.o.ino, 8);
+	p = put_le(p, (uint64_t)in->r.o.btime_ns, 8);
+	p = put_le(p, (uint64_t)in->r.o.mtime_ns, 8);
+	memcpy(p, in->r.o.data, in->r.o.len);
+	*len = n;
+	return buf;
+}
+
+static int intent_decode(const uint8_t *p, size_t len, struct intent *in)
+{
+	const uint8_t *end = p + len;
+	memset(in, 0, sizeof(*in));
+	if (len < INTENT_HEAD || (*p != 'r' && *p != 'd'))
+		return EIO;
+	in->op = (char)*p++;
+	in->tid = (uint32_t)get_le(p, 4);
+	in->tnlen = get_le(p + 4, 2);
+	p += 6;
+	if ((size_t)(end - p) < in->tnlen + 2)
+		return EIO;
+	in->tname = (const char *)p;
+	p += in->tnlen;
+	in->kl = get_le(p, 2);
+	p += 2;
+	if ((size_t)(end - p) < in->kl)
+		return EIO;
+	in->key = p;
+	p += in->kl;
+	if (in->op == 'd')
+		return end == p ? 0 : EIO;
+	if ((size_t)(end - p) < INTENT_OBJ)
+		return EIO;
+	in->r.o.ino = get_le(p, 8);
+	in->r.o.btime_ns = (int64_t)get_le(p + 8, 8);
+	in->r.o.mtime_ns = (int64_t)get_le(p + 16, 8);
+	p += 24;
+	in->r.o.data = p;
+	in->r.o.len = in->r.o.size = (size_t)(end - p);
+	return 0;
+}
+
+struct intent_apply {
+	struct fs_db *db;
+	struct intent *in;
+};
+
+/*
+ * Store an intent's record and mark the slot applied, in one commit.  The
+ * record it replaces is read here: it is the one record_make read, since
+ * nothing is stored between the two.
+ */
+static int intent_apply_fn(struct store_txn *t, void *arg)
+{
+	struct intent_apply *a = arg;
+	struct intent *in = a->in;
+	struct store_table tb;
+	struct record_new r = {.o = in->r.o};
+	int rc;
+	if (store_table_get(t, in->tname, in->tnlen, &tb) != 0 ||
+	    tb.tid != in->tid)
+		return ENOENT;
+	if (in->op == 'd') {
+		struct store_obj o;
+		rc = store_obj_get(t, in->tid, STORE_RECORD, in->key, in->kl,
+				   &o);
+		if (!rc)
+			rc = record_delete(a->db, t, in->tid, in->key, in->kl,
+					   &o);
+		else if (rc == ENOENT)
+			rc = 0; /* gone already: nothing left to do */
+		return rc ? rc : store_intent_done(t);
+	}
+	rc = record_old(t, in->tid, in->key, in->kl, &r);
+	if (!rc)
+		rc = record_store(a->db, t, in->tid, in->key, in->kl, &r);
+	if (!rc)
+		rc = store_intent_done(t);
+	free(r.oldtext);
+	return rc;
+}
+
+/* Longest record answered before it is stored; longer ones wait. */
+#define INTENT_RECORD_MAX (256u << 10)
+
+/*
+ * fs_flush's commit of a record: answer req, with the commit stored first
+ * or (see above) after.
+ */
+static void file_commit_answer(fuse_req_t req, struct fs_file *f)
+{
+	struct fs_node *n = f->node;
+	struct store_env *env = n->db->env;
+	struct schema_err err = {{0}};
+	struct intent in;
+	struct intent_apply a = {n->db, &in};
+	struct store_txn *t;
+	uint8_t *slot;
+	size_t slotlen;
+	int64_t now = now_ns();
+	int rc;
+
+	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
+	    fs.opts.sync_secs == 0 || f->len > INTENT_RECORD_MAX ||
+	    !store_intent_safe(env, 2 * f->len + 4096) ||
+	    store_read_begin(env, &t) != 0) {
+		fuse_reply_err(req, file_commit(f));
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.op = 'r';
+	in.tid = n->tid;
+	in.tname = n->tname;
+	in.tnlen = strlen(n->tname);
+	in.key = n->key;
+	in.kl = n->keylen;
+	rc = table_same(t, n, &err);
+	if (!rc)
+		rc = record_make(n->db, t, n->tid, n->key, n->keylen,
+				 n->ino & ((1ull << FS_DB_SHIFT) - 1),
+				 n->pending ? n->pending_btime_ns : now, f->buf,
+				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
+				 &err);
+	store_txn_abort(t);
+	if (rc) {
+		fuse_reply_err(req, file_refused(f, rc, &err));
+		return;
+	}
+	free(in.r.oldtext); /* read again when stored */
+	in.r.oldtext = NULL;
+	slot = intent_encode(&in, &slotlen);
+	if (!slot || store_intent_write(env, slot, slotlen) != 0) {
+		/* no slot: store first, as file_commit does */
+		rc = store_write(env, intent_apply_fn, &a);
+		if (rc) {
+			rc = file_refused(f, rc, NULL);
+		} else {
+			file_stored(f);
+			node_changed(n);
+			rc = committed(n->db);
+		}
+		fuse_reply_err(req, rc);
+	} else {
+		file_stored(f);
+		fuse_reply_err(req, 0);
+		if (fs.crash_after_answer)
+			raise(SIGKILL);
+		rc = store_write(env, intent_apply_fn, &a);
+		if (rc) {
+			/* cannot happen short of a failing disk: the slot
+			 * would store it over later changes at start-up */
+			store_intent_drop(env);
+			fs_refuse(node_path(n, NULL),
+				  "the close was answered, but storing the "
+				  "record then failed: %s",
+				  strerror(rc));
+		} else {
+			committed(n->db);
+		}
+		node_changed(n);
+	}
+	free(slot);
+	free(in.r.text);
+}
+
+/*
+ * At start-up, before anything else: store the record of an intent slot
+ * that a crash left unapplied (its close had been answered).
+ */
+int fs_intent_replay(struct fs_db *db)
+{
+	struct intent in;
+	struct intent_apply a = {db, &in};
+	struct schema_key k;
+	char name[SCHEMA_NAME_MAX + 1];
+	void *buf;
+	size_t len;
+	int rc = store_intent_pending(db->env, &buf, &len);
+	if (rc == ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	rc = intent_decode(buf, len, &in);
+	if (!rc) {
+		store_ino_seen(db->env, in.r.o.ino);
+		rc = store_write(db->env, intent_apply_fn, &a);
+	}
+	if (!rc && !schema_key_decode(in.key, in.kl, &k)) {
+		schema_key_to_name(&k, name);
+		fs_log("%s/%.*s/%s: %s, answered before the daemon stopped, is "
+		       "stored now",
+		       db->name, (int)in.tnlen, in.tname, name,
+		       in.op == 'd' ? "its unlink" : "its close");
+	} else if (rc) {
+		store_intent_drop(db->env);
+		fs_log("%s: a change answered before the daemon stopped could "
+		       "not be stored: %s",
+		       db->name, strerror(rc));
+	}
+	free(buf);
+	return 0;
 }
 
 /* ---- open files -------------------------------------------------------- */
@@ -1794,7 +2167,8 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			 * before the body arrives.  An open that wrote nothing
 			 * commits at release.
 			 */
-			rc = file_commit(f);
+			file_commit_answer(req, f);
+			return;
 		}
 	}
 	fuse_reply_err(req, rc);
@@ -2255,17 +2629,68 @@ static int unlink_fn(struct store_txn *t, void *arg)
 	if (rc)
 		return rc;
 	u->ino = o.ino;
-	if (u->r.kind == STORE_RECORD) {
-		/* The entries first: o.data is read before anything moves. */
-		rc = fs_index_record(u->tn->db, t, u->tn->tid, u->r.key,
-				     u->r.keylen, o.data, o.len, 1);
-		if (rc)
-			return rc;
-	}
-	rc = store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
+	if (u->r.kind == STORE_RECORD)
+		return record_delete(u->tn->db, t, u->tn->tid, u->r.key,
+				     u->r.keylen, &o);
+	return store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
+}
+
+/*
+ * Unlink a record answered before it is stored (see "answered before
+ * stored"): 1 when done so and req answered, 0 when the caller is to
+ * unlink it the usual way.
+ */
+static int unlink_answer(fuse_req_t req, struct unlink_op *u)
+{
+	struct fs_node *p = u->tn, *n;
+	struct store_env *env = p->db->env;
+	struct intent in = {.op = 'd'};
+	struct intent_apply a = {p->db, &in};
+	struct store_txn *t;
+	struct store_obj o;
+	uint8_t *slot;
+	size_t slotlen;
+	int rc;
+
+	if (p->kind != FS_TABLE || p->db->dropped || fs.opts.sync_secs == 0 ||
+	    !store_intent_safe(env, 4096) || store_read_begin(env, &t) != 0)
+		return 0;
+	rc = resolve(t, p, u->name, &u->r, &u->err);
 	if (!rc && u->r.kind == STORE_RECORD)
-		rc = alias_sync(t, u->tn->tid, u->r.key, u->r.keylen, 0);
-	return rc;
+		rc = store_obj_get(t, p->tid, STORE_RECORD, u->r.key,
+				   u->r.keylen, &o);
+	store_txn_abort(t);
+	if (rc || u->r.kind != STORE_RECORD)
+		return 0; /* refusals and misses: the usual way says why */
+	u->ino = o.ino;
+	in.tid = p->tid;
+	in.tname = p->tname;
+	in.tnlen = strlen(p->tname);
+	in.key = u->r.key;
+	in.kl = u->r.keylen;
+	slot = intent_encode(&in, &slotlen);
+	if (!slot || store_intent_write(env, slot, slotlen) != 0) {
+		free(slot);
+		return 0;
+	}
+	free(slot);
+	n = fs_node_get(fs_db_ino(p->db, u->ino));
+	if (n)
+		n->unlinked = 1;
+	fuse_reply_err(req, 0);
+	if (fs.crash_after_answer)
+		raise(SIGKILL);
+	rc = store_write(env, intent_apply_fn, &a);
+	if (rc) {
+		store_intent_drop(env);
+		fs_refuse(node_path(p, u->name),
+			  "the unlink was answered, but removing the record "
+			  "then failed: %s",
+			  strerror(rc));
+	} else {
+		committed(p->db);
+	}
+	return 1;
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -2310,6 +2735,8 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&u, 0, sizeof(u));
 	u.tn = p;
 	u.name = name;
+	if (unlink_answer(req, &u))
+		return;
 	rc = store_write(p->db->env, unlink_fn, &u);
 	if (rc == EINVAL || rc == EPERM)
 		rc = ENOENT;

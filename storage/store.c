@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -61,6 +62,11 @@ struct store_env {
 	uintptr_t map_lo, map_hi;
 	size_t map_found_size; /* mapsize when the range was found */
 	uint64_t pf_lo, pf_hi;
+	/* the intent slot: its file (-1: none), the last number written to
+	 * it or applied, and the number meta "intent" had at open */
+	int intent_fd;
+	uint64_t intent_seq, intent_applied;
+	unsigned psize;
 };
 
 struct store_txn {
@@ -153,6 +159,147 @@ static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 	return store_errno(t, mdb_put(t->txn, t->env->meta, &k, &d, 0));
 }
 
+/* ---- the intent slot ------------------------------------------------- */
+
+/*
+ * The file "intent": a header, then the bytes.  The checksum covers the
+ * number and the bytes, so a slot cut short by a crash (it was never
+ * answered) reads as none.
+ */
+struct intent_head {
+	uint32_t magic; /* INTENT_MAGIC, little-endian */
+	uint32_t len;
+	uint64_t seq;
+	uint64_t sum;
+};
+
+#define INTENT_MAGIC 0x31494652u /* "RFI1" */
+#define INTENT_MAX   (1u << 20)
+
+static uint64_t intent_sum(uint64_t seq, const void *data, size_t len)
+{
+	/* FNV-1a, 64 bits */
+	uint64_t h = 0xcbf29ce484222325ull;
+	const uint8_t *p = data;
+	for (int i = 0; i < 8; i++) {
+		h ^= (uint8_t)(seq >> (8 * i));
+		h *= 0x100000001b3ull;
+	}
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The slot's header, if it is one; its number and length. */
+static int intent_head_read(struct store_env *e, uint64_t *seq, uint32_t *len)
+{
+	struct intent_head h;
+	if (pread(e->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    le32toh(h.magic) != INTENT_MAGIC || le32toh(h.len) > INTENT_MAX)
+		return ENOENT;
+	*seq = le64toh(h.seq);
+	*len = le32toh(h.len);
+	return 0;
+}
+
+/* Numbers only grow: the next one is past both meta's and the file's. */
+static void intent_seq_load(struct store_env *e)
+{
+	uint64_t seq;
+	uint32_t len;
+	if (intent_head_read(e, &seq, &len) == 0 && seq > e->intent_seq)
+		e->intent_seq = seq;
+}
+
+static int grow_map(struct store_env *env);
+
+int store_intent_safe(struct store_env *env, size_t len)
+{
+	MDB_envinfo info;
+	size_t need = (1u << 20) + 2 * len;
+	if (!env->writemap || env->intent_fd < 0 || len > INTENT_MAX / 2)
+		return 0;
+	/* Pages past the last one in use are free whatever the free list
+	 * says; a commit of one record dirties far fewer than a MiB.  A map
+	 * short of room grows now (its blocks reserved), not in the commit. */
+	for (;;) {
+		size_t used;
+		mdb_env_info(env->env, &info);
+		used = ((size_t)info.me_last_pgno + 1) * env->psize;
+		if (used <= env->mapsize && env->mapsize - used >= need)
+			return 1;
+		if (grow_map(env) != 0)
+			return 0;
+	}
+}
+
+int store_intent_write(struct store_env *env, const void *data, size_t len)
+{
+	struct intent_head h;
+	struct iovec iov[2];
+	uint64_t seq = env->intent_seq + 1;
+	ssize_t n;
+	if (env->intent_fd < 0 || len > INTENT_MAX)
+		return EINVAL;
+	h.magic = htole32(INTENT_MAGIC);
+	h.len = htole32((uint32_t)len);
+	h.seq = htole64(seq);
+	h.sum = htole64(intent_sum(seq, data, len));
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = len;
+	n = pwritev(env->intent_fd, iov, 2, 0);
+	if (n < 0)
+		return errno;
+	if ((size_t)n != sizeof(h) + len) {
+		store_intent_drop(env);
+		return ENOSPC;
+	}
+	env->intent_seq = seq;
+	return 0;
+}
+
+int store_intent_done(struct store_txn *t)
+{
+	return meta_put_u64(t, "intent", t->env->intent_seq);
+}
+
+void store_intent_drop(struct store_env *env)
+{
+	static const struct intent_head zero;
+	if (env->intent_fd >= 0 &&
+	    pwrite(env->intent_fd, &zero, sizeof(zero), 0) != sizeof(zero)) {
+		int rc = ftruncate(env->intent_fd, 0);
+		(void)rc; /* nothing else to try */
+	}
+}
+
+int store_intent_pending(struct store_env *env, void **data, size_t *len)
+{
+	struct intent_head h;
+	uint64_t seq;
+	uint32_t n;
+	uint8_t *buf;
+	if (env->intent_fd < 0 || intent_head_read(env, &seq, &n) != 0 ||
+	    seq <= env->intent_applied)
+		return ENOENT;
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return ENOMEM;
+	if (pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    pread(env->intent_fd, buf, n, sizeof(h)) != (ssize_t)n ||
+	    le64toh(h.sum) != intent_sum(seq, buf, n)) {
+		free(buf);
+		return ENOENT;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
 static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 {
 	t->env = env;
@@ -216,6 +363,7 @@ int store_env_open(const char *dir, unsigned flags, size_t initial_map,
 		free(e);
 		return ENOMEM;
 	}
+	e->intent_fd = -1;
 	e->writemap = !(flags & STORE_OPEN_SHARED) && overwrites_in_place(dir);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 again:
@@ -293,12 +441,30 @@ again:
 	e->next_ino = e->persisted_ino = v;
 	if (meta_get_u64(&t, "dbid", &v) == 0)
 		e->id = (uint32_t)v;
+	if (meta_get_u64(&t, "intent", &v) == 0)
+		e->intent_applied = e->intent_seq = v;
 	rc = store_errno(NULL, mdb_txn_commit(t.txn));
 	if (rc)
 		goto fail;
+	{
+		MDB_stat ms;
+		mdb_env_stat(e->env, &ms);
+		e->psize = ms.ms_psize;
+	}
+	if (!(flags & STORE_OPEN_SHARED)) {
+		snprintf(path, sizeof(path), "%s/intent", dir);
+		e->intent_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (e->intent_fd < 0) {
+			rc = errno;
+			goto fail;
+		}
+		intent_seq_load(e);
+	}
 	*out = e;
 	return 0;
 fail:
+	if (e->intent_fd >= 0)
+		close(e->intent_fd);
 	mdb_env_close(e->env);
 	free(e->dir);
 	free(e);
@@ -311,8 +477,23 @@ void store_env_close(struct store_env *env)
 		return;
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
+	if (env->intent_fd >= 0)
+		close(env->intent_fd);
 	free(env->dir);
 	free(env);
+}
+
+int store_env_remove(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb", "intent"};
+	char path[4096];
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (unlink(path) != 0 && errno != ENOENT && !rc)
+			rc = errno;
+	}
+	return rc;
 }
 
 int store_env_sync(struct store_env *env)
@@ -447,6 +628,12 @@ void store_env_unmap_pages(struct store_env *env)
 uint64_t store_ino_alloc(struct store_env *env)
 {
 	return env->next_ino++;
+}
+
+void store_ino_seen(struct store_env *env, uint64_t ino)
+{
+	if (ino >= env->next_ino)
+		env->next_ino = ino + 1;
 }
 
 int store_read_begin(struct store_env *env, struct store_txn **out)

@@ -45,8 +45,9 @@ enum store_kind {
 
 /* store_env_open() flags */
 #define STORE_OPEN_CREATE 1 /* make the environment if there is none */
-#define STORE_OPEN_SHARED 2 /* another process (the daemon) may have it open   \
-			     */
+#define STORE_OPEN_SHARED                                                      \
+	2 /* another process (the daemon) may have it open                     \
+	   */
 
 /*
  * Open the environment in directory dir (with STORE_OPEN_CREATE, create it
@@ -93,6 +94,43 @@ void store_env_prefetch(struct store_env *env, const void *ptr);
  * numbers below 64 are left for fixed names.
  */
 uint64_t store_ino_alloc(struct store_env *env);
+
+/* A number handed out before a crash is in use: never hand it out again. */
+void store_ino_seen(struct store_env *env, uint64_t ino);
+
+/*
+ * Remove an environment's files from dir (the environment closed): the
+ * directory itself stays.  0 or the first unlink's errno other than ENOENT.
+ */
+int store_env_remove(const char *dir);
+
+/* ---- the intent slot ------------------------------------------------- */
+
+/*
+ * One change a caller has told its client about before committing it (the
+ * daemon answers a close, then commits the record).  The slot is the file
+ * "intent" beside data.mdb, written in place with pwrite(2): it is in the
+ * page cache when the call returns, so it survives the process being
+ * killed, as a commit does (neither reaches the disk before the next
+ * store_env_sync()).
+ *
+ * store_intent_safe() says whether a commit of about len bytes cannot fail
+ * for want of room (the map's blocks are reserved and it has room to
+ * spare): only such a change may be told before it commits.
+ * store_intent_write() fills the slot; store_intent_done() marks it
+ * applied inside the transaction that applies it (a meta entry, so the
+ * mark and the change commit together); store_intent_drop() voids a slot
+ * whose change will never be applied.  store_intent_pending() gives the
+ * bytes of a slot written and never marked applied, to apply at start-up
+ * before anything else (ENOENT: none; a slot cut short by a crash fails
+ * its checksum and was never answered, so it counts as none).  The
+ * environment must not be STORE_OPEN_SHARED for any of them.
+ */
+int store_intent_safe(struct store_env *env, size_t len);
+int store_intent_write(struct store_env *env, const void *data, size_t len);
+int store_intent_done(struct store_txn *txn);
+void store_intent_drop(struct store_env *env);
+int store_intent_pending(struct store_env *env, void **data, size_t *len);
 
 /* ---- transactions --------------------------------------------------- */
 

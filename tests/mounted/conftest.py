@@ -29,7 +29,8 @@ class Mount:
         os.makedirs(self.path, exist_ok=True)
 
     # -- lifecycle -------------------------------------------------------
-    def start(self, opts=None):
+    def start(self, opts=None, env=None):
+        """Mount; env adds variables to the daemon's environment."""
         if opts is not None:
             self.opts = list(opts)
         log = str(self.tmp / f"daemon{len(self.logs)}.log")
@@ -37,7 +38,8 @@ class Mount:
         self.logf = open(log, "w")
         self.proc = subprocess.Popen([BIN, "-f", *self.opts, self.datadir,
                                       self.path], stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
         deadline = time.time() + 20
         while not os.path.ismount(self.path):
             if self.proc.poll() is not None:
@@ -80,18 +82,19 @@ class Mount:
         assert r.returncode == 0, "index check failed:\n" + r.stdout + r.stderr
 
     def kill9(self):
-        """Kill the daemon as a crash would, and drop the dead mount;
-        the indexes must still match the records."""
-        self.proc.kill()
+        """Kill the daemon as a crash would (unless it has died already),
+        and drop the dead mount; the indexes must still match the records."""
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait()
         self.proc = None
         self.logf.close()
         subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
         self.check()
 
-    def restart(self, opts=None):
+    def restart(self, opts=None, env=None):
         self.stop()
-        return self.start(opts)
+        return self.start(opts, env)
 
     def log(self):
         out = ""

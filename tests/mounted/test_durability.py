@@ -33,6 +33,74 @@ def test_closed_write_survives_kill9(mnt):
     assert mnt.read("data", "dog", ".1.json.swp") == b"swap"
 
 
+CRASH = {"RECORDFS_CRASH_AFTER_ANSWER": "1"}
+
+
+def crash_after(mnt, cmd):
+    """Run cmd on a daemon that kills itself (SIGKILL) right after it
+    answers a close or an unlink it has not stored yet; cmd must succeed."""
+    mnt.restart(env=CRASH)
+    mnt.sh(cmd)
+    assert mnt.proc.wait(timeout=20) == -9, "the daemon did not stop"
+    mnt.kill9()
+    mnt.start()
+
+
+def test_answered_before_stored_survives_kill9(mnt):
+    # A close or an rm is answered before the record's B-trees are
+    # written; a crash right then loses neither: the next start stores
+    # the change from the intent slot, with its index entries.
+    mnt.sh("""mkdir data/dog && echo '{"name":"Rex","breed":"Pug"}' \
+              > data/dog/1.json""")
+    old = json.loads(mnt.read("data", "dog", "1.json"))
+
+    # a rewrite: the new text, the old creation time, the index moved
+    crash_after(mnt, """echo '{"name":"Rex","breed":"Lab"}' > data/dog/1.json""")
+    new = json.loads(mnt.read("data", "dog", "1.json"))
+    assert new["breed"] == "Lab"
+    assert new["__createdtime__"] == old["__createdtime__"]
+    assert new["__updatedtime__"] >= old["__updatedtime__"]
+    assert os.listdir(mnt.p("data", "dog", ".by", "breed")) == ["Lab"]
+    assert "dog/1.json: its close, answered before the daemon stopped, " \
+        "is stored now" in mnt.log()
+
+    # a create: the record and its inode number, never handed out again
+    crash_after(mnt, """echo '{"name":"Ace","breed":"Pug"}' > data/dog/2.json""")
+    assert json.loads(mnt.read("data", "dog", "2.json"))["name"] == "Ace"
+    assert sorted(os.listdir(mnt.p("data", "dog", ".by", "breed"))) == \
+        ["Lab", "Pug"]
+    mnt.sh("""echo '{"name":"Bo"}' > data/dog/3.json""")
+    inos = {os.stat(mnt.p("data", "dog", "%d.json" % i)).st_ino
+            for i in (1, 2, 3)}
+    assert len(inos) == 3
+
+    # an rm: gone, from the table and from the index
+    crash_after(mnt, "rm data/dog/2.json")
+    assert sorted(os.listdir(mnt.p("data", "dog"))) == ["1.json", "3.json"]
+    assert os.listdir(mnt.p("data", "dog", ".by", "breed")) == ["Lab"]
+    assert "dog/2.json: its unlink, answered before the daemon stopped, " \
+        "is stored now" in mnt.log()
+
+
+def test_intent_slot_cut_short_is_not_applied(mnt):
+    # A slot a crash cut short was never answered: its checksum fails and
+    # the next start leaves the record as it was.
+    mnt.sh("""mkdir data/dog && echo '{"v":1}' > data/dog/1.json""")
+    mnt.restart(env=CRASH)
+    mnt.sh("""echo '{"v":2}' > data/dog/1.json""")
+    assert mnt.proc.wait(timeout=20) == -9
+    mnt.kill9()
+    slot = os.path.join(mnt.datadir, "data", "intent")
+    os.truncate(slot, os.path.getsize(slot) - 1)
+    mnt.start()
+    assert json.loads(mnt.read("data", "dog", "1.json"))["v"] == 1
+    assert "stored now" not in mnt.log()
+    # and the daemon goes on: the next change is answered and stored
+    mnt.sh("""echo '{"v":3}' > data/dog/1.json""")
+    mnt.restart()
+    assert json.loads(mnt.read("data", "dog", "1.json"))["v"] == 3
+
+
 def test_fsync_and_sync_option(mnt):
     # sync=0: every commit durable at once; fsync works either way
     mnt.restart(["-o", "sync=0"])

@@ -3,6 +3,7 @@
  * numbers, map growth and persistence across reopen.  No FUSE needed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,82 @@ static void test_index(struct store_env *env, uint32_t tid)
 	store_txn_abort(t);
 }
 
+static int intent_done(struct store_txn *t, void *arg)
+{
+	(void)arg;
+	return store_intent_done(t);
+}
+
+/* What store_intent_pending gives after a reopen: 1 if exactly want. */
+static int pending_is(const char *d, const char *want)
+{
+	struct store_env *env;
+	void *data = NULL;
+	size_t len = 0;
+	int rc, ok;
+	if (store_env_open(d, 0, 0, &env) != 0)
+		return 0;
+	rc = store_intent_pending(env, &data, &len);
+	ok = want ? rc == 0 && len == strlen(want) && !memcmp(data, want, len)
+		  : rc == ENOENT;
+	free(data);
+	store_env_close(env);
+	return ok;
+}
+
+static void test_intent(void)
+{
+	char d[] = "/tmp/recordfs-test-intent-XXXXXX", path[128];
+	struct store_env *env;
+	int fd;
+
+	if (!mkdtemp(d)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/intent", d);
+	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
+	CHECK(store_intent_safe(env, 64u << 20) == 0); /* too big to tell */
+	CHECK(store_intent_write(env, "one", 3) == 0);
+	CHECK(store_intent_write(env, "two!", 4) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "two!")); /* the last one written */
+
+	/* marked applied in a commit: none pending, numbers go on */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, intent_done, NULL) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "three", 5) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "three"));
+
+	/* a slot cut short, or with a byte changed, is none */
+	CHECK(truncate(path, 24 + 4) == 0);
+	CHECK(pending_is(d, NULL));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "four", 4) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "four"));
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, "F", 1, 24) == 1);
+	close(fd);
+	CHECK(pending_is(d, NULL));
+
+	/* dropped: none */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "five", 4) == 0);
+	store_intent_drop(env);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+
+	/* the environment's files go, the directory stays */
+	CHECK(store_env_remove(d) == 0);
+	CHECK(access(path, F_OK) != 0);
+	CHECK(rmdir(d) == 0);
+}
+
 int main(void)
 {
 	struct store_env *env;
@@ -303,6 +380,7 @@ int main(void)
 	}
 
 	test_index(env, tb.tid);
+	test_intent();
 
 	/* reopen: ids, tables, inode numbers persist */
 	store_env_close(env);
