@@ -170,9 +170,11 @@ struct fs {
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
 	int lockfd;
-	/* tests only (RECORDFS_CRASH_AFTER_ANSWER in the environment): the
-	 * daemon kills itself after answering a close it has not stored */
-	int crash_after_answer;
+	/* tests only, from the environment: after answering a close or an
+	 * unlink it has not stored, the daemon kills itself
+	 * (RECORDFS_CRASH_AFTER_ANSWER) or takes the commit for failed
+	 * (RECORDFS_FAIL_AFTER_ANSWER) */
+	int crash_after_answer, fail_after_answer;
 };
 
 extern struct fs fs;
@@ -225,6 +227,9 @@ int fs_index_record_as(struct store_txn *t, uint32_t tid,
 int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    const uint8_t *key, size_t kl, const char *oldtext,
 		    size_t oldlen, const char *text, size_t len);
+/* Add the number of index entries text has to *n. */
+int fs_index_count(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		   const char *text, size_t len, size_t *n);
 
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,

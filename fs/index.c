@@ -59,6 +59,25 @@ int fs_index_record_as(struct store_txn *t, uint32_t tid,
 	return rc == EINVAL ? EIO : rc;
 }
 
+static int ix_count(const void *attr, size_t alen, const void *val, size_t vlen,
+		    void *arg)
+{
+	(void)attr, (void)alen, (void)val, (void)vlen;
+	++*(size_t *)arg;
+	return 0;
+}
+
+int fs_index_count(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		   const char *text, size_t len, size_t *n)
+{
+	const struct schema_table *ts;
+	int rc = fs_schema_get(db, t, tid, &ts);
+	if (!rc)
+		rc = schema_table_store_entries_quick(ts, text, len, ix_count,
+						      n);
+	return rc == EINVAL ? EIO : rc;
+}
+
 /*
  * A record rewritten in place: only the entries that differ between the
  * old text and the new one change.  A rewrite that changes one attribute

@@ -217,6 +217,7 @@ int fs_main(int argc, char *argv[])
 	pthread_cond_init(&fs.sync_cv, NULL);
 	fs.lockfd = -1;
 	fs.crash_after_answer = getenv("RECORDFS_CRASH_AFTER_ANSWER") != NULL;
+	fs.fail_after_answer = getenv("RECORDFS_FAIL_AFTER_ANSWER") != NULL;
 	if (open_datadir(cli.datadir) != 0)
 		goto out1;
 	if ((ret = fs_dbs_open()) != 0) {

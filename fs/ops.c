@@ -1159,7 +1159,8 @@ struct intent {
 	size_t tnlen;
 	const uint8_t *key;
 	size_t kl;
-	struct record_new r; /* r.text is the caller's; r.oldtext read anew */
+	struct record_new r; /* r.text, r.oldtext are the caller's */
+	int old_known;	     /* r.had and r.oldtext say what is stored */
 };
 
 #define INTENT_HEAD (1 + 4 + 2 + 2)
@@ -1273,13 +1274,46 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 			rc = 0; /* gone already: nothing left to do */
 		return rc ? rc : store_intent_done(t);
 	}
-	rc = record_old(t, in->tid, in->key, in->kl, &r);
+	if (in->old_known) {
+		r.oldtext = in->r.oldtext;
+		r.oldlen = in->r.oldlen;
+		r.had = in->r.had;
+		rc = 0;
+	} else {
+		rc = record_old(t, in->tid, in->key, in->kl, &r);
+	}
 	if (!rc)
 		rc = record_store(a->db, t, in->tid, in->key, in->kl, &r);
 	if (!rc)
 		rc = store_intent_done(t);
-	free(r.oldtext);
+	if (!in->old_known)
+		free(r.oldtext);
 	return rc;
+}
+
+/*
+ * The commit of a change already answered failed (short of a failing disk
+ * it cannot: store_intent_safe saw to the room).  Try once more; then
+ * the slot stays, and the database takes no other change until the
+ * daemon opens it again and stores the slot then.
+ */
+static void intent_failed(struct fs_db *db, struct intent *in, int rc)
+{
+	struct intent_apply a = {db, in};
+	char where[1024];
+	if (!fs.fail_after_answer &&
+	    store_write(db->env, intent_apply_fn, &a) == 0) {
+		committed(db);
+		return;
+	}
+	store_intent_keep(db->env);
+	snprintf(where, sizeof(where), "%s/%.*s", db->name, (int)in->tnlen,
+		 in->tname);
+	fs_refuse(where,
+		  "a change answered before it was stored could not be "
+		  "stored (%s); it stays in the intent slot, and the database "
+		  "takes no other change until recordfs is mounted again",
+		  strerror(rc));
 }
 
 /* Longest record answered before it is stored; longer ones wait. */
@@ -1297,14 +1331,13 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct intent in;
 	struct intent_apply a = {n->db, &in};
 	struct store_txn *t;
-	uint8_t *slot;
-	size_t slotlen;
+	uint8_t *slot = NULL;
+	size_t slotlen, entries = 0;
 	int64_t now = now_ns();
 	int rc;
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
 	    fs.opts.sync_secs == 0 || f->len > INTENT_RECORD_MAX ||
-	    !store_intent_safe(env, 2 * f->len + 4096) ||
 	    store_read_begin(env, &t) != 0) {
 		fuse_reply_err(req, file_commit(f));
 		return;
@@ -1323,46 +1356,41 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 				 n->pending ? n->pending_btime_ns : now, f->buf,
 				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
 				 &err);
+	/* what the commit changes: the new text's entries, the old one's */
+	if (!rc)
+		rc = fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
+				    &entries);
+	if (!rc && in.r.had)
+		rc = fs_index_count(n->db, t, n->tid, in.r.oldtext, in.r.oldlen,
+				    &entries);
 	store_txn_abort(t);
 	if (rc) {
 		fuse_reply_err(req, file_refused(f, rc, &err));
 		return;
 	}
-	free(in.r.oldtext); /* read again when stored */
-	in.r.oldtext = NULL;
-	slot = intent_encode(&in, &slotlen);
-	if (!slot || store_intent_write(env, slot, slotlen) != 0) {
-		/* no slot: store first, as file_commit does */
-		rc = store_write(env, intent_apply_fn, &a);
-		if (rc) {
-			rc = file_refused(f, rc, NULL);
-		} else {
-			file_stored(f);
-			node_changed(n);
-			rc = committed(n->db);
-		}
-		fuse_reply_err(req, rc);
-	} else {
-		file_stored(f);
-		fuse_reply_err(req, 0);
-		if (fs.crash_after_answer)
-			raise(SIGKILL);
-		rc = store_write(env, intent_apply_fn, &a);
-		if (rc) {
-			/* cannot happen short of a failing disk: the slot
-			 * would store it over later changes at start-up */
-			store_intent_drop(env);
-			fs_refuse(node_path(n, NULL),
-				  "the close was answered, but storing the "
-				  "record then failed: %s",
-				  strerror(rc));
-		} else {
-			committed(n->db);
-		}
-		node_changed(n);
+	in.old_known = 1;
+	if (!store_intent_safe(env, in.r.o.len + in.r.oldlen, entries) ||
+	    !(slot = intent_encode(&in, &slotlen)) ||
+	    store_intent_write(env, slot, slotlen) != 0) {
+		/* not told before it is stored: the usual way */
+		fuse_reply_err(req, file_commit(f));
+		goto out;
 	}
+	file_stored(f);
+	/* before the answer: the kernel must not serve the written size
+	 * from its cache once close has returned */
+	node_changed(n);
+	fuse_reply_err(req, 0);
+	if (fs.crash_after_answer)
+		raise(SIGKILL);
+	rc = fs.fail_after_answer ? EIO : store_write(env, intent_apply_fn, &a);
+	if (rc)
+		intent_failed(n->db, &in, rc);
+	else
+		committed(n->db);
+out:
 	free(slot);
-	free(in.r.text);
+	record_new_free(&in.r);
 }
 
 /*
@@ -1386,6 +1414,8 @@ int fs_intent_replay(struct fs_db *db)
 	if (!rc) {
 		store_ino_seen(db->env, in.r.o.ino);
 		rc = store_write(db->env, intent_apply_fn, &a);
+	} else {
+		rc = EIO;
 	}
 	if (!rc && !schema_key_decode(in.key, in.kl, &k)) {
 		schema_key_to_name(&k, name);
@@ -1393,14 +1423,23 @@ int fs_intent_replay(struct fs_db *db)
 		       "stored now",
 		       db->name, (int)in.tnlen, in.tname, name,
 		       in.op == 'd' ? "its unlink" : "its close");
-	} else if (rc) {
+	} else if (rc == ENOENT) {
+		/* its table is gone: a state older than the slot's (the
+		 * disk lost what was not synced) */
 		store_intent_drop(db->env);
-		fs_log("%s: a change answered before the daemon stopped could "
-		       "not be stored: %s",
-		       db->name, strerror(rc));
+		fs_log("%s/%.*s: a change answered before the daemon stopped "
+		       "is not stored: its table is gone",
+		       db->name, (int)in.tnlen, in.tname);
+		rc = 0;
+	} else if (rc) {
+		fs_log(
+		    "%s: a change answered before the daemon stopped could "
+		    "not be stored (%s); it stays in the intent slot and the "
+		    "database is not opened",
+		    db->name, strerror(rc));
 	}
 	free(buf);
-	return 0;
+	return rc;
 }
 
 /* ---- open files -------------------------------------------------------- */
@@ -2649,20 +2688,25 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	struct store_txn *t;
 	struct store_obj o;
 	uint8_t *slot;
-	size_t slotlen;
+	size_t slotlen, entries = 0, len = 0;
 	int rc;
 
 	if (p->kind != FS_TABLE || p->db->dropped || fs.opts.sync_secs == 0 ||
-	    !store_intent_safe(env, 4096) || store_read_begin(env, &t) != 0)
+	    store_read_begin(env, &t) != 0)
 		return 0;
 	rc = resolve(t, p, u->name, &u->r, &u->err);
 	if (!rc && u->r.kind == STORE_RECORD)
 		rc = store_obj_get(t, p->tid, STORE_RECORD, u->r.key,
 				   u->r.keylen, &o);
+	if (!rc && u->r.kind == STORE_RECORD) {
+		u->ino = o.ino;
+		len = o.len;
+		rc = fs_index_count(p->db, t, p->tid, o.data, o.len, &entries);
+	}
 	store_txn_abort(t);
-	if (rc || u->r.kind != STORE_RECORD)
+	if (rc || u->r.kind != STORE_RECORD ||
+	    !store_intent_safe(env, len, entries))
 		return 0; /* refusals and misses: the usual way says why */
-	u->ino = o.ino;
 	in.tid = p->tid;
 	in.tname = p->tname;
 	in.tnlen = strlen(p->tname);
@@ -2680,16 +2724,11 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	fuse_reply_err(req, 0);
 	if (fs.crash_after_answer)
 		raise(SIGKILL);
-	rc = store_write(env, intent_apply_fn, &a);
-	if (rc) {
-		store_intent_drop(env);
-		fs_refuse(node_path(p, u->name),
-			  "the unlink was answered, but removing the record "
-			  "then failed: %s",
-			  strerror(rc));
-	} else {
+	rc = fs.fail_after_answer ? EIO : store_write(env, intent_apply_fn, &a);
+	if (rc)
+		intent_failed(p->db, &in, rc);
+	else
 		committed(p->db);
-	}
 	return 1;
 }
 

@@ -38,11 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP	 (1ull << 20)
@@ -63,9 +65,13 @@ struct store_env {
 	size_t map_found_size; /* mapsize when the range was found */
 	uint64_t pf_lo, pf_hi;
 	/* the intent slot: its file (-1: none), the last number written to
-	 * it or applied, and the number meta "intent" had at open */
+	 * it or applied, the number meta "intent" had at open, and the
+	 * environment's own random number (meta "envid"), which a slot must
+	 * carry to count; stuck: a slot could not be applied, so nothing
+	 * else may be written before it is (at the next open) */
 	int intent_fd;
-	uint64_t intent_seq, intent_applied;
+	uint64_t intent_seq, intent_applied, envid;
+	int stuck;
 	unsigned psize;
 };
 
@@ -164,17 +170,22 @@ static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 /*
  * The file "intent": a header, then the bytes.  The checksum covers the
  * number and the bytes, so a slot cut short by a crash (it was never
- * answered) reads as none.
+ * answered) reads as none.  envid ties the slot to the data.mdb it was
+ * written for: a slot beside a data.mdb made anew, or put back from a
+ * copy, is not that one's.
  */
 struct intent_head {
 	uint32_t magic; /* INTENT_MAGIC, little-endian */
 	uint32_t len;
 	uint64_t seq;
+	uint64_t envid;
 	uint64_t sum;
 };
 
-#define INTENT_MAGIC 0x31494652u /* "RFI1" */
-#define INTENT_MAX   (1u << 20)
+#define INTENT_MAGIC	   0x32494652u /* "RFI2" */
+#define INTENT_MAX	   (1u << 20)
+#define INTENT_ENTRIES_MAX 4096
+#define INTENT_PATH_PAGES  16
 
 static uint64_t intent_sum(uint64_t seq, const void *data, size_t len)
 {
@@ -192,12 +203,14 @@ static uint64_t intent_sum(uint64_t seq, const void *data, size_t len)
 	return h;
 }
 
-/* The slot's header, if it is one; its number and length. */
+/* The slot's header, if it is one of this environment; its number and
+ * length. */
 static int intent_head_read(struct store_env *e, uint64_t *seq, uint32_t *len)
 {
 	struct intent_head h;
 	if (pread(e->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    le32toh(h.magic) != INTENT_MAGIC || le32toh(h.len) > INTENT_MAX)
+	    le32toh(h.magic) != INTENT_MAGIC || le32toh(h.len) > INTENT_MAX ||
+	    le64toh(h.envid) != e->envid)
 		return ENOENT;
 	*seq = le64toh(h.seq);
 	*len = le32toh(h.len);
@@ -215,15 +228,24 @@ static void intent_seq_load(struct store_env *e)
 
 static int grow_map(struct store_env *env);
 
-int store_intent_safe(struct store_env *env, size_t len)
+int store_intent_safe(struct store_env *env, size_t len, size_t entries)
 {
 	MDB_envinfo info;
-	size_t need = (1u << 20) + 2 * len;
-	if (!env->writemap || env->intent_fd < 0 || len > INTENT_MAX / 2)
+	size_t need;
+	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
+	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)
 		return 0;
-	/* Pages past the last one in use are free whatever the free list
-	 * says; a commit of one record dirties far fewer than a MiB.  A map
-	 * short of room grows now (its blocks reserved), not in the commit. */
+	/*
+	 * Pages past the last one in use are free whatever the free list
+	 * says.  A commit copies at most the path from the root to a leaf
+	 * (and a split's new page) per B-tree change: the record, its
+	 * chunks, each index entry and its attribute count, and the meta
+	 * and free-list pages; INTENT_PATH_PAGES pages a change is more than
+	 * a tree of 2^60 entries needs.  A map short of room grows now (its
+	 * blocks reserved), not in the commit.
+	 */
+	need = (1u << 20) + 2 * len +
+	       (2 * entries + 4) * INTENT_PATH_PAGES * (size_t)env->psize;
 	for (;;) {
 		size_t used;
 		mdb_env_info(env->env, &info);
@@ -241,11 +263,14 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 	struct iovec iov[2];
 	uint64_t seq = env->intent_seq + 1;
 	ssize_t n;
+	if (env->stuck)
+		return EROFS;
 	if (env->intent_fd < 0 || len > INTENT_MAX)
 		return EINVAL;
 	h.magic = htole32(INTENT_MAGIC);
 	h.len = htole32((uint32_t)len);
 	h.seq = htole64(seq);
+	h.envid = htole64(env->envid);
 	h.sum = htole64(intent_sum(seq, data, len));
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
@@ -265,6 +290,11 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 int store_intent_done(struct store_txn *t)
 {
 	return meta_put_u64(t, "intent", t->env->intent_seq);
+}
+
+void store_intent_keep(struct store_env *env)
+{
+	env->stuck = 1;
 }
 
 void store_intent_drop(struct store_env *env)
@@ -443,6 +473,23 @@ again:
 		e->id = (uint32_t)v;
 	if (meta_get_u64(&t, "intent", &v) == 0)
 		e->intent_applied = e->intent_seq = v;
+	rc = meta_get_u64(&t, "envid", &e->envid);
+	if (rc == ENOENT && !(flags & STORE_OPEN_SHARED)) {
+		/* a new environment (or one from before the slot): no slot
+		 * beside it is its own */
+		if (getrandom(&e->envid, sizeof(e->envid), 0) !=
+		    sizeof(e->envid))
+			e->envid = (uint64_t)time(NULL) ^ (uint64_t)getpid()
+							      << 32;
+		e->envid |= 1;
+		rc = meta_put_u64(&t, "envid", e->envid);
+	} else if (rc == ENOENT) {
+		rc = 0;
+	}
+	if (rc) {
+		mdb_txn_abort(t.txn);
+		goto fail;
+	}
 	rc = store_errno(NULL, mdb_txn_commit(t.txn));
 	if (rc)
 		goto fail;
@@ -485,7 +532,8 @@ void store_env_close(struct store_env *env)
 
 int store_env_remove(const char *dir)
 {
-	static const char *const files[] = {"data.mdb", "lock.mdb", "intent"};
+	/* the slot first: without data.mdb it is no environment's */
+	static const char *const files[] = {"intent", "data.mdb", "lock.mdb"};
 	char path[4096];
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -699,6 +747,9 @@ int store_write(struct store_env *env,
 	struct store_txn t;
 	uint64_t ino_before = env->next_ino;
 	int rc, tries;
+
+	if (env->stuck)
+		return EROFS;
 
 	for (tries = 0; tries < 40; tries++) {
 		rc = txn_begin(env, 0, &t);

@@ -112,24 +112,33 @@ int store_env_remove(const char *dir);
  * "intent" beside data.mdb, written in place with pwrite(2): it is in the
  * page cache when the call returns, so it survives the process being
  * killed, as a commit does (neither reaches the disk before the next
- * store_env_sync()).
+ * store_env_sync()).  It carries the environment's random number (meta
+ * "envid"), so a slot beside a data.mdb made anew or put back from a copy
+ * is none.
  *
- * store_intent_safe() says whether a commit of about len bytes cannot fail
- * for want of room (the map's blocks are reserved and it has room to
- * spare): only such a change may be told before it commits.
- * store_intent_write() fills the slot; store_intent_done() marks it
- * applied inside the transaction that applies it (a meta entry, so the
- * mark and the change commit together); store_intent_drop() voids a slot
- * whose change will never be applied.  store_intent_pending() gives the
- * bytes of a slot written and never marked applied, to apply at start-up
- * before anything else (ENOENT: none; a slot cut short by a crash fails
- * its checksum and was never answered, so it counts as none).  The
- * environment must not be STORE_OPEN_SHARED for any of them.
+ * store_intent_safe() says whether a commit of len bytes and entries
+ * index entries cannot fail for want of room (the map's blocks are
+ * reserved and it has room for every page the commit may copy): only
+ * such a change may be told before it commits.  It may grow the map, so
+ * no transaction may be open.  store_intent_write() fills the slot;
+ * store_intent_done() marks it applied inside the transaction that
+ * applies it (a meta entry, so the mark and the change commit together).
+ * store_intent_pending() gives the bytes of a slot written and never
+ * marked applied, to apply at open before anything else (ENOENT: none;
+ * a slot cut short by a crash fails its checksum and was never answered,
+ * so it counts as none).  store_intent_drop() voids a slot whose change
+ * can never be applied (its table is gone).  store_intent_keep() is for a
+ * slot whose change could not be applied now: the environment takes no
+ * other change (store_write and store_intent_write return EROFS) until it
+ * is opened again and the slot applied then, so the slot never lands on
+ * newer changes.  The environment must not be STORE_OPEN_SHARED for any
+ * of them.
  */
-int store_intent_safe(struct store_env *env, size_t len);
+int store_intent_safe(struct store_env *env, size_t len, size_t entries);
 int store_intent_write(struct store_env *env, const void *data, size_t len);
 int store_intent_done(struct store_txn *txn);
 void store_intent_drop(struct store_env *env);
+void store_intent_keep(struct store_env *env);
 int store_intent_pending(struct store_env *env, void **data, size_t *len);
 
 /* ---- transactions --------------------------------------------------- */
@@ -139,7 +148,8 @@ int store_read_begin(struct store_env *env, struct store_txn **out);
 void store_txn_abort(struct store_txn *txn);
 
 /*
- * Run fn(txn, arg) in one write transaction and commit it.  When fn returns
+ * Run fn(txn, arg) in one write transaction and commit it (EROFS after
+ * store_intent_keep()).  When fn returns
  * non-zero the transaction is aborted and that value returned.  When the
  * map fills (inside fn or at commit) the transaction is aborted, the map
  * doubled and fn run again from scratch, so fn must only change state

@@ -137,6 +137,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mkdb: %s: %s\n", dir, strerror(rc));
 		return 1;
 	}
+	{
+		/* a change the daemon answered and has not stored goes
+		 * first: the daemon stores it when it mounts */
+		void *slot;
+		size_t len;
+		if (store_intent_pending(env, &slot, &len) == 0) {
+			free(slot);
+			store_env_close(env);
+			fprintf(stderr,
+				"mkdb: %s: mount it once first: its intent "
+				"slot holds a change not stored yet\n",
+				dir);
+			return 1;
+		}
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	memset(&b, 0, sizeof(b));
 	b.env = env;

@@ -1,4 +1,5 @@
 """Durability, concurrency and scale."""
+import errno
 import json
 import os
 import subprocess
@@ -99,6 +100,31 @@ def test_intent_slot_cut_short_is_not_applied(mnt):
     mnt.sh("""echo '{"v":3}' > data/dog/1.json""")
     mnt.restart()
     assert json.loads(mnt.read("data", "dog", "1.json"))["v"] == 3
+
+
+def test_answered_change_that_cannot_be_stored_waits_for_the_next_mount(mnt):
+    # If the commit after the answer fails (RECORDFS_FAIL_AFTER_ANSWER
+    # makes it), the change stays in the intent slot, the database takes
+    # no other change (EROFS, and the log says why), and the next mount
+    # stores it.
+    mnt.sh("""mkdir data/dog && echo '{"v":1}' > data/dog/1.json""")
+    mnt.restart(env={"RECORDFS_FAIL_AFTER_ANSWER": "1"})
+    mnt.sh("""echo '{"v":2}' > data/dog/1.json""")
+    assert "it stays in the intent slot" in mnt.errors()
+    # (bash's echo never sees an error at close: its dup2 drops it)
+    fd = os.open(mnt.p("data", "dog", "2.json"), os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b'{"v":1}')
+    with pytest.raises(OSError) as e:
+        os.close(fd)
+    assert e.value.errno == errno.EROFS
+    assert "data/dog/2.json: Read-only file system" in mnt.errors()
+    r = mnt.sh("rm data/dog/1.json", check=False)
+    assert r.returncode != 0
+    mnt.restart()
+    assert json.loads(mnt.read("data", "dog", "1.json"))["v"] == 2
+    assert sorted(os.listdir(mnt.p("data", "dog"))) == ["1.json"]
+    mnt.sh("""echo '{"v":3}' > data/dog/2.json && rm data/dog/1.json""")
+    assert sorted(os.listdir(mnt.p("data", "dog"))) == ["2.json"]
 
 
 def test_fsync_and_sync_option(mnt):

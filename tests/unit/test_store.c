@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -243,7 +244,8 @@ static void test_intent(void)
 	}
 	snprintf(path, sizeof(path), "%s/intent", d);
 	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
-	CHECK(store_intent_safe(env, 64u << 20) == 0); /* too big to tell */
+	CHECK(store_intent_safe(env, 64u << 20, 1) == 0);  /* too big */
+	CHECK(store_intent_safe(env, 100, 1u << 20) == 0); /* too many */
 	CHECK(store_intent_write(env, "one", 3) == 0);
 	CHECK(store_intent_write(env, "two!", 4) == 0);
 	store_env_close(env);
@@ -260,16 +262,50 @@ static void test_intent(void)
 	CHECK(pending_is(d, "three"));
 
 	/* a slot cut short, or with a byte changed, is none */
-	CHECK(truncate(path, 24 + 4) == 0);
+	{
+		struct stat st;
+		CHECK(stat(path, &st) == 0 && st.st_size > 5);
+		CHECK(truncate(path, st.st_size - 1) == 0);
+	}
 	CHECK(pending_is(d, NULL));
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	CHECK(store_intent_write(env, "four", 4) == 0);
 	store_env_close(env);
 	CHECK(pending_is(d, "four"));
-	fd = open(path, O_WRONLY);
-	CHECK(fd >= 0 && pwrite(fd, "F", 1, 24) == 1);
-	close(fd);
+	{
+		struct stat st;
+		CHECK(stat(path, &st) == 0);
+		fd = open(path, O_WRONLY);
+		CHECK(fd >= 0 && pwrite(fd, "F", 1, st.st_size - 4) == 1);
+		close(fd);
+	}
 	CHECK(pending_is(d, NULL));
+
+	/* kept: no other change until the next open, which finds it */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "six", 3) == 0);
+	store_intent_keep(env);
+	CHECK(store_write(env, intent_done, NULL) == EROFS);
+	CHECK(store_intent_write(env, "seven", 5) == EROFS);
+	CHECK(store_intent_safe(env, 10, 1) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "six"));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, intent_done, NULL) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+
+	/* a slot is its environment's: beside a data.mdb made anew, none */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "eight", 5) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "eight"));
+	snprintf(path, sizeof(path), "%s/data.mdb", d);
+	CHECK(unlink(path) == 0);
+	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+	snprintf(path, sizeof(path), "%s/intent", d);
 
 	/* dropped: none */
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
