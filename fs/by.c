@@ -277,7 +277,7 @@ int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 		return rc;
 	if (p->kind == FS_BY) {
 		/* an attribute with entries; names are attributes as-is */
-		rc = store_attr_get(t, p->tid, name, nl, NULL);
+		rc = store_attr_get(t, p->tid, name, nl);
 		if (rc)
 			goto out;
 		rc = put_item(blob, &len, sizeof(blob), 'A', name, nl);
@@ -388,7 +388,7 @@ int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
 	int rc = store_read_begin(n->db->env, &t);
 	if (rc)
 		return rc;
-	while ((rc = store_attr_next(t, n->tid, a, al, &a, &al, NULL)) == 0) {
+	while ((rc = store_attr_next(t, n->tid, a, al, &a, &al)) == 0) {
 		char name[STORE_ATTR_MAX + 1];
 		uint8_t blob[4096];
 		size_t bl = n->keylen;

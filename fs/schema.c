@@ -150,7 +150,6 @@ static int dynamic_table(struct store_txn *t, const char *tname, uint32_t tid,
 	static const char *const times[] = {SCHEMA_CREATED, SCHEMA_UPDATED};
 	const void *a = NULL;
 	size_t al = 0, cap = 0, i;
-	uint64_t count;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -163,7 +162,7 @@ static int dynamic_table(struct store_txn *t, const char *tname, uint32_t tid,
 	if (rc)
 		return rc;
 	out->attrs[0].pk = 1;
-	while (store_attr_next(t, tid, a, al, &a, &al, &count) == 0) {
+	while (store_attr_next(t, tid, a, al, &a, &al) == 0) {
 		if ((al == strlen(SCHEMA_CREATED) &&
 		     memcmp(a, SCHEMA_CREATED, al) == 0) ||
 		    (al == strlen(SCHEMA_UPDATED) &&

@@ -14,7 +14,8 @@
  *   aliases  [tid u32 BE][alias bytes] -> key bytes
  *   index    [tid u32 BE][u16 BE attr length][attr][value] -> record keys
  *            (MDB_DUPSORT: one sorted duplicate per record)
- *   attrs    [tid u32 BE][attr] -> u64 number of index entries
+ *   attrs    [tid u32 BE][attr] -> nothing: the attributes that have had
+ *            index entries (a reader asks the index whether any is left)
  *   schemas  [tid u32 BE] -> the table's declared schema (opaque bytes;
  *            a table without one is dynamic)
  *
@@ -327,18 +328,17 @@ int store_index_has(struct store_txn *txn, uint32_t tid, const void *attr,
 		    size_t alen, const void *val, size_t vlen, const void *key,
 		    size_t klen);
 
-/* The number of entries of attribute attr in table tid; ENOENT if none. */
+/* 0 when attribute attr of table tid has index entries; ENOENT if none. */
 int store_attr_get(struct store_txn *txn, uint32_t tid, const void *attr,
-		   size_t alen, uint64_t *count);
+		   size_t alen);
 
 /*
  * The first attribute with index entries in table tid whose name sorts
  * after (after, afterlen), or the first one when after is NULL; *attr into
- * txn memory; *count its number of entries.  ENOENT past the last.
+ * txn memory.  ENOENT past the last.
  */
 int store_attr_next(struct store_txn *txn, uint32_t tid, const void *after,
-		    size_t afterlen, const void **attr, size_t *alen,
-		    uint64_t *count);
+		    size_t afterlen, const void **attr, size_t *alen);
 
 /*
  * Walk one attribute's entries in order.  Each entry is the value bytes
