@@ -160,6 +160,16 @@ static int open_datadir(const char *dir)
 	return 0;
 }
 
+/* A fault the mounted tests inject: on only when name is "1", and said. */
+static int test_hook(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || strcmp(v, "1") != 0)
+		return 0;
+	fprintf(stderr, "recordfs: %s=1: a fault for tests is on\n", name);
+	return 1;
+}
+
 int fs_main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -216,8 +226,8 @@ int fs_main(int argc, char *argv[])
 	pthread_mutex_init(&fs.sync_mu, NULL);
 	pthread_cond_init(&fs.sync_cv, NULL);
 	fs.lockfd = -1;
-	fs.crash_after_answer = getenv("RECORDFS_CRASH_AFTER_ANSWER") != NULL;
-	fs.fail_after_answer = getenv("RECORDFS_FAIL_AFTER_ANSWER") != NULL;
+	fs.crash_after_answer = test_hook("RECORDFS_CRASH_AFTER_ANSWER");
+	fs.fail_after_answer = test_hook("RECORDFS_FAIL_AFTER_ANSWER");
 	if (open_datadir(cli.datadir) != 0)
 		goto out1;
 	if ((ret = fs_dbs_open()) != 0) {

@@ -891,6 +891,7 @@ static void record_new_free(struct record_new *r)
 {
 	free(r->text);
 	free(r->oldtext);
+	r->text = r->oldtext = NULL;
 }
 
 /* Copy the stored record kb, if any, into r->oldtext. */
@@ -1140,10 +1141,10 @@ static int file_commit(struct fs_file *f)
  * in a read transaction (record_make for a body), and the change as it
  * will be stored goes to the environment's intent slot
  * (store_intent_write: a pwrite into the page cache), which survives the
- * daemon being killed as a commit does.  A start-up finds a slot never
- * marked applied (store_intent_done commits with the change) and stores
- * it before anything else: a close or an rm that returned 0 survives
- * kill -9 either way.  Only commits that cannot fail for want of room go
+ * daemon being killed as a commit does.  The next commit is the one that
+ * applies it, and ends it; an open that finds it still pending stores it
+ * before anything else: a close or an rm that returned 0 survives kill -9
+ * either way.  Only commits that cannot fail for want of room go
  * this way (store_intent_safe), and only with sync on a timer: with
  * -o sync=0 they wait for the disk.
  *
@@ -1272,7 +1273,7 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 					   &o);
 		else if (rc == ENOENT)
 			rc = 0; /* gone already: nothing left to do */
-		return rc ? rc : store_intent_done(t);
+		return rc;
 	}
 	if (in->old_known) {
 		r.oldtext = in->r.oldtext;
@@ -1284,8 +1285,6 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 	}
 	if (!rc)
 		rc = record_store(a->db, t, in->tid, in->key, in->kl, &r);
-	if (!rc)
-		rc = store_intent_done(t);
 	if (!in->old_known)
 		free(r.oldtext);
 	return rc;
@@ -1356,13 +1355,13 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 				 n->pending ? n->pending_btime_ns : now, f->buf,
 				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
 				 &err);
-	/* what the commit changes: the new text's entries, the old one's */
-	if (!rc)
-		rc = fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
-				    &entries);
-	if (!rc && in.r.had)
-		rc = fs_index_count(n->db, t, n->tid, in.r.oldtext, in.r.oldlen,
-				    &entries);
+	/* what the commit changes: the new text's entries, the old one's
+	 * (a text they cannot be read from is for the usual way to refuse) */
+	if (!rc && (fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
+				   &entries) != 0 ||
+		    (in.r.had && fs_index_count(n->db, t, n->tid, in.r.oldtext,
+						in.r.oldlen, &entries) != 0)))
+		entries = SIZE_MAX;
 	store_txn_abort(t);
 	if (rc) {
 		fuse_reply_err(req, file_refused(f, rc, &err));
@@ -1424,19 +1423,23 @@ int fs_intent_replay(struct fs_db *db)
 		       db->name, (int)in.tnlen, in.tname, name,
 		       in.op == 'd' ? "its unlink" : "its close");
 	} else if (rc == ENOENT) {
-		/* its table is gone: a state older than the slot's (the
-		 * disk lost what was not synced) */
+		/* its table is gone: it can never be stored */
 		store_intent_drop(db->env);
 		fs_log("%s/%.*s: a change answered before the daemon stopped "
 		       "is not stored: its table is gone",
 		       db->name, (int)in.tnlen, in.tname);
 		rc = 0;
 	} else if (rc) {
-		fs_log(
-		    "%s: a change answered before the daemon stopped could "
-		    "not be stored (%s); it stays in the intent slot and the "
-		    "database is not opened",
-		    db->name, strerror(rc));
+		/* kept for the next mount; the other databases go on */
+		store_intent_keep(db->env);
+		fs_refuse(
+		    db->name,
+		    "a change answered before the daemon stopped could "
+		    "not be stored (%s); it stays in the intent slot, and "
+		    "the database takes no change until it is stored at a "
+		    "later mount",
+		    strerror(rc));
+		rc = 0;
 	}
 	free(buf);
 	return rc;

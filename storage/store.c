@@ -64,13 +64,12 @@ struct store_env {
 	uintptr_t map_lo, map_hi;
 	size_t map_found_size; /* mapsize when the range was found */
 	uint64_t pf_lo, pf_hi;
-	/* the intent slot: its file (-1: none), the last number written to
-	 * it or applied, the number meta "intent" had at open, and the
-	 * environment's own random number (meta "envid"), which a slot must
-	 * carry to count; stuck: a slot could not be applied, so nothing
-	 * else may be written before it is (at the next open) */
+	/* the intent slot: its file (-1: none), and the environment's own
+	 * random number (meta "envid"), which a slot must carry to count;
+	 * stuck: a slot could not be applied, so nothing else may be
+	 * written before it is (at the next open) */
 	int intent_fd;
-	uint64_t intent_seq, intent_applied, envid;
+	uint64_t envid;
 	int stuck;
 	unsigned psize;
 };
@@ -168,32 +167,74 @@ static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 /* ---- the intent slot ------------------------------------------------- */
 
 /*
- * The file "intent": a header, then the bytes.  The checksum covers the
- * number and the bytes, so a slot cut short by a crash (it was never
- * answered) reads as none.  envid ties the slot to the data.mdb it was
- * written for: a slot beside a data.mdb made anew, or put back from a
- * copy, is not that one's.
+ * The file "intent": a header, then the bytes.  A slot is pending while
+ * the data.mdb it was written for (envid) has committed nothing since
+ * (txnid, LMDB's last transaction then): the commit that applies it ends
+ * it, and so does any other, so a slot never lands on a newer state, nor
+ * on a data.mdb made anew or put back from a copy.  The checksum covers
+ * txnid and the bytes, so a slot cut short by a crash (it was never
+ * answered) reads as none.
  */
 struct intent_head {
-	uint32_t magic; /* INTENT_MAGIC, little-endian */
+	uint32_t magic; /* INTENT_MAGIC; all little-endian */
 	uint32_t len;
-	uint64_t seq;
 	uint64_t envid;
+	uint64_t txnid;
 	uint64_t sum;
 };
 
-#define INTENT_MAGIC	   0x32494652u /* "RFI2" */
+#define INTENT_MAGIC	   0x33494652u /* "RFI3" */
 #define INTENT_MAX	   (1u << 20)
 #define INTENT_ENTRIES_MAX 4096
-#define INTENT_PATH_PAGES  16
+#define INTENT_PATH_PAGES  10
 
-static uint64_t intent_sum(uint64_t seq, const void *data, size_t len)
+static uint64_t last_txnid(struct store_env *env)
+{
+	MDB_envinfo info;
+	mdb_env_info(env->env, &info);
+	return (uint64_t)info.me_last_txnid;
+}
+
+static int grow_map(struct store_env *env);
+
+int store_intent_safe(struct store_env *env, size_t len, size_t entries)
+{
+	MDB_envinfo info;
+	size_t need, used;
+	int grown = 0;
+	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
+	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)
+		return 0;
+	/*
+	 * Pages past the last one in use are free whatever the free list
+	 * says.  A commit copies at most the path from the root to a leaf
+	 * (and a split's new page) per B-tree change: the record, each index
+	 * entry (its key's path, then its duplicates' own tree) and its
+	 * attribute, the meta and free-list pages.  INTENT_PATH_PAGES a
+	 * change covers trees far deeper than any this holds.  A map short
+	 * of room doubles once (its blocks reserved); if that is not
+	 * enough, the change is stored before it is answered, where the
+	 * map grows as it must.
+	 */
+	need = (256u << 10) + 2 * len +
+	       (2 * entries + 4) * INTENT_PATH_PAGES * (size_t)env->psize;
+	for (;;) {
+		mdb_env_info(env->env, &info);
+		used = ((size_t)info.me_last_pgno + 1) * env->psize;
+		if (used <= env->mapsize && env->mapsize - used >= need)
+			return 1;
+		if (grown++ || grow_map(env) != 0)
+			return 0;
+	}
+}
+
+static uint64_t intent_sum(uint64_t txnid, const void *data, size_t len)
 {
 	/* FNV-1a, 64 bits */
 	uint64_t h = 0xcbf29ce484222325ull;
 	const uint8_t *p = data;
 	for (int i = 0; i < 8; i++) {
-		h ^= (uint8_t)(seq >> (8 * i));
+		h ^= (uint8_t)(txnid >> (8 * i));
 		h *= 0x100000001b3ull;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -203,65 +244,11 @@ static uint64_t intent_sum(uint64_t seq, const void *data, size_t len)
 	return h;
 }
 
-/* The slot's header, if it is one of this environment; its number and
- * length. */
-static int intent_head_read(struct store_env *e, uint64_t *seq, uint32_t *len)
-{
-	struct intent_head h;
-	if (pread(e->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    le32toh(h.magic) != INTENT_MAGIC || le32toh(h.len) > INTENT_MAX ||
-	    le64toh(h.envid) != e->envid)
-		return ENOENT;
-	*seq = le64toh(h.seq);
-	*len = le32toh(h.len);
-	return 0;
-}
-
-/* Numbers only grow: the next one is past both meta's and the file's. */
-static void intent_seq_load(struct store_env *e)
-{
-	uint64_t seq;
-	uint32_t len;
-	if (intent_head_read(e, &seq, &len) == 0 && seq > e->intent_seq)
-		e->intent_seq = seq;
-}
-
-static int grow_map(struct store_env *env);
-
-int store_intent_safe(struct store_env *env, size_t len, size_t entries)
-{
-	MDB_envinfo info;
-	size_t need;
-	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
-	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)
-		return 0;
-	/*
-	 * Pages past the last one in use are free whatever the free list
-	 * says.  A commit copies at most the path from the root to a leaf
-	 * (and a split's new page) per B-tree change: the record, its
-	 * chunks, each index entry and its attribute count, and the meta
-	 * and free-list pages; INTENT_PATH_PAGES pages a change is more than
-	 * a tree of 2^60 entries needs.  A map short of room grows now (its
-	 * blocks reserved), not in the commit.
-	 */
-	need = (1u << 20) + 2 * len +
-	       (2 * entries + 4) * INTENT_PATH_PAGES * (size_t)env->psize;
-	for (;;) {
-		size_t used;
-		mdb_env_info(env->env, &info);
-		used = ((size_t)info.me_last_pgno + 1) * env->psize;
-		if (used <= env->mapsize && env->mapsize - used >= need)
-			return 1;
-		if (grow_map(env) != 0)
-			return 0;
-	}
-}
-
 int store_intent_write(struct store_env *env, const void *data, size_t len)
 {
 	struct intent_head h;
 	struct iovec iov[2];
-	uint64_t seq = env->intent_seq + 1;
+	uint64_t txnid = last_txnid(env);
 	ssize_t n;
 	if (env->stuck)
 		return EROFS;
@@ -269,9 +256,9 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 		return EINVAL;
 	h.magic = htole32(INTENT_MAGIC);
 	h.len = htole32((uint32_t)len);
-	h.seq = htole64(seq);
 	h.envid = htole64(env->envid);
-	h.sum = htole64(intent_sum(seq, data, len));
+	h.txnid = htole64(txnid);
+	h.sum = htole64(intent_sum(txnid, data, len));
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)data;
@@ -283,13 +270,7 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 		store_intent_drop(env);
 		return ENOSPC;
 	}
-	env->intent_seq = seq;
 	return 0;
-}
-
-int store_intent_done(struct store_txn *t)
-{
-	return meta_put_u64(t, "intent", t->env->intent_seq);
 }
 
 void store_intent_keep(struct store_env *env)
@@ -310,18 +291,20 @@ void store_intent_drop(struct store_env *env)
 int store_intent_pending(struct store_env *env, void **data, size_t *len)
 {
 	struct intent_head h;
-	uint64_t seq;
 	uint32_t n;
 	uint8_t *buf;
-	if (env->intent_fd < 0 || intent_head_read(env, &seq, &n) != 0 ||
-	    seq <= env->intent_applied)
+	if (env->intent_fd < 0 ||
+	    pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    le32toh(h.magic) != INTENT_MAGIC ||
+	    (n = le32toh(h.len)) > INTENT_MAX ||
+	    le64toh(h.envid) != env->envid ||
+	    le64toh(h.txnid) != last_txnid(env))
 		return ENOENT;
 	buf = malloc(n ? n : 1);
 	if (!buf)
 		return ENOMEM;
-	if (pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    pread(env->intent_fd, buf, n, sizeof(h)) != (ssize_t)n ||
-	    le64toh(h.sum) != intent_sum(seq, buf, n)) {
+	if (pread(env->intent_fd, buf, n, sizeof(h)) != (ssize_t)n ||
+	    le64toh(h.sum) != intent_sum(le64toh(h.txnid), buf, n)) {
 		free(buf);
 		return ENOENT;
 	}
@@ -471,8 +454,6 @@ again:
 	e->next_ino = e->persisted_ino = v;
 	if (meta_get_u64(&t, "dbid", &v) == 0)
 		e->id = (uint32_t)v;
-	if (meta_get_u64(&t, "intent", &v) == 0)
-		e->intent_applied = e->intent_seq = v;
 	rc = meta_get_u64(&t, "envid", &e->envid);
 	if (rc == ENOENT && !(flags & STORE_OPEN_SHARED)) {
 		/* a new environment (or one from before the slot): no slot
@@ -505,7 +486,6 @@ again:
 			rc = errno;
 			goto fail;
 		}
-		intent_seq_load(e);
 	}
 	*out = e;
 	return 0;
@@ -547,6 +527,9 @@ int store_env_remove(const char *dir)
 int store_env_sync(struct store_env *env)
 {
 	int fd;
+	/* a slot that waits for the next open must outlast a power cut */
+	if (env->stuck && env->intent_fd >= 0 && fdatasync(env->intent_fd))
+		return errno;
 	/* With MDB_WRITEMAP LMDB would msync() its map, which the session
 	 * loop may be moving (grow_map) while the sync thread runs; the pages
 	 * written through the map are the file's pages in the page cache, so

@@ -113,31 +113,31 @@ int store_env_remove(const char *dir);
  * "intent" beside data.mdb, written in place with pwrite(2): it is in the
  * page cache when the call returns, so it survives the process being
  * killed, as a commit does (neither reaches the disk before the next
- * store_env_sync()).  It carries the environment's random number (meta
- * "envid"), so a slot beside a data.mdb made anew or put back from a copy
- * is none.
+ * store_env_sync()).  A slot is pending while its environment has
+ * committed nothing since it was written: the commit that applies it ends
+ * it, and so does any other.  It also carries the environment's random
+ * number (meta "envid"), so a slot beside a data.mdb made anew or put
+ * back from a copy is none.
  *
  * store_intent_safe() says whether a commit of len bytes and entries
  * index entries cannot fail for want of room (the map's blocks are
  * reserved and it has room for every page the commit may copy): only
- * such a change may be told before it commits.  It may grow the map, so
- * no transaction may be open.  store_intent_write() fills the slot;
- * store_intent_done() marks it applied inside the transaction that
- * applies it (a meta entry, so the mark and the change commit together).
- * store_intent_pending() gives the bytes of a slot written and never
- * marked applied, to apply at open before anything else (ENOENT: none;
- * a slot cut short by a crash fails its checksum and was never answered,
- * so it counts as none).  store_intent_drop() voids a slot whose change
- * can never be applied (its table is gone).  store_intent_keep() is for a
- * slot whose change could not be applied now: the environment takes no
- * other change (store_write and store_intent_write return EROFS) until it
- * is opened again and the slot applied then, so the slot never lands on
- * newer changes.  The environment must not be STORE_OPEN_SHARED for any
- * of them.
+ * such a change may be told before it commits.  It may double the map
+ * once, so no transaction may be open.  store_intent_write() fills the
+ * slot; the caller's next commit must be the one that applies it.
+ * store_intent_pending() gives the bytes of a pending slot, to apply at
+ * open before anything else (ENOENT: none; a slot cut short by a crash
+ * fails its checksum and was never answered, so it counts as none).
+ * store_intent_drop() voids a slot whose change can never be applied
+ * (its table is gone).  store_intent_keep() is for a slot whose change
+ * could not be applied now: the environment takes no other change
+ * (store_write and store_intent_write return EROFS) until it is opened
+ * again and the slot applied then, so the slot never lands on newer
+ * changes; store_env_sync() then syncs the slot too.  The environment
+ * must not be STORE_OPEN_SHARED for any of them.
  */
 int store_intent_safe(struct store_env *env, size_t len, size_t entries);
 int store_intent_write(struct store_env *env, const void *data, size_t len);
-int store_intent_done(struct store_txn *txn);
 void store_intent_drop(struct store_env *env);
 void store_intent_keep(struct store_env *env);
 int store_intent_pending(struct store_env *env, void **data, size_t *len);
