@@ -1315,6 +1315,10 @@ static void intent_failed(struct fs_db *db, struct intent *in, int rc)
 		  strerror(rc));
 }
 
+/* The most index entries a text of len bytes can have: each needs its
+ * value's byte and a separator's. */
+#define ENTRIES_BOUND(len) ((len) / 2 + 2)
+
 /* Longest record answered before it is stored; longer ones wait. */
 #define INTENT_RECORD_MAX (256u << 10)
 
@@ -1331,9 +1335,9 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct intent_apply a = {n->db, &in};
 	struct store_txn *t;
 	uint8_t *slot = NULL;
-	size_t slotlen, entries = 0;
+	size_t slotlen, entries;
 	int64_t now = now_ns();
-	int rc;
+	int rc, room;
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
 	    fs.opts.sync_secs == 0 || f->len > INTENT_RECORD_MAX ||
@@ -1355,20 +1359,30 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 				 n->pending ? n->pending_btime_ns : now, f->buf,
 				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
 				 &err);
-	/* what the commit changes: the new text's entries, the old one's
-	 * (a text they cannot be read from is for the usual way to refuse) */
-	if (!rc && (fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
+	/* what the commit changes: the new text's entries, the old one's;
+	 * at most one per two bytes of text, and counted only when the map
+	 * has not room for that many (a text they cannot be read from is
+	 * for the usual way to refuse) */
+	entries = ENTRIES_BOUND(in.r.o.len) +
+		  (in.r.had ? ENTRIES_BOUND(in.r.oldlen) : 0);
+	room =
+	    !rc && store_intent_safe(env, in.r.o.len + in.r.oldlen, entries, 0);
+	if (!rc && !room) {
+		entries = 0;
+		if (fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
 				   &entries) != 0 ||
 		    (in.r.had && fs_index_count(n->db, t, n->tid, in.r.oldtext,
-						in.r.oldlen, &entries) != 0)))
-		entries = SIZE_MAX;
+						in.r.oldlen, &entries) != 0))
+			entries = SIZE_MAX;
+	}
 	store_txn_abort(t);
 	if (rc) {
 		fuse_reply_err(req, file_refused(f, rc, &err));
 		return;
 	}
 	in.old_known = 1;
-	if (!store_intent_safe(env, in.r.o.len + in.r.oldlen, entries) ||
+	if ((!room &&
+	     !store_intent_safe(env, in.r.o.len + in.r.oldlen, entries, 1)) ||
 	    !(slot = intent_encode(&in, &slotlen)) ||
 	    store_intent_write(env, slot, slotlen) != 0) {
 		/* not told before it is stored: the usual way */
@@ -2692,7 +2706,7 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	struct store_obj o;
 	uint8_t *slot;
 	size_t slotlen, entries = 0, len = 0;
-	int rc;
+	int rc, room = 0;
 
 	if (p->kind != FS_TABLE || p->db->dropped || fs.opts.sync_secs == 0 ||
 	    store_read_begin(env, &t) != 0)
@@ -2704,11 +2718,17 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	if (!rc && u->r.kind == STORE_RECORD) {
 		u->ino = o.ino;
 		len = o.len;
-		rc = fs_index_count(p->db, t, p->tid, o.data, o.len, &entries);
+		entries = ENTRIES_BOUND(len);
+		room = store_intent_safe(env, len, entries, 0);
+		if (!room) { /* count them, as file_commit_answer does */
+			entries = 0;
+			rc = fs_index_count(p->db, t, p->tid, o.data, o.len,
+					    &entries);
+		}
 	}
 	store_txn_abort(t);
 	if (rc || u->r.kind != STORE_RECORD ||
-	    !store_intent_safe(env, len, entries))
+	    (!room && !store_intent_safe(env, len, entries, 1)))
 		return 0; /* refusals and misses: the usual way says why */
 	in.tid = p->tid;
 	in.tname = p->tname;

@@ -197,7 +197,8 @@ static uint64_t last_txnid(struct store_env *env)
 
 static int grow_map(struct store_env *env);
 
-int store_intent_safe(struct store_env *env, size_t len, size_t entries)
+int store_intent_safe(struct store_env *env, size_t len, size_t entries,
+		      int may_grow)
 {
 	MDB_envinfo info;
 	size_t need, used;
@@ -223,7 +224,7 @@ int store_intent_safe(struct store_env *env, size_t len, size_t entries)
 		used = ((size_t)info.me_last_pgno + 1) * env->psize;
 		if (used <= env->mapsize && env->mapsize - used >= need)
 			return 1;
-		if (grown++ || grow_map(env) != 0)
+		if (!may_grow || grown++ || grow_map(env) != 0)
 			return 0;
 	}
 }

@@ -122,9 +122,9 @@ int store_env_remove(const char *dir);
  * store_intent_safe() says whether a commit of len bytes and entries
  * index entries cannot fail for want of room (the map's blocks are
  * reserved and it has room for every page the commit may copy): only
- * such a change may be told before it commits.  It may double the map
- * once, so no transaction may be open.  store_intent_write() fills the
- * slot; the caller's next commit must be the one that applies it.
+ * such a change may be told before it commits.  With may_grow it may
+ * double the map once, so no transaction may be open.  store_intent_write()
+ * fills the slot; the caller's next commit must be the one that applies it.
  * store_intent_pending() gives the bytes of a pending slot, to apply at
  * open before anything else (ENOENT: none; a slot cut short by a crash
  * fails its checksum and was never answered, so it counts as none).
@@ -136,7 +136,8 @@ int store_env_remove(const char *dir);
  * changes; store_env_sync() then syncs the slot too.  The environment
  * must not be STORE_OPEN_SHARED for any of them.
  */
-int store_intent_safe(struct store_env *env, size_t len, size_t entries);
+int store_intent_safe(struct store_env *env, size_t len, size_t entries,
+		      int may_grow);
 int store_intent_write(struct store_env *env, const void *data, size_t len);
 void store_intent_drop(struct store_env *env);
 void store_intent_keep(struct store_env *env);

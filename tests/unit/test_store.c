@@ -278,8 +278,8 @@ static void test_intent(void)
 	}
 	snprintf(path, sizeof(path), "%s/intent", d);
 	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
-	CHECK(store_intent_safe(env, 64u << 20, 1) == 0);  /* too big */
-	CHECK(store_intent_safe(env, 100, 1u << 20) == 0); /* too many */
+	CHECK(store_intent_safe(env, 64u << 20, 1, 1) == 0);  /* too big */
+	CHECK(store_intent_safe(env, 100, 1u << 20, 1) == 0); /* too many */
 	CHECK(store_intent_write(env, "one", 3) == 0);
 	CHECK(store_intent_write(env, "two!", 4) == 0);
 	store_env_close(env);
@@ -321,7 +321,7 @@ static void test_intent(void)
 	store_intent_keep(env);
 	CHECK(store_write(env, touch, NULL) == EROFS);
 	CHECK(store_intent_write(env, "seven", 5) == EROFS);
-	CHECK(store_intent_safe(env, 10, 1) == 0);
+	CHECK(store_intent_safe(env, 10, 1, 1) == 0);
 	store_env_close(env);
 	CHECK(pending_is(d, "six"));
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
