@@ -289,6 +289,28 @@ void store_intent_drop(struct store_env *env)
 	}
 }
 
+/*
+ * At open: a slot that is not pending now never will be, but data.mdb's
+ * last transaction id can come back to its number (a data.mdb put back
+ * from an older copy, or one that lost commits not yet synced, commits
+ * its way up through the same ids), so it is voided now, and for good.
+ */
+static void intent_forget_stale(struct store_env *env)
+{
+	struct intent_head h;
+	if (pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    le32toh(h.magic) == 0 ||
+	    (le32toh(h.magic) == INTENT_MAGIC &&
+	     le64toh(h.envid) == env->envid &&
+	     le64toh(h.txnid) == last_txnid(env)))
+		return;
+	store_intent_drop(env);
+	{
+		int rc = fdatasync(env->intent_fd);
+		(void)rc; /* voided in the page cache at least */
+	}
+}
+
 int store_intent_pending(struct store_env *env, void **data, size_t *len)
 {
 	struct intent_head h;
@@ -487,6 +509,7 @@ again:
 			rc = errno;
 			goto fail;
 		}
+		intent_forget_stale(e);
 	}
 	*out = e;
 	return 0;
@@ -1510,7 +1533,7 @@ int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
 	uint8_t buf[4 + STORE_ATTR_MAX];
 	MDB_cursor *c;
 	MDB_val k, d;
-	int rc;
+	int rc, used = 0;
 	if (afterlen > STORE_ATTR_MAX)
 		return EINVAL;
 	put_be32(buf, tid);
@@ -1526,13 +1549,18 @@ int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
 	    memcmp(k.mv_data, buf, 4 + afterlen) == 0)
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	/* noted once, maybe without entries now: those are skipped */
-	while (rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, buf, 4) == 0 &&
-	       attr_used(t, tid, (const uint8_t *)k.mv_data + 4,
-			 k.mv_size - 4) == ENOENT)
+	while (rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, buf, 4) == 0) {
+		used = attr_used(t, tid, (const uint8_t *)k.mv_data + 4,
+				 k.mv_size - 4);
+		if (used != ENOENT)
+			break;
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
 	mdb_cursor_close(c);
 	if (rc)
 		return store_errno(t, rc);
+	if (used && used != ENOENT)
+		return used;
 	if (k.mv_size < 4 || memcmp(k.mv_data, buf, 4) != 0)
 		return ENOENT;
 	*attr = (const uint8_t *)k.mv_data + 4;

@@ -342,6 +342,12 @@ static void test_intent(void)
 		CHECK(pending_is(d, "late"));
 		CHECK(rename(copy, data) == 0);
 		CHECK(pending_is(d, NULL));
+		/* and when its commits climb back to the slot's number, the
+		 * slot (voided at that open) stays none */
+		CHECK(store_env_open(d, 0, 0, &env) == 0);
+		CHECK(store_write(env, touch, NULL) == 0);
+		store_env_close(env);
+		CHECK(pending_is(d, NULL));
 	}
 
 	/* a slot is its environment's: beside a data.mdb made anew, none */
