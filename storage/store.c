@@ -49,6 +49,7 @@
 
 #define DEFAULT_MAP	 (1ull << 20)
 #define IGNORE_INO_BELOW 64
+#define INO_AHEAD	 4096
 
 struct store_env {
 	MDB_env *env;
@@ -56,7 +57,8 @@ struct store_env {
 	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
-	uint64_t persisted_ino; /* value of meta "next_ino" on disk */
+	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
+				   out and committed */
 	size_t mapsize;
 	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
 	/* the map's address range, once found, and how far a walk has asked
@@ -752,7 +754,7 @@ int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg)
 {
 	struct store_txn t;
-	uint64_t ino_before = env->next_ino;
+	uint64_t ino_before = env->next_ino, ahead;
 	int rc, tries;
 
 	if (env->stuck)
@@ -763,14 +765,21 @@ int store_write(struct store_env *env,
 		if (rc)
 			return rc;
 		rc = fn(&t, arg);
-		if (!rc && env->next_ino != env->persisted_ino)
-			rc = meta_put_u64(&t, "next_ino", env->next_ino);
+		/* every number handed out stays under meta "next_ino", which
+		 * runs INO_AHEAD ahead: one put per INO_AHEAD new numbers,
+		 * not one per create; a restart skips the rest */
+		ahead = 0;
+		if (!rc && env->next_ino > env->persisted_ino) {
+			ahead = env->next_ino + INO_AHEAD;
+			rc = meta_put_u64(&t, "next_ino", ahead);
+		}
 		if (rc) {
 			mdb_txn_abort(t.txn);
 		} else {
 			rc = store_errno(&t, mdb_txn_commit(t.txn));
 			if (!rc) {
-				env->persisted_ino = env->next_ino;
+				if (ahead)
+					env->persisted_ino = ahead;
 				return 0;
 			}
 			if (rc == EIO && disk_nearly_full(env))
