@@ -598,6 +598,47 @@ static struct fs_node *schema_node(struct fs_db *db)
 	return n;
 }
 
+/*
+ * The last record name a lookup found missing in a table.  The kernel
+ * sends LOOKUP, then CREATE, for every new file: the create needs no
+ * second look (a read transaction, the key, a B-tree search) while the
+ * environment has committed nothing since.  Records being written (not
+ * committed yet) are found in memory either way (find_pending).
+ */
+static struct {
+	uint64_t parent, commits;
+	struct resolved r;
+	char name[SCHEMA_NAME_MAX + 1];
+	int set;
+} last_miss;
+
+static void miss_note(const struct fs_node *p, const char *name,
+		      const struct resolved *r)
+{
+	size_t len = strlen(name);
+	if (len > SCHEMA_NAME_MAX)
+		return;
+	last_miss.parent = p->ino;
+	last_miss.commits = store_env_commits(p->db->env);
+	last_miss.r = *r;
+	memcpy(last_miss.name, name, len + 1);
+	last_miss.set = 1;
+}
+
+/* Whether name in table tn is the last miss, still true; it is used once. */
+static int miss_take(const struct fs_node *tn, const char *name,
+		     struct resolved *r)
+{
+	int hit = last_miss.set && tn->kind == FS_TABLE &&
+		  last_miss.parent == tn->ino &&
+		  last_miss.commits == store_env_commits(tn->db->env) &&
+		  strcmp(last_miss.name, name) == 0;
+	last_miss.set = 0;
+	if (hit)
+		*r = last_miss.r;
+	return hit;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
@@ -741,6 +782,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				rc = 0;
 				break;
 			}
+			if (!r.long_form)
+				miss_note(p, name, &r);
 		}
 		if (rc)
 			goto out;
@@ -2317,6 +2360,13 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		return ENAMETOOLONG;
 	if (tn->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0)
 		return EEXIST;
+	if (miss_take(tn, name, &r)) {
+		/* the lookup just before found no such record */
+		rc = find_pending(tn, r.key, r.keylen) ? EEXIST : 0;
+		if (rc)
+			return rc;
+		goto make;
+	}
 	rc = store_read_begin(tn->db->env, &t);
 	if (rc)
 		return rc;
@@ -2346,6 +2396,7 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		return refuse(rc, tn, name, &err, NULL);
 	if (rc)
 		return rc;
+make:
 	n = obj_node(tn, r.kind, r.key, r.keylen, store_ino_alloc(tn->db->env));
 	if (!n)
 		return ENOMEM;

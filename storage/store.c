@@ -59,6 +59,7 @@ struct store_env {
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
 				   out and committed */
+	uint64_t commits;	/* store_write commits since open */
 	size_t mapsize;
 	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
 	/* the map's address range, once found, and how far a walk has asked
@@ -682,6 +683,11 @@ void store_env_unmap_pages(struct store_env *env)
 	madvise((void *)env->map_lo, env->map_hi - env->map_lo, MADV_DONTNEED);
 }
 
+uint64_t store_env_commits(struct store_env *env)
+{
+	return env->commits;
+}
+
 uint64_t store_ino_alloc(struct store_env *env)
 {
 	return env->next_ino++;
@@ -780,6 +786,7 @@ int store_write(struct store_env *env,
 			if (!rc) {
 				if (ahead)
 					env->persisted_ino = ahead;
+				env->commits++;
 				return 0;
 			}
 			if (rc == EIO && disk_nearly_full(env))

@@ -70,6 +70,10 @@ int store_env_sync(struct store_env *env);
 uint32_t store_env_id(struct store_env *env);
 int store_env_set_id(struct store_env *env, uint32_t id);
 
+/* How many store_write() commits this process has made: unchanged, no
+ * change has been stored through this handle. */
+uint64_t store_env_commits(struct store_env *env);
+
 /* Map size and bytes in use, for status reporting. */
 void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
 
