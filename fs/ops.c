@@ -607,6 +607,7 @@ static struct fs_node *schema_node(struct fs_db *db)
  */
 static struct {
 	uint64_t parent, commits;
+	const struct store_env *env;
 	struct resolved r;
 	char name[SCHEMA_NAME_MAX + 1];
 	int set;
@@ -619,6 +620,7 @@ static void miss_note(const struct fs_node *p, const char *name,
 	if (len > SCHEMA_NAME_MAX)
 		return;
 	last_miss.parent = p->ino;
+	last_miss.env = p->db->env;
 	last_miss.commits = store_env_commits(p->db->env);
 	last_miss.r = *r;
 	memcpy(last_miss.name, name, len + 1);
@@ -630,7 +632,7 @@ static int miss_take(const struct fs_node *tn, const char *name,
 		     struct resolved *r)
 {
 	int hit = last_miss.set && tn->kind == FS_TABLE &&
-		  last_miss.parent == tn->ino &&
+		  last_miss.parent == tn->ino && last_miss.env == tn->db->env &&
 		  last_miss.commits == store_env_commits(tn->db->env) &&
 		  strcmp(last_miss.name, name) == 0;
 	last_miss.set = 0;
