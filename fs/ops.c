@@ -1360,6 +1360,23 @@ static void intent_failed(struct fs_db *db, struct intent *in, int rc)
 		  strerror(rc));
 }
 
+/* Answer req, then store the change whose slot is written. */
+static void answer_then_store(fuse_req_t req, struct fs_db *db,
+			      struct intent *in)
+{
+	struct intent_apply a = {db, in};
+	int rc;
+	fuse_reply_err(req, 0);
+	if (fs.crash_after_answer)
+		raise(SIGKILL);
+	rc = fs.fail_after_answer ? EIO
+				  : store_write(db->env, intent_apply_fn, &a);
+	if (rc)
+		intent_failed(db, in, rc);
+	else
+		committed(db);
+}
+
 /* The most index entries a text of len bytes can have: each needs its
  * value's byte and a separator's. */
 #define ENTRIES_BOUND(len) ((len) / 2 + 2)
@@ -1377,7 +1394,6 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct store_env *env = n->db->env;
 	struct schema_err err = {{0}};
 	struct intent in;
-	struct intent_apply a = {n->db, &in};
 	struct store_txn *t;
 	uint8_t *slot = NULL;
 	size_t slotlen, entries;
@@ -1438,14 +1454,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	/* before the answer: the kernel must not serve the written size
 	 * from its cache once close has returned */
 	node_changed(n);
-	fuse_reply_err(req, 0);
-	if (fs.crash_after_answer)
-		raise(SIGKILL);
-	rc = fs.fail_after_answer ? EIO : store_write(env, intent_apply_fn, &a);
-	if (rc)
-		intent_failed(n->db, &in, rc);
-	else
-		committed(n->db);
+	answer_then_store(req, n->db, &in);
 out:
 	free(slot);
 	record_new_free(&in.r);
@@ -2754,7 +2763,6 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	struct fs_node *p = u->tn, *n;
 	struct store_env *env = p->db->env;
 	struct intent in = {.op = 'd'};
-	struct intent_apply a = {p->db, &in};
 	struct store_txn *t;
 	struct store_obj o;
 	uint8_t *slot;
@@ -2797,14 +2805,7 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	n = fs_node_get(fs_db_ino(p->db, u->ino));
 	if (n)
 		n->unlinked = 1;
-	fuse_reply_err(req, 0);
-	if (fs.crash_after_answer)
-		raise(SIGKILL);
-	rc = fs.fail_after_answer ? EIO : store_write(env, intent_apply_fn, &a);
-	if (rc)
-		intent_failed(p->db, &in, rc);
-	else
-		committed(p->db);
+	answer_then_store(req, p->db, &in);
 	return 1;
 }
 
