@@ -1260,6 +1260,18 @@ static int scan_string(struct scan *s)
 	}
 }
 
+/* The literal word (true, false, null) at s->p, which is of kind k. */
+static int scan_word(struct scan *s, const char *word, enum val_kind k,
+		     struct val *v)
+{
+	size_t n = strlen(word);
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
+		return ENOTSUP;
+	s->p += n;
+	v->kind = k;
+	return 0;
+}
+
 /*
  * A scalar at s->p as json-c makes it: 0 with *v set (strings point into
  * s->sbuf), 1 for an object or array (skipped past, as val_of_json()
@@ -1291,23 +1303,11 @@ static int scan_value(struct scan *s, struct val *v)
 	case '[':
 		return scan_skip(s) ? ENOTSUP : 1;
 	case 't':
-		if (s->end - s->p < 4 || memcmp(s->p, "true", 4))
-			return ENOTSUP;
-		s->p += 4;
-		v->kind = V_TRUE;
-		return 0;
+		return scan_word(s, "true", V_TRUE, v);
 	case 'f':
-		if (s->end - s->p < 5 || memcmp(s->p, "false", 5))
-			return ENOTSUP;
-		s->p += 5;
-		v->kind = V_FALSE;
-		return 0;
+		return scan_word(s, "false", V_FALSE, v);
 	case 'n':
-		if (s->end - s->p < 4 || memcmp(s->p, "null", 4))
-			return ENOTSUP;
-		s->p += 4;
-		v->kind = V_NULL;
-		return 0;
+		return scan_word(s, "null", V_NULL, v);
 	}
 	/* a number: json-c takes one without '.', 'e' or 'E' as an integer
 	 * (int64 when negative, else uint64), any other as strtod's double */
