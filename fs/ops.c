@@ -1058,13 +1058,12 @@ static int record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	return rc;
 }
 
-/* The table a node was opened in is still there, under the same number. */
-static int table_same(struct store_txn *t, const struct fs_node *n,
-		      struct schema_err *err)
+/* Table tname is still there, under number tid (err may be NULL). */
+static int table_same(struct store_txn *t, const char *tname, size_t tnlen,
+		      uint32_t tid, struct schema_err *err)
 {
 	struct store_table tb;
-	if (store_table_get(t, n->tname, strlen(n->tname), &tb) != 0 ||
-	    tb.tid != n->tid)
+	if (store_table_get(t, tname, tnlen, &tb) != 0 || tb.tid != tid)
 		return schema_fail(err, ENOENT, "its table is gone");
 	return 0;
 }
@@ -1074,7 +1073,7 @@ static int commit_fn(struct store_txn *t, void *arg)
 	struct commit *c = arg;
 	struct fs_node *n = c->n;
 	/* The table may have gone (or come back new) since the open. */
-	int rc = table_same(t, n, &c->err);
+	int rc = table_same(t, n->tname, strlen(n->tname), n->tid, &c->err);
 	if (rc)
 		return rc;
 	return record_put(n->db, t, n->tid, n->key, n->keylen,
@@ -1303,11 +1302,9 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 {
 	struct intent_apply *a = arg;
 	struct intent *in = a->in;
-	struct store_table tb;
 	struct record_new r = {.o = in->r.o};
 	int rc;
-	if (store_table_get(t, in->tname, in->tnlen, &tb) != 0 ||
-	    tb.tid != in->tid)
+	if (table_same(t, in->tname, in->tnlen, in->tid, NULL))
 		return ENOENT;
 	if (in->op == 'd') {
 		struct store_obj o;
@@ -1413,7 +1410,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	in.tnlen = strlen(n->tname);
 	in.key = n->key;
 	in.kl = n->keylen;
-	rc = table_same(t, n, &err);
+	rc = table_same(t, in.tname, in.tnlen, in.tid, &err);
 	if (!rc)
 		rc = record_make(n->db, t, n->tid, n->key, n->keylen,
 				 n->ino & ((1ull << FS_DB_SHIFT) - 1),
