@@ -7,7 +7,9 @@
  * file names or FUSE.
  *
  * Named LMDB databases inside an environment:
- *   meta     "dbid" -> u32, "next_ino" -> u64, "next_tid" -> u32
+ *   meta     "dbid" -> u32, "next_ino" -> u64 (above every number handed
+ *            out and committed), "next_tid" -> u32, "envid" -> u64 (random,
+ *            made with the environment: the intent slot's owner)
  *   tables   table name -> struct store_table (fixed little-endian layout)
  *   objects  [tid u32 BE][kind u8][key bytes] -> header + data
  *   chunks   [tid u32 BE][u16 BE key length][key][index u32 BE] -> bytes
