@@ -158,6 +158,19 @@ int schema_record_prepare(const char *body, size_t len,
 			  struct schema_err *err);
 
 /*
+ * Whether body is a whole plain record that schema_record_prepare() takes
+ * for key: one object of strings without escapes, integers of at most 18
+ * digits, true, false and null, each name once, the key attribute pk (if
+ * there) agreeing with key, and no time attribute when dynamic.  0 if so;
+ * EAGAIN when it cannot tell that way, and schema_check_feed() must.
+ * schema_record_prepare() makes the text of such a body in one pass,
+ * without json-c.
+ */
+int schema_record_plain(const char *body, size_t len,
+			const struct schema_key *key, const char *pk,
+			int dynamic);
+
+/*
  * The same for a body a schema_check has seen whole (schema_check_done()),
  * from the object the check kept rather than parsing the text again: the
  * object is taken, so a second call (a retried transaction) returns EAGAIN,

@@ -111,6 +111,45 @@ def test_bad_json_refused_at_write_and_old_record_stays(mnt):
     assert mnt.read("data", "dog", "1.json") == before
 
 
+def test_plain_body_then_more_writes(mnt):
+    """A whole plain body in one write is read without json-c; what a later
+    write adds to it is still checked, at that write, from the first byte."""
+    mnt.sh("mkdir data/dog")
+    path = mnt.p("data", "dog", "1.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.write(fd, b'{"name":"Rex","age":3}')
+    os.write(fd, b'\n\n')
+    os.close(fd)
+    assert rec(mnt, "data", "dog", "1.json")["age"] == 3
+    before = mnt.read("data", "dog", "1.json")
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b'{"name":"Max"}')
+    with pytest.raises(OSError) as e:
+        os.write(fd, b',{"a":1}')
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert mnt.read("data", "dog", "1.json") == before
+    assert "only whitespace may follow the object" in mnt.errors()
+    # rewritten at offset 0 into something plain, then spoiled there
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b'{"name":"Ace","n":12345}')
+    with pytest.raises(OSError) as e:
+        os.pwrite(fd, b'{"name":"Ace","n":01', 0)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert mnt.read("data", "dog", "1.json") == before
+    # a plain body whose key disagrees with the name is refused at write
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    with pytest.raises(OSError) as e:
+        os.write(fd, b'{"id":2,"name":"Max"}')
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError):
+        os.close(fd)
+    assert mnt.read("data", "dog", "1.json") == before
+
+
 def test_empty_write_and_touch_create_key_only_record(mnt):
     mnt.sh("mkdir data/dog && : > data/dog/5.json && touch data/dog/6.json")
     for k in (5, 6):

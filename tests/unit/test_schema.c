@@ -1108,6 +1108,251 @@ static void test_prepare_compact(void)
 	    "\"__updatedtime__\":9}\n");
 }
 
+/* ---- plain bodies ---------------------------------------------------- */
+
+static uint64_t plain_rng = 0x9e3779b97f4a7c15u;
+
+static unsigned plain_rand(unsigned n)
+{
+	plain_rng ^= plain_rng << 13;
+	plain_rng ^= plain_rng >> 7;
+	plain_rng ^= plain_rng << 17;
+	return (unsigned)(plain_rng % n);
+}
+
+struct body {
+	char s[1024];
+	size_t len;
+};
+
+static void body_put(struct body *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->len + n < sizeof(b->s)) {
+		memcpy(b->s + b->len, s, n + 1);
+		b->len += n;
+	}
+}
+
+/* Whitespace, now and then, and now and then what is not whitespace. */
+static void body_ws(struct body *b)
+{
+	static const char *const ws[] = {" ",  "\n", "\t", "\r",
+					 "  ", "\v", "\f"};
+	unsigned r = plain_rand(20);
+
+	if (r < 7)
+		body_put(b, ws[r < 5 ? r : plain_rand(7)]);
+}
+
+/* A string's inside: mostly plain, with what plain bodies must not hold. */
+static void body_chars(struct body *b)
+{
+	static const char *const bits[] = {"a",
+					   "Zelda",
+					   " ",
+					   "/",
+					   "\xc3\xa9",
+					   "\xe2\x9c\x93",
+					   "\x7f",
+					   "\xf0\x9f\x98\x80",
+					   "0",
+					   "-",
+					   "\xff",
+					   "\xc0\xaf",
+					   "\xed\xa0\x80",
+					   "\\n",
+					   "\\\"",
+					   "\\u0041",
+					   "\\/",
+					   "\x01",
+					   "\t",
+					   "\xc3"};
+	unsigned i, n = plain_rand(5);
+
+	for (i = 0; i < n; i++)
+		body_put(
+		    b, bits[plain_rand(12) ? plain_rand(10) : plain_rand(20)]);
+}
+
+static void body_value(struct body *b, const struct schema_key *k)
+{
+	static const char *const odd[] = {"1.5",
+					  "1e3",
+					  "-0",
+					  "01",
+					  "00",
+					  "-",
+					  "1.",
+					  "tru",
+					  "nul",
+					  "[]",
+					  "{}",
+					  "[1]",
+					  "{\"a\":1}",
+					  "\"x",
+					  "NaN",
+					  "+1",
+					  "-0.0",
+					  "1E2",
+					  "truex",
+					  "9223372036854775807",
+					  "-9223372036854775808",
+					  "123456789012345678",
+					  "1234567890123456789",
+					  "-123456789012345678"};
+	char num[32];
+	unsigned r = plain_rand(100);
+
+	if (r < 30) {
+		body_put(b, "\"");
+		body_chars(b);
+		body_put(b, "\"");
+	} else if (r < 55) {
+		int digits = 1 + (int)plain_rand(19), i;
+
+		if (plain_rand(3) == 0)
+			body_put(b, "-");
+		for (i = 0; i < digits; i++) {
+			num[i] = (char)('0' + plain_rand(10));
+			if (i == 0 && num[0] == '0' && digits > 1 &&
+			    plain_rand(4))
+				num[0] = '7';
+		}
+		num[digits] = '\0';
+		body_put(b, num);
+	} else if (r < 62) {
+		body_put(b, (const char *[]){"true", "false",
+					     "null"}[plain_rand(3)]);
+	} else if (r < 72) {
+		body_put(b, odd[plain_rand(sizeof(odd) / sizeof(odd[0]))]);
+	} else if (k->type == SCHEMA_KEY_INT) {
+		snprintf(num, sizeof(num), "%" PRId64,
+			 k->i + (plain_rand(4) == 0));
+		body_put(b, num);
+	} else {
+		body_put(b, "\"");
+		body_put(b, plain_rand(4) ? k->s : "other");
+		body_put(b, "\"");
+	}
+}
+
+static void body_make(struct body *b, const struct schema_key *k)
+{
+	static const char *const names[] = {"id",
+					    "name",
+					    "breed",
+					    "age",
+					    "owner",
+					    "a/b",
+					    "\xc3\xa9",
+					    "",
+					    "id",
+					    "a",
+					    "__createdtime__",
+					    "__updatedtime__",
+					    "x\\\"y",
+					    "c\\u0041",
+					    "\xff",
+					    "tab\\t"};
+	unsigned i, n = plain_rand(7);
+
+	b->len = 0;
+	b->s[0] = '\0';
+	body_ws(b);
+	body_put(b, plain_rand(50) ? "{" : "[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			body_put(b, plain_rand(60) ? "," : "");
+		body_ws(b);
+		body_put(b, "\"");
+		body_put(b, names[plain_rand(40) ? plain_rand(6) + 0 * i
+						 : plain_rand(16)]);
+		if (plain_rand(8) == 0)
+			body_put(b, names[plain_rand(16)]);
+		body_put(b, "\"");
+		body_ws(b);
+		body_put(b, plain_rand(80) ? ":" : "");
+		body_ws(b);
+		body_value(b, k);
+		body_ws(b);
+	}
+	if (plain_rand(30))
+		body_put(b, plain_rand(40) ? "}" : ",}");
+	body_ws(b);
+	if (plain_rand(40) == 0)
+		body_put(b, plain_rand(2) ? "x" : "{}");
+}
+
+/*
+ * The plain path (schema_record_prepare() without json-c) against json-c's:
+ * random bodies near the edge of what is plain, every one through both.
+ * A body the plain path takes must get json-c's text to the byte; any
+ * other must get json-c's answer, refusal and message included.
+ */
+static void fuzz_plain(void)
+{
+	static const char old_text[] =
+	    "{\n  \"id\": 3,\n  \"__createdtime__\": 111,\n"
+	    "  \"__updatedtime__\": 112\n}\n";
+	struct schema_key keys[4] = {int_key(3), int_key(-1234567),
+				     str_key("Zelda", 5),
+				     str_key("h\xc3\xa9", 3)};
+	int taken = 0, refused = 0, bad = 0, i;
+
+	for (i = 0; i < 40000; i++) {
+		const struct schema_key *k = &keys[plain_rand(4)];
+		const char *old = plain_rand(3) == 0 ? old_text : NULL;
+		int dynamic = (int)plain_rand(4) != 0, plain, rc1, rc2, wrong;
+		struct schema_check *c = schema_check_new();
+		struct schema_err e1 = {{0}}, e2 = {{0}};
+		char *t1 = NULL, *t2 = NULL;
+		size_t l1 = 0, l2 = 0, ol = old ? strlen(old) : 0;
+		struct body b;
+
+		body_make(&b, k);
+		plain = schema_record_plain(b.s, b.len, k, "id", dynamic);
+		rc1 = schema_record_prepare(b.s, b.len, k, "id", old, ol, 77,
+					    dynamic, &t1, &l1, &e1);
+		/* json-c's way: the object the check kept */
+		rc2 = schema_check_feed(c, b.s, b.len, &e2);
+		if (!rc2)
+			rc2 = schema_check_done(c)
+				  ? schema_record_prepare_checked(
+					c, k, "id", old, ol, 77, dynamic, &t2,
+					&l2, &e2)
+				  : EAGAIN;
+		if (plain == 0)
+			taken++;
+		if (rc1)
+			refused++;
+		if (rc2 == EAGAIN)
+			/* json-c saw no whole object: a refusal */
+			wrong = plain == 0 || rc1 != EINVAL;
+		else
+			wrong = (plain != 0 && plain != EAGAIN) ||
+				(plain == 0 && rc1) || rc1 != rc2 ||
+				(!rc1 && (l1 != l2 || memcmp(t1, t2, l1))) ||
+				(rc1 && strcmp(e1.msg, e2.msg));
+		if (wrong && bad++ < 3)
+			fprintf(stderr,
+				"body %s: plain %d, prepare %d (%s), json-c "
+				"%d (%s)\n%.*s---\n%.*s\n",
+				b.s, plain, rc1, e1.msg, rc2, e2.msg, (int)l1,
+				t1 ? t1 : "", (int)l2, t2 ? t2 : "");
+		free(t1);
+		free(t2);
+		schema_check_free(c);
+	}
+	CHECK_INT(bad, 0);
+	/* both ways are walked, often */
+	CHECK(taken > 4000);
+	CHECK(refused > 4000);
+	printf("plain bodies: %d of 40000 taken without json-c, %d refused\n",
+	       taken, refused);
+}
+
 int main(void)
 {
 	test_string_names();
@@ -1122,6 +1367,7 @@ int main(void)
 	test_prepare();
 	test_name_escaping();
 	test_prepare_limits();
+	fuzz_plain();
 	test_rekey();
 	test_compact();
 	test_prepare_compact();
