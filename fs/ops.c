@@ -1374,9 +1374,24 @@ static void answer_then_store(fuse_req_t req, struct fs_db *db,
 		committed(db);
 }
 
-/* The most index entries a text of len bytes can have: each needs its
- * value's byte and a separator's. */
-#define ENTRIES_BOUND(len) ((len) / 2 + 2)
+/*
+ * The most index entries a record's text can have.  Each is a top-level
+ * member or an element of a top-level array, and each but the first of a
+ * container follows a comma, so there are at most one more than the
+ * commas (those in strings and deeper only add to the bound; test_value
+ * holds the entries of its random texts to it).  A text that is not a
+ * JSON object has none.
+ */
+static size_t entries_bound(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	size_t n = 1;
+	while (p < end && (p = memchr(p, ',', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
 
 /* Longest record answered before it is stored; longer ones wait. */
 #define INTENT_RECORD_MAX (256u << 10)
@@ -1418,11 +1433,12 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
 				 &err);
 	/* what the commit changes: the new text's entries, the old one's;
-	 * at most one per two bytes of text, and counted only when the map
-	 * has not room for that many (a text they cannot be read from is
-	 * for the usual way to refuse) */
-	entries = ENTRIES_BOUND(in.r.o.len) +
-		  (in.r.had ? ENTRIES_BOUND(in.r.oldlen) : 0);
+	 * counted only when the map has not room for their bound (a text
+	 * they cannot be read from is for the usual way to refuse) */
+	entries =
+	    rc ? 0
+	       : entries_bound(in.r.text, in.r.o.len) +
+		     (in.r.had ? entries_bound(in.r.oldtext, in.r.oldlen) : 0);
 	room =
 	    !rc && store_intent_safe(env, in.r.o.len + in.r.oldlen, entries, 0);
 	if (!rc && !room) {
@@ -2800,7 +2816,7 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	if (!rc && u->r.kind == STORE_RECORD) {
 		u->ino = o.ino;
 		len = o.len;
-		entries = ENTRIES_BOUND(len);
+		entries = entries_bound(o.data, len);
 		room = store_intent_safe(env, len, entries, 0);
 		if (!room) { /* count them, as file_commit_answer does */
 			entries = 0;
