@@ -75,6 +75,9 @@ struct store_env {
 	uint64_t envid;
 	int stuck;
 	unsigned psize;
+	/* the last read transaction ended, reset for mdb_txn_renew(): a read
+	 * then needs no allocation (or NULL) */
+	MDB_txn *spare;
 };
 
 struct store_txn {
@@ -339,6 +342,13 @@ int store_intent_pending(struct store_env *env, void **data, size_t *len)
 	return 0;
 }
 
+/* Drop the read transaction kept for renewal (mdb_txn_abort takes NULL). */
+static void spare_end(struct store_env *env)
+{
+	mdb_txn_abort(env->spare);
+	env->spare = NULL;
+}
+
 static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 {
 	t->env = env;
@@ -529,6 +539,7 @@ void store_env_close(struct store_env *env)
 {
 	if (!env)
 		return;
+	spare_end(env);
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
 	if (env->intent_fd >= 0)
@@ -705,6 +716,17 @@ int store_read_begin(struct store_env *env, struct store_txn **out)
 	int rc;
 	if (!t)
 		return ENOMEM;
+	if (env->spare) {
+		t->env = env;
+		t->map_full = 0;
+		t->txn = env->spare;
+		env->spare = NULL;
+		if (mdb_txn_renew(t->txn) == 0) {
+			*out = t;
+			return 0;
+		}
+		mdb_txn_abort(t->txn);
+	}
 	rc = txn_begin(env, MDB_RDONLY, t);
 	if (rc) {
 		free(t);
@@ -718,7 +740,13 @@ void store_txn_abort(struct store_txn *txn)
 {
 	if (!txn)
 		return;
-	mdb_txn_abort(txn->txn);
+	/* only store_read_begin's are ended here: keep one to renew */
+	if (!txn->env->spare) {
+		mdb_txn_reset(txn->txn);
+		txn->env->spare = txn->txn;
+	} else {
+		mdb_txn_abort(txn->txn);
+	}
 	free(txn);
 }
 
@@ -730,6 +758,7 @@ static int grow_map(struct store_env *env)
 	/* 64 TiB: past it (or on overflow) the disk is the limit anyway. */
 	if (next < env->mapsize || next > (64ull << 40))
 		return ENOSPC;
+	spare_end(env);
 	if (env->writemap) {
 		rc = reserve(env, next);
 		if (rc)

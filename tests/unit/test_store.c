@@ -454,6 +454,20 @@ int main(void)
 	      dl == 3 && memcmp(d, "key", 3) == 0);
 	store_txn_abort(t);
 
+	/* a read renews the transaction the last one ended: it sees every
+	 * commit made since, and the map growing below leaves one kept */
+	a.key = "fresh";
+	for (i = 0; i < 3; i++) {
+		a.data = i == 0 ? "v1" : i == 1 ? "v22" : "v333";
+		a.size = strlen(a.data);
+		CHECK(store_write(env, put, &a) == 0);
+		CHECK(store_read_begin(env, &t) == 0);
+		CHECK(store_obj_get(t, tb.tid, STORE_RECORD, "fresh", 5, &o) ==
+			  0 &&
+		      o.len == a.size && memcmp(o.data, a.data, a.size) == 0);
+		store_txn_abort(t);
+	}
+
 	/* the map grows: write ~8 MiB into a 1 MiB map */
 	{
 		static char big[200000];
@@ -468,6 +482,11 @@ int main(void)
 		}
 		store_env_usage(env, &map, &used);
 		CHECK(map >= 8u << 20 && used >= 7u << 20);
+		CHECK(store_read_begin(env, &t) == 0);
+		CHECK(store_obj_get(t, tb.tid, STORE_RECORD, "big39", 5, &o) ==
+			  0 &&
+		      o.len == sizeof(big) && memcmp(o.data, big, o.len) == 0);
+		store_txn_abort(t);
 	}
 
 	test_index(env, tb.tid);
