@@ -126,7 +126,9 @@ struct fs_file {
 	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
 	int bad;	  /* a write was refused: this handle never commits */
 	int holes;	  /* written out of order: check at commit only */
-	struct schema_check *check;
+	int fresh;	  /* the text was cut to nothing at open: writes are
+			     checked as they come, by check */
+	struct schema_check *check;  /* NULL until a write needs it */
 	size_t checked;		     /* bytes of buf fed to check */
 	struct fs_file *next, *prev; /* all open files, for unmount */
 };

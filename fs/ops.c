@@ -1717,9 +1717,11 @@ static int file_truncated(struct fs_file *f)
 	f->dirty = 1;
 	f->holes = 0;
 	f->checked = 0;
+	f->fresh = 1;
+	/* made at the first write that needs it (file_check) */
 	schema_check_free(f->check);
-	f->check = schema_check_new();
-	return f->check ? 0 : ENOMEM;
+	f->check = NULL;
+	return 0;
 }
 
 static int fs_scratch_truncate(struct fs_node *n, uint64_t size);
@@ -1882,7 +1884,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = file_truncated(f);
 		else
 			rc = file_load(f);
-		if (!rc && f->writable && !f->check) {
+		if (!rc && f->writable && !f->fresh) {
 			/* Writes into an existing text: check it at commit. */
 			f->holes = 1;
 		}
@@ -2122,8 +2124,10 @@ out:
 static int file_check(struct fs_file *f, struct schema_err *err)
 {
 	int rc;
-	if (f->holes || !f->check || f->checked >= f->len)
+	if (f->holes || !f->fresh || f->checked >= f->len)
 		return 0;
+	if (!f->check && !(f->check = schema_check_new()))
+		return ENOMEM;
 	rc = schema_check_feed(f->check, f->buf + f->checked,
 			       f->len - f->checked, err);
 	f->checked = f->len;
@@ -2178,7 +2182,7 @@ static int file_plain(struct fs_file *f, off_t off)
 {
 	const struct schema_table *ts;
 	struct schema_key k;
-	if (off != 0 || f->holes || !f->check || f->checked ||
+	if (off != 0 || f->holes || !f->fresh || f->checked ||
 	    f->node->kind != FS_RECORD)
 		return 0;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k) ||
