@@ -1296,13 +1296,15 @@ static void fuzz_plain(void)
 	static const char old_text[] =
 	    "{\n  \"id\": 3,\n  \"__createdtime__\": 111,\n"
 	    "  \"__updatedtime__\": 112\n}\n";
-	struct schema_key keys[4] = {int_key(3), int_key(-1234567),
-				     str_key("Zelda", 5),
-				     str_key("h\xc3\xa9", 3)};
+	struct schema_key keys[5] = {
+	    int_key(3), int_key(-1234567), str_key("Zelda", 5),
+	    str_key("h\xc3\xa9", 3), str_key("a\"b\\c\x01/", 7)};
 	int taken = 0, refused = 0, bad = 0, i;
 
 	for (i = 0; i < 40000; i++) {
-		const struct schema_key *k = &keys[plain_rand(4)];
+		const struct schema_key *k = &keys[plain_rand(5)];
+		/* the key attribute of a declared table may be any other */
+		const char *pk = plain_rand(4) ? "id" : "name";
 		const char *old = plain_rand(3) == 0 ? old_text : NULL;
 		int dynamic = (int)plain_rand(4) != 0, plain, rc1, rc2, wrong;
 		struct schema_check *c = schema_check_new();
@@ -1312,15 +1314,15 @@ static void fuzz_plain(void)
 		struct body b;
 
 		body_make(&b, k);
-		plain = schema_record_plain(b.s, b.len, k, "id", dynamic);
-		rc1 = schema_record_prepare(b.s, b.len, k, "id", old, ol, 77,
+		plain = schema_record_plain(b.s, b.len, k, pk, dynamic);
+		rc1 = schema_record_prepare(b.s, b.len, k, pk, old, ol, 77,
 					    dynamic, &t1, &l1, &e1);
 		/* json-c's way: the object the check kept */
 		rc2 = schema_check_feed(c, b.s, b.len, &e2);
 		if (!rc2)
 			rc2 = schema_check_done(c)
 				  ? schema_record_prepare_checked(
-					c, k, "id", old, ol, 77, dynamic, &t2,
+					c, k, pk, old, ol, 77, dynamic, &t2,
 					&l2, &e2)
 				  : EAGAIN;
 		if (plain == 0)
