@@ -128,8 +128,10 @@ struct fs_file {
 	int holes;	  /* written out of order: check at commit only */
 	int fresh;	  /* the text was cut to nothing at open: writes are
 			     checked as they come, by check */
-	struct schema_check *check;  /* NULL until a write needs it */
-	size_t checked;		     /* bytes of buf fed to check */
+	struct schema_check *check; /* NULL until a write needs it */
+	size_t checked;		    /* bytes of buf fed to check */
+	size_t plain; /* bytes a first write gave whole, in plain JSON
+			 (file_plain), that check has not seen */
 	struct fs_file *next, *prev; /* all open files, for unmount */
 };
 

@@ -1717,6 +1717,7 @@ static int file_truncated(struct fs_file *f)
 	f->dirty = 1;
 	f->holes = 0;
 	f->checked = 0;
+	f->plain = 0;
 	f->fresh = 1;
 	/* made at the first write that needs it (file_check) */
 	schema_check_free(f->check);
@@ -2126,8 +2127,10 @@ static int file_check(struct fs_file *f, struct schema_err *err)
 	int rc;
 	if (f->holes || !f->fresh || f->checked >= f->len)
 		return 0;
-	if (!f->check && !(f->check = schema_check_new()))
-		return ENOMEM;
+	if (!f->check && !(f->check = schema_check_new())) {
+		f->holes = 1; /* then the commit checks the whole */
+		return 0;
+	}
 	rc = schema_check_feed(f->check, f->buf + f->checked,
 			       f->len - f->checked, err);
 	f->checked = f->len;
@@ -2172,23 +2175,26 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 }
 
 /*
- * A body written whole at once, in plain JSON (schema_record_plain()), to a
- * dynamic table: nothing in it can be refused, so the write needs neither
- * the check nor its object, and the commit reads it in one pass.  Only
- * while nothing has gone to the check: a later write that spoils it is
- * then checked from the first byte.
+ * A first write that gives a whole body in plain JSON
+ * (schema_record_plain()) to a dynamic table: nothing in it can be
+ * refused, so the write needs neither the check nor its object, and the
+ * commit reads it in one pass.  A later write over those bytes defers the
+ * check to the commit, as one over checked bytes does; one after them
+ * feeds the check from the first byte.
  */
 static int file_plain(struct fs_file *f, off_t off)
 {
 	const struct schema_table *ts;
 	struct schema_key k;
-	if (off != 0 || f->holes || !f->fresh || f->checked ||
+	if (off != 0 || f->holes || !f->fresh || f->checked || f->plain ||
 	    f->node->kind != FS_RECORD)
 		return 0;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k) ||
-	    fs_schema_get(f->node->db, NULL, f->node->tid, &ts) || ts)
+	    fs_schema_get(f->node->db, NULL, f->node->tid, &ts) || ts ||
+	    schema_record_plain(f->buf, f->len, &k, SCHEMA_PK, 1) != 0)
 		return 0;
-	return schema_record_plain(f->buf, f->len, &k, SCHEMA_PK, 1) == 0;
+	f->plain = f->len;
+	return 1;
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -2245,8 +2251,9 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		memset(f->buf + f->len, 0, (size_t)off - f->len);
 		f->holes = 1;
 	}
-	if ((size_t)off < f->checked) {
-		/* Bytes already checked change: check the whole at commit. */
+	if ((size_t)off < f->checked || (size_t)off < f->plain) {
+		/* Bytes already checked (or taken plain) change: check
+		 * the whole at commit. */
 		f->holes = 1;
 	}
 	memcpy(f->buf + off, buf, size);
