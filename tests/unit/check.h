@@ -105,6 +105,24 @@ static inline size_t rnd_below(size_t n)
 	return (size_t)(rnd() % n);
 }
 
+/* A text the fuzz loops build piece by piece; a piece that would not fit
+ * is left out.  NUL-terminated. */
+struct buf {
+	char s[8192];
+	size_t len;
+};
+
+static inline void add(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->len + n < sizeof(b->s)) {
+		memcpy(b->s + b->len, s, n);
+		b->len += n;
+		b->s[b->len] = '\0';
+	}
+}
+
 /* The last line, and the exit status. */
 static inline int checks_done(void)
 {

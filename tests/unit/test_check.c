@@ -1415,22 +1415,6 @@ static void test_json_schema(void)
 
 /* ---- fuzz -------------------------------------------------------------- */
 
-struct buf {
-	char s[8192];
-	size_t len;
-};
-
-static void add(struct buf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->len + n < sizeof(b->s)) {
-		memcpy(b->s + b->len, s, n);
-		b->len += n;
-		b->s[b->len] = '\0';
-	}
-}
-
 static const char *const scalars[] = {
     "0",
     "1",

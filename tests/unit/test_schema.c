@@ -1110,44 +1110,19 @@ static void test_prepare_compact(void)
 
 /* ---- plain bodies ---------------------------------------------------- */
 
-static uint64_t plain_rng = 0x9e3779b97f4a7c15u;
-
-static unsigned plain_rand(unsigned n)
-{
-	plain_rng ^= plain_rng << 13;
-	plain_rng ^= plain_rng >> 7;
-	plain_rng ^= plain_rng << 17;
-	return (unsigned)(plain_rng % n);
-}
-
-struct body {
-	char s[1024];
-	size_t len;
-};
-
-static void body_put(struct body *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->len + n < sizeof(b->s)) {
-		memcpy(b->s + b->len, s, n + 1);
-		b->len += n;
-	}
-}
-
 /* Whitespace, now and then, and now and then what is not whitespace. */
-static void body_ws(struct body *b)
+static void body_ws(struct buf *b)
 {
 	static const char *const ws[] = {" ",  "\n", "\t", "\r",
 					 "  ", "\v", "\f"};
-	unsigned r = plain_rand(20);
+	unsigned r = (unsigned)rnd_below(20);
 
 	if (r < 7)
-		body_put(b, ws[r < 5 ? r : plain_rand(7)]);
+		add(b, ws[r < 5 ? r : (unsigned)rnd_below(7)]);
 }
 
 /* A string's inside: mostly plain, with what plain bodies must not hold. */
-static void body_chars(struct body *b)
+static void body_chars(struct buf *b)
 {
 	static const char *const bits[] = {"a",
 					   "Zelda",
@@ -1169,14 +1144,14 @@ static void body_chars(struct body *b)
 					   "\x01",
 					   "\t",
 					   "\xc3"};
-	unsigned i, n = plain_rand(5);
+	unsigned i, n = (unsigned)rnd_below(5);
 
 	for (i = 0; i < n; i++)
-		body_put(
-		    b, bits[plain_rand(12) ? plain_rand(10) : plain_rand(20)]);
+		add(b, bits[(unsigned)rnd_below(12) ? (unsigned)rnd_below(10)
+						    : (unsigned)rnd_below(20)]);
 }
 
-static void body_value(struct body *b, const struct schema_key *k)
+static void body_value(struct buf *b, const struct schema_key *k)
 {
 	static const char *const odd[] = {"1.5",
 					  "1e3",
@@ -1203,42 +1178,42 @@ static void body_value(struct body *b, const struct schema_key *k)
 					  "1234567890123456789",
 					  "-123456789012345678"};
 	char num[32];
-	unsigned r = plain_rand(100);
+	unsigned r = (unsigned)rnd_below(100);
 
 	if (r < 30) {
-		body_put(b, "\"");
+		add(b, "\"");
 		body_chars(b);
-		body_put(b, "\"");
+		add(b, "\"");
 	} else if (r < 55) {
-		int digits = 1 + (int)plain_rand(19), i;
+		int digits = 1 + (int)(unsigned)rnd_below(19), i;
 
-		if (plain_rand(3) == 0)
-			body_put(b, "-");
+		if ((unsigned)rnd_below(3) == 0)
+			add(b, "-");
 		for (i = 0; i < digits; i++) {
-			num[i] = (char)('0' + plain_rand(10));
+			num[i] = (char)('0' + (unsigned)rnd_below(10));
 			if (i == 0 && num[0] == '0' && digits > 1 &&
-			    plain_rand(4))
+			    (unsigned)rnd_below(4))
 				num[0] = '7';
 		}
 		num[digits] = '\0';
-		body_put(b, num);
+		add(b, num);
 	} else if (r < 62) {
-		body_put(b, (const char *[]){"true", "false",
-					     "null"}[plain_rand(3)]);
+		add(b, (const char *[]){"true", "false",
+					"null"}[(unsigned)rnd_below(3)]);
 	} else if (r < 72) {
-		body_put(b, odd[plain_rand(sizeof(odd) / sizeof(odd[0]))]);
+		add(b, odd[(unsigned)rnd_below(sizeof(odd) / sizeof(odd[0]))]);
 	} else if (k->type == SCHEMA_KEY_INT) {
 		snprintf(num, sizeof(num), "%" PRId64,
-			 k->i + (plain_rand(4) == 0));
-		body_put(b, num);
+			 k->i + ((unsigned)rnd_below(4) == 0));
+		add(b, num);
 	} else {
-		body_put(b, "\"");
-		body_put(b, plain_rand(4) ? k->s : "other");
-		body_put(b, "\"");
+		add(b, "\"");
+		add(b, (unsigned)rnd_below(4) ? k->s : "other");
+		add(b, "\"");
 	}
 }
 
-static void body_make(struct body *b, const struct schema_key *k)
+static void body_make(struct buf *b, const struct schema_key *k)
 {
 	static const char *const names[] = {"id",
 					    "name",
@@ -1256,33 +1231,34 @@ static void body_make(struct body *b, const struct schema_key *k)
 					    "c\\u0041",
 					    "\xff",
 					    "tab\\t"};
-	unsigned i, n = plain_rand(7);
+	unsigned i, n = (unsigned)rnd_below(7);
 
 	b->len = 0;
 	b->s[0] = '\0';
 	body_ws(b);
-	body_put(b, plain_rand(50) ? "{" : "[");
+	add(b, (unsigned)rnd_below(50) ? "{" : "[");
 	for (i = 0; i < n; i++) {
 		if (i)
-			body_put(b, plain_rand(60) ? "," : "");
+			add(b, (unsigned)rnd_below(60) ? "," : "");
 		body_ws(b);
-		body_put(b, "\"");
-		body_put(b, names[plain_rand(40) ? plain_rand(6) + 0 * i
-						 : plain_rand(16)]);
-		if (plain_rand(8) == 0)
-			body_put(b, names[plain_rand(16)]);
-		body_put(b, "\"");
+		add(b, "\"");
+		add(b, names[(unsigned)rnd_below(40)
+				 ? (unsigned)rnd_below(6) + 0 * i
+				 : (unsigned)rnd_below(16)]);
+		if ((unsigned)rnd_below(8) == 0)
+			add(b, names[(unsigned)rnd_below(16)]);
+		add(b, "\"");
 		body_ws(b);
-		body_put(b, plain_rand(80) ? ":" : "");
+		add(b, (unsigned)rnd_below(80) ? ":" : "");
 		body_ws(b);
 		body_value(b, k);
 		body_ws(b);
 	}
-	if (plain_rand(30))
-		body_put(b, plain_rand(40) ? "}" : ",}");
+	if ((unsigned)rnd_below(30))
+		add(b, (unsigned)rnd_below(40) ? "}" : ",}");
 	body_ws(b);
-	if (plain_rand(40) == 0)
-		body_put(b, plain_rand(2) ? "x" : "{}");
+	if ((unsigned)rnd_below(40) == 0)
+		add(b, (unsigned)rnd_below(2) ? "x" : "{}");
 }
 
 /*
@@ -1302,16 +1278,17 @@ static void fuzz_plain(void)
 	int taken = 0, refused = 0, bad = 0, i;
 
 	for (i = 0; i < 40000; i++) {
-		const struct schema_key *k = &keys[plain_rand(5)];
+		const struct schema_key *k = &keys[(unsigned)rnd_below(5)];
 		/* the key attribute of a declared table may be any other */
-		const char *pk = plain_rand(4) ? "id" : "name";
-		const char *old = plain_rand(3) == 0 ? old_text : NULL;
-		int dynamic = (int)plain_rand(4) != 0, plain, rc1, rc2, wrong;
+		const char *pk = (unsigned)rnd_below(4) ? "id" : "name";
+		const char *old = (unsigned)rnd_below(3) == 0 ? old_text : NULL;
+		int dynamic = (int)(unsigned)rnd_below(4) != 0, plain, rc1, rc2,
+		    wrong;
 		struct schema_check *c = schema_check_new();
 		struct schema_err e1 = {{0}}, e2 = {{0}};
 		char *t1 = NULL, *t2 = NULL;
 		size_t l1 = 0, l2 = 0, ol = old ? strlen(old) : 0;
-		struct body b;
+		struct buf b;
 
 		body_make(&b, k);
 		plain = schema_record_plain(b.s, b.len, k, pk, dynamic);
