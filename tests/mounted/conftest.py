@@ -120,6 +120,17 @@ class Mount:
         with open(self.p(*parts), "rb") as f:
             return f.read()
 
+    def write_close(self, body, *parts, flags=os.O_WRONLY | os.O_TRUNC):
+        """Open parts, write body and close: the errno the close gives, or
+        0.  A record's body can be refused at close only."""
+        fd = os.open(self.p(*parts), flags)
+        os.write(fd, body)
+        try:
+            os.close(fd)
+        except OSError as e:
+            return e.errno
+        return 0
+
     def errors(self):
         with open(self.p(".recordfs", "errors")) as f:
             return f.read()

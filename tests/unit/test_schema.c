@@ -1115,10 +1115,10 @@ static void body_ws(struct buf *b)
 {
 	static const char *const ws[] = {" ",  "\n", "\t", "\r",
 					 "  ", "\v", "\f"};
-	unsigned r = (unsigned)rnd_below(20);
+	unsigned r = rnd_below(20);
 
 	if (r < 7)
-		add(b, ws[r < 5 ? r : (unsigned)rnd_below(7)]);
+		add(b, ws[r < 5 ? r : rnd_below(7)]);
 }
 
 /* A string's inside: mostly plain, with what plain bodies must not hold. */
@@ -1144,11 +1144,10 @@ static void body_chars(struct buf *b)
 					   "\x01",
 					   "\t",
 					   "\xc3"};
-	unsigned i, n = (unsigned)rnd_below(5);
+	unsigned i, n = rnd_below(5);
 
 	for (i = 0; i < n; i++)
-		add(b, bits[(unsigned)rnd_below(12) ? (unsigned)rnd_below(10)
-						    : (unsigned)rnd_below(20)]);
+		add(b, bits[rnd_below(12) ? rnd_below(10) : rnd_below(20)]);
 }
 
 static void body_value(struct buf *b, const struct schema_key *k)
@@ -1178,37 +1177,36 @@ static void body_value(struct buf *b, const struct schema_key *k)
 					  "1234567890123456789",
 					  "-123456789012345678"};
 	char num[32];
-	unsigned r = (unsigned)rnd_below(100);
+	unsigned r = rnd_below(100);
 
 	if (r < 30) {
 		add(b, "\"");
 		body_chars(b);
 		add(b, "\"");
 	} else if (r < 55) {
-		int digits = 1 + (int)(unsigned)rnd_below(19), i;
+		int digits = 1 + (int)rnd_below(19), i;
 
-		if ((unsigned)rnd_below(3) == 0)
+		if (rnd_below(3) == 0)
 			add(b, "-");
 		for (i = 0; i < digits; i++) {
-			num[i] = (char)('0' + (unsigned)rnd_below(10));
+			num[i] = (char)('0' + rnd_below(10));
 			if (i == 0 && num[0] == '0' && digits > 1 &&
-			    (unsigned)rnd_below(4))
+			    rnd_below(4))
 				num[0] = '7';
 		}
 		num[digits] = '\0';
 		add(b, num);
 	} else if (r < 62) {
-		add(b, (const char *[]){"true", "false",
-					"null"}[(unsigned)rnd_below(3)]);
+		add(b, (const char *[]){"true", "false", "null"}[rnd_below(3)]);
 	} else if (r < 72) {
-		add(b, odd[(unsigned)rnd_below(sizeof(odd) / sizeof(odd[0]))]);
+		add(b, odd[rnd_below(sizeof(odd) / sizeof(odd[0]))]);
 	} else if (k->type == SCHEMA_KEY_INT) {
 		snprintf(num, sizeof(num), "%" PRId64,
-			 k->i + ((unsigned)rnd_below(4) == 0));
+			 k->i + (rnd_below(4) == 0));
 		add(b, num);
 	} else {
 		add(b, "\"");
-		add(b, (unsigned)rnd_below(4) ? k->s : "other");
+		add(b, rnd_below(4) ? k->s : "other");
 		add(b, "\"");
 	}
 }
@@ -1231,34 +1229,33 @@ static void body_make(struct buf *b, const struct schema_key *k)
 					    "c\\u0041",
 					    "\xff",
 					    "tab\\t"};
-	unsigned i, n = (unsigned)rnd_below(7);
+	unsigned i, n = rnd_below(7);
 
 	b->len = 0;
 	b->s[0] = '\0';
 	body_ws(b);
-	add(b, (unsigned)rnd_below(50) ? "{" : "[");
+	add(b, rnd_below(50) ? "{" : "[");
 	for (i = 0; i < n; i++) {
 		if (i)
-			add(b, (unsigned)rnd_below(60) ? "," : "");
+			add(b, rnd_below(60) ? "," : "");
 		body_ws(b);
 		add(b, "\"");
-		add(b, names[(unsigned)rnd_below(40)
-				 ? (unsigned)rnd_below(6) + 0 * i
-				 : (unsigned)rnd_below(16)]);
-		if ((unsigned)rnd_below(8) == 0)
-			add(b, names[(unsigned)rnd_below(16)]);
+		add(b, names[rnd_below(40) ? rnd_below(6) + 0 * i
+					   : rnd_below(16)]);
+		if (rnd_below(8) == 0)
+			add(b, names[rnd_below(16)]);
 		add(b, "\"");
 		body_ws(b);
-		add(b, (unsigned)rnd_below(80) ? ":" : "");
+		add(b, rnd_below(80) ? ":" : "");
 		body_ws(b);
 		body_value(b, k);
 		body_ws(b);
 	}
-	if ((unsigned)rnd_below(30))
-		add(b, (unsigned)rnd_below(40) ? "}" : ",}");
+	if (rnd_below(30))
+		add(b, rnd_below(40) ? "}" : ",}");
 	body_ws(b);
-	if ((unsigned)rnd_below(40) == 0)
-		add(b, (unsigned)rnd_below(2) ? "x" : "{}");
+	if (rnd_below(40) == 0)
+		add(b, rnd_below(2) ? "x" : "{}");
 }
 
 /*
@@ -1278,12 +1275,11 @@ static void fuzz_plain(void)
 	int taken = 0, refused = 0, bad = 0, i;
 
 	for (i = 0; i < 40000; i++) {
-		const struct schema_key *k = &keys[(unsigned)rnd_below(5)];
+		const struct schema_key *k = &keys[rnd_below(5)];
 		/* the key attribute of a declared table may be any other */
-		const char *pk = (unsigned)rnd_below(4) ? "id" : "name";
-		const char *old = (unsigned)rnd_below(3) == 0 ? old_text : NULL;
-		int dynamic = (int)(unsigned)rnd_below(4) != 0, plain, rc1, rc2,
-		    wrong;
+		const char *pk = rnd_below(4) ? "id" : "name";
+		const char *old = rnd_below(3) == 0 ? old_text : NULL;
+		int dynamic = (int)rnd_below(4) != 0, plain, rc1, rc2, wrong;
 		struct schema_check *c = schema_check_new();
 		struct schema_err e1 = {{0}}, e2 = {{0}};
 		char *t1 = NULL, *t2 = NULL;
