@@ -174,10 +174,11 @@ struct fs {
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
 	int lockfd;
-	/* tests only, from the environment: after answering a close or an
-	 * unlink it has not stored, the daemon kills itself
-	 * (RECORDFS_CRASH_AFTER_ANSWER) or takes the commit for failed
-	 * (RECORDFS_FAIL_AFTER_ANSWER) */
+	/* tests only, from the environment: after answering the Nth close
+	 * or unlink it has not stored, the daemon kills itself
+	 * (RECORDFS_CRASH_AFTER_ANSWER=N, and it commits no batch for want
+	 * of requests before), or after answering one it takes its batch
+	 * and the batch's redo for failed (RECORDFS_FAIL_AFTER_ANSWER=1) */
 	int crash_after_answer, fail_after_answer;
 };
 
@@ -216,6 +217,8 @@ void fs_node_changed(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
 int fs_intent_replay(struct fs_db *db);
+void fs_batches_commit(void);
+int fs_batches_open(void);
 
 /* index.c */
 int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,

@@ -160,14 +160,20 @@ static int open_datadir(const char *dir)
 	return 0;
 }
 
-/* A fault the mounted tests inject: on only when name is "1", and said. */
+/* A fault the mounted tests inject: on only when name is a number from
+ * 1 to 1000 (its value is returned), and said. */
 static int test_hook(const char *name)
 {
 	const char *v = getenv(name);
-	if (!v || strcmp(v, "1") != 0)
+	char *end;
+	long n;
+	if (!v)
 		return 0;
-	fprintf(stderr, "recordfs: %s=1: a fault for tests is on\n", name);
-	return 1;
+	n = strtol(v, &end, 10);
+	if (*end || end == v || n < 1 || n > 1000)
+		return 0;
+	fprintf(stderr, "recordfs: %s=%ld: a fault for tests is on\n", name, n);
+	return (int)n;
 }
 
 int fs_main(int argc, char *argv[])

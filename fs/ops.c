@@ -1333,44 +1333,29 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 }
 
 /*
- * The commit of a change already answered failed (short of a failing disk
- * it cannot: store_intent_safe saw to the room).  Try once more; then
- * the slot stays, and the database takes no other change until the
- * daemon opens it again and stores the slot then.
+ * Answer req, then store the change whose slot is written: into the
+ * database's batch, which commits with the next ones (see
+ * store_batch_apply) or when the daemon finds no request waiting
+ * (fs_batches_commit).  If the batch cannot be stored, fs_intent_redo
+ * stores it again from the slot.
  */
-static void intent_failed(struct fs_db *db, struct intent *in, int rc)
+static int fail_fn(struct store_txn *t, void *arg)
 {
-	struct intent_apply a = {db, in};
-	char where[1024];
-	if (!fs.fail_after_answer &&
-	    store_write(db->env, intent_apply_fn, &a) == 0) {
-		committed(db);
-		return;
-	}
-	store_intent_keep(db->env);
-	snprintf(where, sizeof(where), "%s/%.*s", db->name, (int)in->tnlen,
-		 in->tname);
-	fs_refuse(where,
-		  "a change answered before it was stored could not be "
-		  "stored (%s); it stays in the intent slot, and the database "
-		  "takes no other change until recordfs is mounted again",
-		  strerror(rc));
+	(void)t;
+	(void)arg;
+	return EIO;
 }
 
-/* Answer req, then store the change whose slot is written. */
 static void answer_then_store(fuse_req_t req, struct fs_db *db,
 			      struct intent *in)
 {
 	struct intent_apply a = {db, in};
-	int rc;
 	fuse_reply_err(req, 0);
-	if (fs.crash_after_answer)
+	if (fs.crash_after_answer && --fs.crash_after_answer == 0)
 		raise(SIGKILL);
-	rc = fs.fail_after_answer ? EIO
-				  : store_write(db->env, intent_apply_fn, &a);
-	if (rc)
-		intent_failed(db, in, rc);
-	else
+	if (store_batch_apply(db->env,
+			      fs.fail_after_answer ? fail_fn : intent_apply_fn,
+			      &a) == 0)
 		committed(db);
 }
 
@@ -1473,57 +1458,157 @@ out:
 	record_new_free(&in.r);
 }
 
-/*
- * At start-up, before anything else: store the record of an intent slot
- * that a crash left unapplied (its close had been answered).
- */
-int fs_intent_replay(struct fs_db *db)
-{
-	struct intent in;
-	struct intent_apply a = {db, &in};
-	struct schema_key k;
-	char name[SCHEMA_NAME_MAX + 1];
-	void *buf;
+/* The changes of a pending slot, stored in order in one commit. */
+struct intent_all {
+	struct fs_db *db;
+	const void *data;
 	size_t len;
-	int rc = store_intent_pending(db->env, &buf, &len);
+	size_t stored; /* counted by the last run of fn */
+	int at_open;   /* log each change (intent_log) */
+};
+
+static int intent_all_fn(struct store_txn *t, void *arg)
+{
+	struct intent_all *all = arg;
+	const void *pos = all->data, *end = (const char *)all->data + all->len;
+	const void *one;
+	size_t len;
+	struct intent in;
+	struct intent_apply a = {all->db, &in};
+	int rc;
+	all->stored = 0;
+	while ((rc = store_intent_next(&pos, end, &one, &len)) == 0) {
+		if (intent_decode(one, len, &in) != 0)
+			return EIO;
+		if (in.op == 'r')
+			store_ino_seen(all->db->env, in.r.o.ino);
+		rc = intent_apply_fn(t, &a);
+		if (rc == ENOENT &&
+		    table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
+			continue; /* its table is gone: never stored */
+		if (rc)
+			return rc;
+		all->stored++;
+	}
+	return rc == ENOENT ? 0 : rc;
+}
+
+/* Say what became of each change of a slot stored at start-up. */
+static void intent_log(struct fs_db *db, const struct intent_all *all)
+{
+	const void *pos = all->data, *end = (const char *)all->data + all->len;
+	const void *one;
+	size_t len;
+	struct intent in;
+	struct schema_key k;
+	struct store_txn *t;
+	char name[SCHEMA_NAME_MAX + 1];
+	if (store_read_begin(db->env, &t) != 0)
+		return;
+	while (store_intent_next(&pos, end, &one, &len) == 0 &&
+	       intent_decode(one, len, &in) == 0) {
+		if (table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
+			fs_log("%s/%.*s: a change answered before the daemon "
+			       "stopped is not stored: its table is gone",
+			       db->name, (int)in.tnlen, in.tname);
+		else if (!schema_key_decode(in.key, in.kl, &k)) {
+			schema_key_to_name(&k, name);
+			fs_log("%s/%.*s/%s: %s, answered before the daemon "
+			       "stopped, is stored now",
+			       db->name, (int)in.tnlen, in.tname, name,
+			       in.op == 'd' ? "its unlink" : "its close");
+		}
+	}
+	store_txn_abort(t);
+}
+
+/* Store the changes of db's pending slot: 0, or why they could not be. */
+static int intent_store_all(struct fs_db *db, struct intent_all *all)
+{
+	void *buf;
+	int rc = store_intent_pending(db->env, &buf, &all->len);
+	all->db = db;
+	all->stored = 0;
 	if (rc == ENOENT)
 		return 0;
 	if (rc)
 		return rc;
-	rc = intent_decode(buf, len, &in);
-	if (!rc) {
-		store_ino_seen(db->env, in.r.o.ino);
-		rc = store_write(db->env, intent_apply_fn, &a);
-	} else {
-		rc = EIO;
-	}
-	if (!rc && !schema_key_decode(in.key, in.kl, &k)) {
-		schema_key_to_name(&k, name);
-		fs_log("%s/%.*s/%s: %s, answered before the daemon stopped, is "
-		       "stored now",
-		       db->name, (int)in.tnlen, in.tname, name,
-		       in.op == 'd' ? "its unlink" : "its close");
-	} else if (rc == ENOENT) {
-		/* its table is gone: it can never be stored */
+	all->data = buf;
+	rc = fs.fail_after_answer ? EIO
+				  : store_write(db->env, intent_all_fn, all);
+	if (!rc && all->at_open)
+		intent_log(db, all);
+	if (!rc)
 		store_intent_drop(db->env);
-		fs_log("%s/%.*s: a change answered before the daemon stopped "
-		       "is not stored: its table is gone",
-		       db->name, (int)in.tnlen, in.tname);
-		rc = 0;
-	} else if (rc) {
+	free(buf);
+	return rc;
+}
+
+/*
+ * The batch could not be stored (why): store its changes again from the
+ * slot, or say why not.  Called by storage, with the batch closed.
+ */
+static int fs_intent_redo(void *arg, int why)
+{
+	struct fs_db *db = arg;
+	struct intent_all all = {.at_open = 0};
+	int rc = intent_store_all(db, &all);
+	if (!rc) {
+		fs_log("%s: a batch of changes could not be committed (%s); "
+		       "its %zu changes are stored again from the intent slot",
+		       db->name, strerror(why), all.stored);
+		return 0;
+	}
+	fs_refuse(db->name,
+		  "changes answered before they were stored could not be "
+		  "stored (%s); they stay in the intent slot, and the "
+		  "database takes no other change until recordfs is mounted "
+		  "again",
+		  strerror(rc));
+	return rc;
+}
+
+/*
+ * At start-up, before anything else: store the changes of an intent slot
+ * that a crash left unapplied (their close or unlink had been answered).
+ * Then set the redo for the batches to come.
+ */
+int fs_intent_replay(struct fs_db *db)
+{
+	struct intent_all all = {.at_open = 1};
+	int rc = intent_store_all(db, &all);
+	store_env_set_redo(db->env, fs_intent_redo, db);
+	if (rc) {
 		/* kept for the next mount; the other databases go on */
 		store_intent_keep(db->env);
 		fs_refuse(
 		    db->name,
-		    "a change answered before the daemon stopped could "
-		    "not be stored (%s); it stays in the intent slot, and "
-		    "the database takes no change until it is stored at a "
+		    "changes answered before the daemon stopped could "
+		    "not be stored (%s); they stay in the intent slot, and "
+		    "the database takes no change until they are stored at a "
 		    "later mount",
 		    strerror(rc));
-		rc = 0;
 	}
-	free(buf);
-	return rc;
+	return 0;
+}
+
+/* Commit every database's open batch: the daemon has nothing to do. */
+void fs_batches_commit(void)
+{
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next)
+		if (!db->dropped && store_batch_size(db->env))
+			store_batch_commit(db->env);
+}
+
+/* 1 when a database has a batch open. */
+int fs_batches_open(void)
+{
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next)
+		if (!db->dropped && store_batch_size(db->env))
+			return 1;
+	return 0;
 }
 
 /* ---- open files -------------------------------------------------------- */
@@ -2358,7 +2443,8 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		rc = file_commit(f);
 	else if (f->node->kind == FS_SCHEMA)
 		rc = schema_commit(f);
-	if (!rc && f->node->db && !f->node->db->dropped)
+	if (!rc && f->node->db && !f->node->db->dropped &&
+	    !(rc = store_batch_commit(f->node->db->env)))
 		rc = store_env_sync(f->node->db->env);
 	fuse_reply_err(req, rc);
 }
@@ -4240,10 +4326,14 @@ static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct fs_node *n = fs_node_get(ino);
 	int rc = 0;
-	if (n && n->db && !n->db->dropped)
-		rc = store_env_sync(n->db->env);
-	else
+	if (n && n->db && !n->db->dropped) {
+		rc = store_batch_commit(n->db->env);
+		if (!rc)
+			rc = store_env_sync(n->db->env);
+	} else {
+		fs_batches_commit();
 		fs_sync_all();
+	}
 	fuse_reply_err(req, rc);
 }
 

@@ -78,12 +78,32 @@ struct store_env {
 	/* the last read transaction ended, reset for mdb_txn_renew(): a read
 	 * then needs no allocation (or NULL) */
 	MDB_txn *spare;
+	/* the open batch (store_batch_apply): a write transaction kept
+	 * across calls, batch_n changes in it; borrows counts the
+	 * store_read_begin views of it not yet ended, which must be none
+	 * when it commits */
+	MDB_txn *batch;
+	unsigned batch_n;
+	int borrows;
+	/* what store_intent_safe has granted since the last commit, and
+	 * the last change it granted */
+	size_t room_len, room_entries, room_changes;
+	size_t last_len, last_entries;
+	/* the slot as this process writes it: the commit it follows
+	 * (txnid), its number, where its next change goes, how many */
+	uint64_t slot_txnid, slot_seq;
+	size_t slot_end;
+	unsigned slot_n;
+	int slot_unsynced; /* written since store_env_sync (any thread) */
+	int (*redo)(void *arg, int why);
+	void *redo_arg;
 };
 
 struct store_txn {
 	struct store_env *env;
 	MDB_txn *txn;
 	int map_full; /* set when an operation met MDB_MAP_FULL */
+	int borrowed; /* a view of the open batch: ending it ends nothing */
 };
 
 struct store_cursor {
@@ -173,23 +193,33 @@ static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 /* ---- the intent slot ------------------------------------------------- */
 
 /*
- * The file "intent": a header, then the bytes.  A slot is pending while
- * the data.mdb it was written for (envid) has committed nothing since
- * (txnid, LMDB's last transaction then): the commit that applies it ends
- * it, and so does any other, so a slot never lands on a newer state, nor
- * on a data.mdb made anew or put back from a copy.  The checksum covers
- * txnid and the bytes, so a slot cut short by a crash (it was never
- * answered) reads as none.
+ * The file "intent": a header, then the changes, each a head and its
+ * bytes.  A slot is pending while the data.mdb it was written for
+ * (envid) has committed nothing since (txnid, LMDB's last transaction
+ * then): the commit that applies its changes ends it, and so does any
+ * other, so a slot never lands on a newer state, nor on a data.mdb made
+ * anew or put back from a copy.  A change written while the slot is
+ * pending is added after the others (the batch holds them all).  Each
+ * change's checksum covers the slot's txnid and number (seq, new for
+ * each slot) and the bytes, so a change cut short by a crash (it was
+ * never answered) ends the slot there, and the changes of an older slot
+ * further on in the file never count.
  */
 struct intent_head {
 	uint32_t magic; /* INTENT_MAGIC; all little-endian */
-	uint32_t len;
+	uint32_t zero;
 	uint64_t envid;
 	uint64_t txnid;
+	uint64_t seq;
+};
+
+struct intent_change {
+	uint32_t len;
+	uint32_t zero;
 	uint64_t sum;
 };
 
-#define INTENT_MAGIC	   0x33494652u /* "RFI3" */
+#define INTENT_MAGIC	   0x34494652u /* "RFI4" */
 #define INTENT_MAX	   (1u << 20)
 #define INTENT_ENTRIES_MAX 4096
 #define INTENT_PATH_PAGES  10
@@ -202,81 +232,154 @@ static uint64_t last_txnid(struct store_env *env)
 }
 
 static int grow_map(struct store_env *env);
+static int batch_commit(struct store_env *env);
+
+/*
+ * The map room a commit of changes changes, of len bytes and entries
+ * index entries in all, may need.  Pages past the last one in use are
+ * free whatever the free list says.  A commit copies at most the path
+ * from the root to a leaf (and a split's new page) per B-tree change:
+ * the record, each index entry (its key's path, then its duplicates' own
+ * tree) and its attribute, the meta and free-list pages.
+ * INTENT_PATH_PAGES a change covers trees far deeper than any this
+ * holds.
+ */
+static size_t room_need(const struct store_env *env, size_t len, size_t entries,
+			size_t changes)
+{
+	return (256u << 10) + 2 * len +
+	       (2 * entries + 4 * changes) * INTENT_PATH_PAGES *
+		   (size_t)env->psize;
+}
+
+static void room_reset(struct store_env *env)
+{
+	env->room_len = env->room_entries = env->room_changes = 0;
+}
+
+/* 1 if the map has room for a change of len bytes and entries index
+ * entries and for those granted before it in the open batch: they commit
+ * together. */
+static int room_for(struct store_env *env, size_t len, size_t entries)
+{
+	MDB_envinfo info;
+	size_t need = room_need(env, env->room_len + len,
+				env->room_entries + entries,
+				env->room_changes + 1),
+	       used;
+	if (env->room_changes && env->room_len + len > INTENT_MAX / 2)
+		return 0;
+	mdb_env_info(env->env, &info);
+	used = ((size_t)info.me_last_pgno + 1) * env->psize;
+	return used <= env->mapsize && env->mapsize - used >= need;
+}
 
 int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 		      int may_grow)
 {
-	MDB_envinfo info;
-	size_t need, used;
 	int grown = 0;
 	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
 	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)
 		return 0;
-	/*
-	 * Pages past the last one in use are free whatever the free list
-	 * says.  A commit copies at most the path from the root to a leaf
-	 * (and a split's new page) per B-tree change: the record, each index
-	 * entry (its key's path, then its duplicates' own tree) and its
-	 * attribute, the meta and free-list pages.  INTENT_PATH_PAGES a
-	 * change covers trees far deeper than any this holds.  A map short
-	 * of room doubles once (its blocks reserved); if that is not
-	 * enough, the change is stored before it is answered, where the
-	 * map grows as it must.
-	 */
-	need = (256u << 10) + 2 * len +
-	       (2 * entries + 4) * INTENT_PATH_PAGES * (size_t)env->psize;
 	for (;;) {
-		mdb_env_info(env->env, &info);
-		used = ((size_t)info.me_last_pgno + 1) * env->psize;
-		if (used <= env->mapsize && env->mapsize - used >= need)
+		if (room_for(env, len, entries)) {
+			env->room_len += len;
+			env->room_entries += entries;
+			env->room_changes++;
+			env->last_len = len;
+			env->last_entries = entries;
 			return 1;
-		if (!may_grow || grown++ || grow_map(env) != 0)
+		}
+		if (!may_grow)
+			return 0;
+		if (env->batch || env->room_changes) {
+			/* the batch first: then the change alone */
+			if (batch_commit(env) != 0)
+				return 0;
+			room_reset(env);
+			continue;
+		}
+		/* A map short of room doubles once (its blocks reserved);
+		 * if that is not enough, the change is stored before it is
+		 * answered, where the map grows as it must. */
+		if (grown++ || grow_map(env) != 0)
 			return 0;
 	}
 }
 
-static uint64_t intent_sum(uint64_t txnid, const void *data, size_t len)
+static uint64_t intent_sum(uint64_t txnid, uint64_t seq, const void *data,
+			   size_t len)
 {
-	/* FNV-1a, 64 bits */
-	uint64_t h = 0xcbf29ce484222325ull;
+	/* FNV-1a, 64 bits, over the slot's txnid and seq, then the bytes */
+	uint64_t h64 = 0xcbf29ce484222325ull, v[2] = {txnid, seq};
 	const uint8_t *p = data;
-	for (int i = 0; i < 8; i++) {
-		h ^= (uint8_t)(txnid >> (8 * i));
-		h *= 0x100000001b3ull;
-	}
+	for (int j = 0; j < 2; j++)
+		for (int i = 0; i < 8; i++) {
+			h64 ^= (uint8_t)(v[j] >> (8 * i));
+			h64 *= 0x100000001b3ull;
+		}
 	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+		h64 ^= p[i];
+		h64 *= 0x100000001b3ull;
 	}
-	return h;
+	return h64;
 }
 
 int store_intent_write(struct store_env *env, const void *data, size_t len)
 {
 	struct intent_head h;
-	struct iovec iov[2];
-	uint64_t txnid = last_txnid(env);
-	ssize_t n;
+	struct intent_change c;
+	struct iovec iov[3];
+	uint64_t txnid = last_txnid(env), seq;
+	int add, n = 0;
+	off_t at;
+	ssize_t w;
+	size_t want;
 	if (env->stuck)
 		return EROFS;
 	if (env->intent_fd < 0 || len > INTENT_MAX)
 		return EINVAL;
+	/* pending: nothing committed since its first change */
+	add = env->slot_n > 0 && env->slot_txnid == txnid;
+	if (add && env->slot_end + sizeof(c) + len > INTENT_MAX)
+		return ENOSPC; /* full: the caller stores it before answering */
 	h.magic = htole32(INTENT_MAGIC);
-	h.len = htole32((uint32_t)len);
+	h.zero = 0;
 	h.envid = htole64(env->envid);
 	h.txnid = htole64(txnid);
-	h.sum = htole64(intent_sum(txnid, data, len));
-	iov[0].iov_base = &h;
-	iov[0].iov_len = sizeof(h);
-	iov[1].iov_base = (void *)data;
-	iov[1].iov_len = len;
-	n = pwritev(env->intent_fd, iov, 2, 0);
-	if (n < 0)
+	seq = add ? env->slot_seq : env->slot_seq + 1;
+	h.seq = htole64(seq);
+	c.len = htole32((uint32_t)len);
+	c.zero = 0;
+	c.sum = htole64(intent_sum(txnid, seq, data, len));
+	if (!add) {
+		iov[n].iov_base = &h;
+		iov[n++].iov_len = sizeof(h);
+	}
+	iov[n].iov_base = &c;
+	iov[n++].iov_len = sizeof(c);
+	iov[n].iov_base = (void *)data;
+	iov[n++].iov_len = len;
+	at = add ? (off_t)env->slot_end : 0;
+	want = (add ? 0 : sizeof(h)) + sizeof(c) + len;
+	w = pwritev(env->intent_fd, iov, n, at);
+	if (w < 0)
 		return errno;
-	if ((size_t)n != sizeof(h) + len) {
-		store_intent_drop(env);
+	if ((size_t)w != want) {
+		/* the slot ends before this change: it was never written */
+		if (!add)
+			store_intent_drop(env);
 		return ENOSPC;
 	}
+	if (!add) {
+		env->slot_seq++;
+		env->slot_txnid = txnid;
+		env->slot_end = sizeof(h);
+		env->slot_n = 0;
+	}
+	env->slot_end += sizeof(c) + len;
+	env->slot_n++;
+	__atomic_store_n(&env->slot_unsynced, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -288,6 +391,7 @@ void store_intent_keep(struct store_env *env)
 void store_intent_drop(struct store_env *env)
 {
 	static const struct intent_head zero;
+	env->slot_n = 0;
 	if (env->intent_fd >= 0 &&
 	    pwrite(env->intent_fd, &zero, sizeof(zero), 0) != sizeof(zero)) {
 		int rc = ftruncate(env->intent_fd, 0);
@@ -308,8 +412,13 @@ static void intent_forget_stale(struct store_env *env)
 	    le32toh(h.magic) == 0 ||
 	    (le32toh(h.magic) == INTENT_MAGIC &&
 	     le64toh(h.envid) == env->envid &&
-	     le64toh(h.txnid) == last_txnid(env)))
+	     le64toh(h.txnid) == last_txnid(env))) {
+		/* a slot written from now on has another number */
+		if (pread(env->intent_fd, &h, sizeof(h), 0) ==
+		    (ssize_t)sizeof(h))
+			env->slot_seq = le64toh(h.seq);
 		return;
+	}
 	store_intent_drop(env);
 	{
 		int rc = fdatasync(env->intent_fd);
@@ -320,25 +429,64 @@ static void intent_forget_stale(struct store_env *env)
 int store_intent_pending(struct store_env *env, void **data, size_t *len)
 {
 	struct intent_head h;
-	uint32_t n;
-	uint8_t *buf;
-	if (env->intent_fd < 0 ||
+	struct intent_change c;
+	uint8_t *buf, *out;
+	size_t at = sizeof(h), o = 0, n;
+	struct stat st;
+	ssize_t got;
+	if (env->intent_fd < 0 || fstat(env->intent_fd, &st) != 0 ||
 	    pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    le32toh(h.magic) != INTENT_MAGIC ||
-	    (n = le32toh(h.len)) > INTENT_MAX ||
 	    le64toh(h.envid) != env->envid ||
 	    le64toh(h.txnid) != last_txnid(env))
 		return ENOENT;
-	buf = malloc(n ? n : 1);
+	h.txnid = le64toh(h.txnid);
+	h.seq = le64toh(h.seq);
+	n = st.st_size > (off_t)INTENT_MAX ? INTENT_MAX : (size_t)st.st_size;
+	buf = malloc(n + 1);
 	if (!buf)
 		return ENOMEM;
-	if (pread(env->intent_fd, buf, n, sizeof(h)) != (ssize_t)n ||
-	    le64toh(h.sum) != intent_sum(le64toh(h.txnid), buf, n)) {
+	got = pread(env->intent_fd, buf, n, 0);
+	n = got > 0 ? (size_t)got : 0;
+	/* each change's bytes move up over its head: a u32 length and
+	 * the bytes, as store_intent_next reads them */
+	out = buf;
+	while (at + sizeof(c) <= n) {
+		uint32_t l;
+		memcpy(&c, buf + at, sizeof(c));
+		l = le32toh(c.len);
+		if (l > n - at - sizeof(c) ||
+		    le64toh(c.sum) !=
+			intent_sum(h.txnid, h.seq, buf + at + sizeof(c), l))
+			break;
+		memcpy(out + o, &c.len, 4);
+		memmove(out + o + 4, buf + at + sizeof(c), l);
+		o += 4 + l;
+		at += sizeof(c) + l;
+	}
+	if (o == 0) {
 		free(buf);
 		return ENOENT;
 	}
 	*data = buf;
-	*len = n;
+	*len = o;
+	return 0;
+}
+
+int store_intent_next(const void **pos, const void *end, const void **data,
+		      size_t *len)
+{
+	const uint8_t *p = *pos;
+	uint32_t l;
+	if ((size_t)((const uint8_t *)end - p) < 4)
+		return ENOENT;
+	memcpy(&l, p, 4);
+	l = le32toh(l);
+	if (l > (size_t)((const uint8_t *)end - p) - 4)
+		return EIO;
+	*data = p + 4;
+	*len = l;
+	*pos = p + 4 + l;
 	return 0;
 }
 
@@ -353,6 +501,7 @@ static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 {
 	t->env = env;
 	t->map_full = 0;
+	t->borrowed = 0;
 	return store_errno(NULL, mdb_txn_begin(env->env, NULL, flags, &t->txn));
 }
 
@@ -539,6 +688,7 @@ void store_env_close(struct store_env *env)
 {
 	if (!env)
 		return;
+	batch_commit(env);
 	spare_end(env);
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
@@ -565,9 +715,15 @@ int store_env_remove(const char *dir)
 int store_env_sync(struct store_env *env)
 {
 	int fd;
-	/* a slot that waits for the next open must outlast a power cut */
-	if (env->stuck && env->intent_fd >= 0 && fdatasync(env->intent_fd))
+	/* the slot holds the changes of a batch not yet committed, and one
+	 * that waits for the next open: they must outlast a power cut */
+	if (env->intent_fd >= 0 &&
+	    (env->stuck ||
+	     __atomic_exchange_n(&env->slot_unsynced, 0, __ATOMIC_ACQ_REL)) &&
+	    fdatasync(env->intent_fd)) {
+		__atomic_store_n(&env->slot_unsynced, 1, __ATOMIC_RELEASE);
 		return errno;
+	}
 	/* With MDB_WRITEMAP LMDB would msync() its map, which the session
 	 * loop may be moving (grow_map) while the sync thread runs; the pages
 	 * written through the map are the file's pages in the page cache, so
@@ -716,9 +872,18 @@ int store_read_begin(struct store_env *env, struct store_txn **out)
 	int rc;
 	if (!t)
 		return ENOMEM;
+	t->env = env;
+	t->map_full = 0;
+	t->borrowed = 0;
+	if (env->batch) {
+		/* the batch's changes are the state a reader must see */
+		t->txn = env->batch;
+		t->borrowed = 1;
+		env->borrows++;
+		*out = t;
+		return 0;
+	}
 	if (env->spare) {
-		t->env = env;
-		t->map_full = 0;
 		t->txn = env->spare;
 		env->spare = NULL;
 		if (mdb_txn_renew(t->txn) == 0) {
@@ -740,6 +905,12 @@ void store_txn_abort(struct store_txn *txn)
 {
 	if (!txn)
 		return;
+	if (txn->borrowed) {
+		assert(txn->env->borrows > 0);
+		txn->env->borrows--;
+		free(txn);
+		return;
+	}
 	/* only store_read_begin's are ended here: keep one to renew */
 	if (!txn->env->spare) {
 		mdb_txn_reset(txn->txn);
@@ -758,6 +929,7 @@ static int grow_map(struct store_env *env)
 	/* 64 TiB: past it (or on overflow) the disk is the limit anyway. */
 	if (next < env->mapsize || next > (64ull << 40))
 		return ENOSPC;
+	assert(!env->batch);
 	spare_end(env);
 	if (env->writemap) {
 		rc = reserve(env, next);
@@ -785,37 +957,57 @@ static int disk_nearly_full(struct store_env *env)
 	return (uint64_t)sv.f_bavail * sv.f_frsize < (32ull << 20);
 }
 
+/*
+ * Every number handed out stays under meta "next_ino", which runs
+ * INO_AHEAD ahead: one put per INO_AHEAD new numbers, not one per create;
+ * a restart skips the rest.  *ahead is the value put (0: none).
+ */
+static int ino_persist(struct store_txn *t, uint64_t *ahead)
+{
+	struct store_env *env = t->env;
+	*ahead = 0;
+	if (env->next_ino <= env->persisted_ino)
+		return 0;
+	*ahead = env->next_ino + INO_AHEAD;
+	return meta_put_u64(t, "next_ino", *ahead);
+}
+
+static void committed(struct store_env *env, uint64_t ahead)
+{
+	if (ahead)
+		env->persisted_ino = ahead;
+	env->commits++;
+	room_reset(env);
+}
+
 int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg)
 {
 	struct store_txn t;
-	uint64_t ino_before = env->next_ino, ahead;
+	uint64_t ino_before, ahead;
 	int rc, tries;
 
+	/* the batch goes first: fn sees its changes, and a failure of fn
+	 * undoes only fn's */
+	if (env->batch && (rc = batch_commit(env)) != 0)
+		return rc;
 	if (env->stuck)
 		return EROFS;
 
+	ino_before = env->next_ino;
 	for (tries = 0; tries < 40; tries++) {
 		rc = txn_begin(env, 0, &t);
 		if (rc)
 			return rc;
 		rc = fn(&t, arg);
-		/* every number handed out stays under meta "next_ino", which
-		 * runs INO_AHEAD ahead: one put per INO_AHEAD new numbers,
-		 * not one per create; a restart skips the rest */
-		ahead = 0;
-		if (!rc && env->next_ino > env->persisted_ino) {
-			ahead = env->next_ino + INO_AHEAD;
-			rc = meta_put_u64(&t, "next_ino", ahead);
-		}
+		if (!rc)
+			rc = ino_persist(&t, &ahead);
 		if (rc) {
 			mdb_txn_abort(t.txn);
 		} else {
 			rc = store_errno(&t, mdb_txn_commit(t.txn));
 			if (!rc) {
-				if (ahead)
-					env->persisted_ino = ahead;
-				env->commits++;
+				committed(env, ahead);
 				return 0;
 			}
 			if (rc == EIO && disk_nearly_full(env))
@@ -831,6 +1023,95 @@ int store_write(struct store_env *env,
 			return rc;
 	}
 	return ENOSPC;
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+/*
+ * The batch's changes are gone with its transaction, but each is in the
+ * slot, which is still pending (nothing has committed since): the redo
+ * function stores them all again, or the environment takes no other
+ * change before the next open stores them.
+ */
+static int batch_lost(struct store_env *env, int rc)
+{
+	env->batch = NULL;
+	env->batch_n = 0;
+	room_reset(env);
+	if (env->redo && env->redo(env->redo_arg, rc) == 0)
+		return 0;
+	env->stuck = 1;
+	return rc;
+}
+
+static int batch_commit(struct store_env *env)
+{
+	struct store_txn t = {env, env->batch, 0, 0};
+	uint64_t ahead;
+	int rc;
+	if (!env->batch)
+		return 0;
+	assert(env->borrows == 0);
+	rc = ino_persist(&t, &ahead);
+	if (rc) {
+		mdb_txn_abort(env->batch);
+		return batch_lost(env, rc);
+	}
+	rc = store_errno(&t, mdb_txn_commit(env->batch));
+	if (rc)
+		return batch_lost(env, rc);
+	env->batch = NULL;
+	env->batch_n = 0;
+	committed(env, ahead);
+	return 0;
+}
+
+int store_batch_apply(struct store_env *env,
+		      int (*fn)(struct store_txn *txn, void *arg), void *arg)
+{
+	struct store_txn t;
+	int rc;
+	if (env->stuck)
+		return EROFS;
+	if (!env->batch) {
+		rc = txn_begin(env, 0, &t);
+		if (rc)
+			return batch_lost(env, rc);
+		env->batch = t.txn;
+	}
+	t.env = env;
+	t.txn = env->batch;
+	t.map_full = 0;
+	t.borrowed = 0;
+	rc = fn(&t, arg);
+	if (rc) {
+		mdb_txn_abort(env->batch);
+		return batch_lost(env, rc);
+	}
+	/* commit now, after the caller's answer, rather than in the next
+	 * change's store_intent_safe, before its answer, when the map has
+	 * no room for another change like this one */
+	if (++env->batch_n >= STORE_BATCH_MAX ||
+	    !room_for(env, env->last_len, env->last_entries))
+		return batch_commit(env);
+	return 0;
+}
+
+int store_batch_commit(struct store_env *env)
+{
+	return batch_commit(env);
+}
+
+unsigned store_batch_size(struct store_env *env)
+{
+	return env->batch ? env->batch_n : 0;
+}
+
+void store_env_set_redo(struct store_env *env, int (*redo)(void *arg, int why),
+			void *arg)
+{
+	env->redo = redo;
+	env->redo_arg = arg;
 }
 
 /* ---- tables ---------------------------------------------------------- */

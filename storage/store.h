@@ -62,7 +62,8 @@ enum store_kind {
 int store_env_open(const char *dir, unsigned flags, size_t initial_map,
 		   struct store_env **out);
 
-/* Sync and close.  No transaction may be open.  NULL is a no-op. */
+/* Commit the open batch, sync and close.  No other transaction may be
+ * open.  NULL is a no-op. */
 void store_env_close(struct store_env *env);
 
 /* Flush committed transactions to disk (fdatasync).  Thread-safe. */
@@ -72,8 +73,8 @@ int store_env_sync(struct store_env *env);
 uint32_t store_env_id(struct store_env *env);
 int store_env_set_id(struct store_env *env, uint32_t id);
 
-/* How many store_write() commits this process has made: unchanged, no
- * change has been stored through this handle. */
+/* How many commits (store_write's, the batch's) this process has made:
+ * unchanged, no change has been stored through this handle. */
 uint64_t store_env_commits(struct store_env *env);
 
 /* Map size and bytes in use, for status reporting. */
@@ -114,33 +115,39 @@ int store_env_remove(const char *dir);
 /* ---- the intent slot ------------------------------------------------- */
 
 /*
- * One change a caller has told its client about before committing it (the
+ * Changes a caller has told its client about before committing them (the
  * daemon answers a close, then commits the record).  The slot is the file
- * "intent" beside data.mdb, written in place with pwrite(2): it is in the
+ * "intent" beside data.mdb, written in place with pwritev(2): it is in the
  * page cache when the call returns, so it survives the process being
  * killed, as a commit does (neither reaches the disk before the next
  * store_env_sync()).  A slot is pending while its environment has
- * committed nothing since it was written: the commit that applies it ends
- * it, and so does any other.  It also carries the environment's random
- * number (meta "envid"), so a slot beside a data.mdb made anew or put
- * back from a copy is none.
+ * committed nothing since its first change was written: the commit that
+ * applies its changes ends it, and so does any other.  It also carries
+ * the environment's random number (meta "envid"), so a slot beside a
+ * data.mdb made anew or put back from a copy is none.
  *
  * store_intent_safe() says whether a commit of len bytes and entries
- * index entries cannot fail for want of room (the map's blocks are
- * reserved and it has room for every page the commit may copy): only
- * such a change may be told before it commits.  With may_grow it may
- * double the map once, so no transaction may be open.  store_intent_write()
- * fills the slot; the caller's next commit must be the one that applies it.
- * store_intent_pending() gives the bytes of a pending slot, to apply at
- * open before anything else (ENOENT: none; a slot cut short by a crash
- * fails its checksum and was never answered, so it counts as none).
- * store_intent_drop() voids a slot whose change can never be applied
- * (its table is gone).  store_intent_keep() is for a slot whose change
- * could not be applied now: the environment takes no other change
+ * index entries, with the changes granted before it since the last
+ * commit, cannot fail for want of room (the map's blocks are reserved
+ * and it has room for every page the commit may copy): only such a
+ * change may be told before it commits.  A yes holds the room for it
+ * until the next commit.  With may_grow it may commit the open batch
+ * and double the map once, so no transaction may be open.
+ * store_intent_write() adds a change to the slot (ENOSPC: the slot is
+ * full; store the change before telling it); the caller's next change
+ * must be the one that applies it (store_batch_apply).
+ * store_intent_pending() gives the changes of a pending slot, to apply at
+ * open before anything else (ENOENT: none; a change cut short by a crash
+ * fails its checksum and was never answered, so the slot ends before it):
+ * each is a u32 length (little-endian) and its bytes, and
+ * store_intent_next() steps from one to the next (ENOENT past the last).
+ * store_intent_drop() voids a slot whose changes are stored or can never
+ * be (their table is gone).  store_intent_keep() is for a slot whose
+ * changes could not be applied now: the environment takes no other change
  * (store_write and store_intent_write return EROFS) until it is opened
  * again and the slot applied then, so the slot never lands on newer
- * changes; store_env_sync() then syncs the slot too.  The environment
- * must not be STORE_OPEN_SHARED for any of them.
+ * changes.  store_env_sync() syncs the slot too.  The environment must not
+ * be STORE_OPEN_SHARED for any of them.
  */
 int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 		      int may_grow);
@@ -148,16 +155,24 @@ int store_intent_write(struct store_env *env, const void *data, size_t len);
 void store_intent_drop(struct store_env *env);
 void store_intent_keep(struct store_env *env);
 int store_intent_pending(struct store_env *env, void **data, size_t *len);
+int store_intent_next(const void **pos, const void *end, const void **data,
+		      size_t *len);
 
 /* ---- transactions --------------------------------------------------- */
 
-/* A read-only snapshot.  Abort it when done (commit is not needed). */
+/*
+ * A read-only snapshot.  Abort it when done (commit is not needed).  While
+ * a batch is open it is a view of the batch instead, which sees the
+ * batch's changes; then no commit may come before it ends (the batch's
+ * transaction, which it reads, ends there), and its data lives until the
+ * view ends.
+ */
 int store_read_begin(struct store_env *env, struct store_txn **out);
 void store_txn_abort(struct store_txn *txn);
 
 /*
  * Run fn(txn, arg) in one write transaction and commit it (EROFS after
- * store_intent_keep()).  When fn returns
+ * store_intent_keep()).  An open batch commits first.  When fn returns
  * non-zero the transaction is aborted and that value returned.  When the
  * map fills (inside fn or at commit) the transaction is aborted, the map
  * doubled and fn run again from scratch, so fn must only change state
@@ -165,6 +180,35 @@ void store_txn_abort(struct store_txn *txn);
  */
 int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg);
+
+/* ---- the batch: changes told before they commit, committed together ---- */
+
+/*
+ * store_batch_apply() runs fn(txn, arg) in the batch's write transaction,
+ * begun if none is open, and leaves it open: the changes of a batch
+ * commit together, at the STORE_BATCH_MAXth, or at store_batch_commit(),
+ * store_write(), store_intent_safe() with may_grow, or
+ * store_env_close(), whichever comes first.  A commit of many changes
+ * copies each B-tree page they share once, not once per change.  Only a
+ * change already in the slot (store_intent_write) may be applied so: if
+ * fn fails, or the batch's commit does, the batch's transaction is
+ * aborted with every change in it, and the slot, still pending, holds
+ * them all.  Then the redo function set with store_env_set_redo() is
+ * called (with the error) to store them again, which it does with
+ * store_write() (the batch is closed by then); when there is none, or it
+ * fails, the environment takes no other change, as after
+ * store_intent_keep(), and the error is returned.  0 otherwise.
+ * store_batch_size() is the number of changes in the open batch (0: none
+ * is open).  The batch is used from the thread that uses the
+ * environment.
+ */
+#define STORE_BATCH_MAX 64
+int store_batch_apply(struct store_env *env,
+		      int (*fn)(struct store_txn *txn, void *arg), void *arg);
+int store_batch_commit(struct store_env *env);
+unsigned store_batch_size(struct store_env *env);
+void store_env_set_redo(struct store_env *env, int (*redo)(void *arg, int why),
+			void *arg);
 
 /* ---- tables ---------------------------------------------------------- */
 

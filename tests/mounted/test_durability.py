@@ -83,6 +83,42 @@ def test_answered_before_stored_survives_kill9(mnt):
         "is stored now" in mnt.log()
 
 
+def test_batch_of_answered_changes_survives_kill9(mnt):
+    # Answered changes wait in one open transaction (a batch) and commit
+    # together; a crash before that loses none of them: the slot holds
+    # them all, in order, and the next start stores them with their
+    # index entries.  RECORDFS_CRASH_AFTER_ANSWER=6 kills the daemon after
+    # the sixth, and keeps it from committing for want of requests before;
+    # the map has room for the six to commit together.
+    mnt.sh("""mkdir data/dog && echo '{"name":"Rex","breed":"Pug"}' \
+              > data/dog/1.json""")
+    mnt.restart(["-o", "initial_map=64M"],
+                env={"RECORDFS_CRASH_AFTER_ANSWER": "6"})
+    mnt.sh("""for i in 2 3 4 5; do
+                echo "{\\"name\\":\\"d$i\\",\\"breed\\":\\"Lab\\"}" \
+                    > data/dog/$i.json
+              done
+              echo '{"name":"Rex","breed":"Akita"}' > data/dog/1.json
+              rm data/dog/3.json""")
+    assert mnt.proc.wait(timeout=20) == -9, "the daemon did not stop"
+    mnt.kill9()
+    mnt.start([])
+    assert sorted(os.listdir(mnt.p("data", "dog"))) == \
+        ["1.json", "2.json", "4.json", "5.json"]
+    assert json.loads(mnt.read("data", "dog", "5.json"))["name"] == "d5"
+    assert json.loads(mnt.read("data", "dog", "1.json"))["breed"] == "Akita"
+    assert sorted(os.listdir(mnt.p("data", "dog", ".by", "breed"))) == \
+        ["Akita", "Lab"]
+    assert sorted(os.listdir(mnt.p("data", "dog", ".by", "breed", "Lab"))) \
+        == ["2.json", "4.json", "5.json"]
+    log = mnt.log()
+    for i in (2, 3, 4, 5):
+        assert "dog/%d.json: its close, answered before the daemon " \
+            "stopped, is stored now" % i in log
+    assert "dog/1.json: its close, answered" in log
+    assert "dog/3.json: its unlink, answered" in log
+
+
 def test_intent_slot_cut_short_is_not_applied(mnt):
     # A slot a crash cut short was never answered: its checksum fails and
     # the next start leaves the record as it was.
@@ -110,7 +146,7 @@ def test_answered_change_that_cannot_be_stored_waits_for_the_next_mount(mnt):
     mnt.sh("""mkdir data/dog && echo '{"v":1}' > data/dog/1.json""")
     mnt.restart(env={"RECORDFS_FAIL_AFTER_ANSWER": "1"})
     mnt.sh("""echo '{"v":2}' > data/dog/1.json""")
-    assert "it stays in the intent slot" in mnt.errors()
+    assert "they stay in the intent slot" in mnt.errors()
     # (bash's echo never sees an error at close: its dup2 drops it)
     assert mnt.write_close(b'{"v":1}', "data", "dog", "2.json",
                            flags=os.O_WRONLY | os.O_CREAT) == errno.EROFS

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -249,18 +250,32 @@ static int copy_file(const char *from, const char *to)
 	return system(cmd);
 }
 
-/* What store_intent_pending gives after a reopen: 1 if exactly want. */
+/*
+ * What store_intent_pending gives after a reopen: 1 if exactly the
+ * changes in want, separated by '|' (NULL: none pending).
+ */
 static int pending_is(const char *d, const char *want)
 {
 	struct store_env *env;
 	void *data = NULL;
-	size_t len = 0;
+	const void *pos, *one;
+	size_t len = 0, l;
 	int rc, ok;
 	if (store_env_open(d, 0, 0, &env) != 0)
 		return 0;
 	rc = store_intent_pending(env, &data, &len);
-	ok = want ? rc == 0 && len == strlen(want) && !memcmp(data, want, len)
-		  : rc == ENOENT;
+	ok = want ? rc == 0 : rc == ENOENT;
+	pos = data;
+	while (ok && want &&
+	       store_intent_next(&pos, (char *)data + len, &one, &l) == 0) {
+		size_t n = strcspn(want, "|");
+		ok = n == l && !memcmp(one, want, l);
+		want = want[n] ? want + n + 1 : NULL;
+	}
+	if (want)
+		ok = 0; /* fewer changes than wanted */
+	else if (ok && rc == 0)
+		ok = pos == (char *)data + len; /* none more */
 	free(data);
 	store_env_close(env);
 	return ok;
@@ -283,25 +298,56 @@ static void test_intent(void)
 	CHECK(store_intent_write(env, "one", 3) == 0);
 	CHECK(store_intent_write(env, "two!", 4) == 0);
 	store_env_close(env);
-	CHECK(pending_is(d, "two!")); /* the last one written */
+	CHECK(pending_is(d, "one|two!")); /* all, in order */
 
 	/* a commit after it (the one that applies it) ends it */
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	CHECK(store_write(env, touch, NULL) == 0);
 	store_env_close(env);
 	CHECK(pending_is(d, NULL));
+	/* (the file's end is the slot's: an older, longer one is gone) */
+	CHECK(truncate(path, 0) == 0);
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	CHECK(store_intent_write(env, "three", 5) == 0);
 	store_env_close(env);
 	CHECK(pending_is(d, "three"));
 
-	/* a slot cut short, or with a byte changed, is none */
+	/* a slot cut short, or with a byte changed, ends before the
+	 * change it cuts or changes */
 	{
 		struct stat st;
 		CHECK(stat(path, &st) == 0 && st.st_size > 5);
 		CHECK(truncate(path, st.st_size - 1) == 0);
 	}
 	CHECK(pending_is(d, NULL));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_intent_write(env, "four", 4) == 0);
+	CHECK(store_intent_write(env, "five!", 5) == 0);
+	store_env_close(env);
+	{
+		struct stat st;
+		CHECK(stat(path, &st) == 0);
+		CHECK(truncate(path, st.st_size - 1) == 0);
+	}
+	CHECK(pending_is(d, "four"));
+	/* a slot written after a commit is new: the older slot's changes
+	 * past its end (same place, same txnid) never count */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, touch, NULL) == 0);
+	CHECK(store_intent_write(env, "abc", 3) == 0);
+	CHECK(store_intent_write(env, "def", 3) == 0);
+	CHECK(store_intent_write(env, "ghi", 3) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "abc|def|ghi"));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	store_intent_drop(env);
+	CHECK(store_intent_write(env, "xyz", 3) == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "xyz"));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, touch, NULL) == 0);
+	store_env_close(env);
+	CHECK(truncate(path, 0) == 0);
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	CHECK(store_intent_write(env, "four", 4) == 0);
 	store_env_close(env);
@@ -372,6 +418,213 @@ static void test_intent(void)
 	/* the environment's files go, the directory stays */
 	CHECK(store_env_remove(d) == 0);
 	CHECK(access(path, F_OK) != 0);
+	CHECK(rmdir(d) == 0);
+}
+
+/* ---- the batch ---- */
+
+struct redo_log {
+	struct store_env *env;
+	int calls, why, fail;
+	char seen[64]; /* the slot's changes, joined by '|' */
+};
+
+/* Put an object named by each change of the pending slot (a redo). */
+static int put_pending(struct store_txn *t, void *arg)
+{
+	struct redo_log *r = arg;
+	void *data;
+	const void *pos, *one;
+	size_t len, l;
+	int rc = store_intent_pending(r->env, &data, &len);
+	if (rc)
+		return rc;
+	r->seen[0] = 0;
+	pos = data;
+	while (!rc &&
+	       store_intent_next(&pos, (char *)data + len, &one, &l) == 0) {
+		struct put_args a = {1, NULL, "v", 1};
+		char key[16];
+		snprintf(key, sizeof(key), "%.*s", (int)l, (const char *)one);
+		a.key = key;
+		rc = put(t, &a);
+		snprintf(r->seen + strlen(r->seen),
+			 sizeof(r->seen) - strlen(r->seen), "%s%s",
+			 r->seen[0] ? "|" : "", key);
+	}
+	free(data);
+	return rc;
+}
+
+static int redo(void *arg, int why)
+{
+	struct redo_log *r = arg;
+	r->calls++;
+	r->why = why;
+	return r->fail ? EIO : store_write(r->env, put_pending, r);
+}
+
+static int failing(struct store_txn *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return EIO;
+}
+
+/* 1 if object key is there, 0 if not, -1 on another error. */
+static int has(struct store_env *env, const char *key)
+{
+	struct store_txn *t;
+	struct store_obj o;
+	int rc;
+	if (store_read_begin(env, &t) != 0)
+		return -1;
+	rc = store_obj_get(t, 1, STORE_RECORD, key, strlen(key), &o);
+	store_txn_abort(t);
+	return rc == 0 ? 1 : rc == ENOENT ? 0 : -1;
+}
+
+/* Write key to the slot and put it in the batch, as the daemon does. */
+static int told(struct store_env *env, const char *key)
+{
+	struct put_args a = {1, key, "v", 1};
+	int rc = store_intent_write(env, key, strlen(key));
+	return rc ? rc : store_batch_apply(env, put, &a);
+}
+
+static void test_batch(void)
+{
+	char d[] = "/tmp/recordfs-test-batch-XXXXXX";
+	struct store_env *env;
+	struct redo_log r;
+	uint64_t commits;
+	pid_t pid;
+	int i, status;
+
+	if (!mkdtemp(d)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
+
+	/* changes wait in the open batch; a read sees them; nothing is
+	 * committed until store_batch_commit, then all at once */
+	commits = store_env_commits(env);
+	CHECK(told(env, "a") == 0 && told(env, "b") == 0);
+	CHECK(store_batch_size(env) == 2);
+	CHECK(has(env, "a") == 1 && has(env, "b") == 1);
+	CHECK(store_env_commits(env) == commits);
+	CHECK(store_batch_commit(env) == 0);
+	CHECK(store_batch_size(env) == 0);
+	CHECK(store_env_commits(env) == commits + 1);
+	CHECK(store_batch_commit(env) == 0); /* none open: nothing */
+	CHECK(store_env_commits(env) == commits + 1);
+
+	/* the STORE_BATCH_MAXth change commits the batch */
+	for (i = 0; i < STORE_BATCH_MAX; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "m%d", i);
+		CHECK(told(env, key) == 0);
+	}
+	CHECK(store_batch_size(env) == 0);
+	CHECK(store_env_commits(env) == commits + 2);
+
+	/* store_write commits the batch first */
+	CHECK(told(env, "c") == 0);
+	CHECK(store_write(env, touch, NULL) == 0);
+	CHECK(store_batch_size(env) == 0);
+	CHECK(store_env_commits(env) == commits + 4);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+
+	/* killed with a batch open: the slot holds every change of it,
+	 * and data.mdb none */
+	pid = fork();
+	if (pid == 0) {
+		if (store_env_open(d, 0, 0, &env) != 0 || told(env, "k1") ||
+		    told(env, "k2") || told(env, "k3"))
+			_exit(1);
+		_exit(0); /* no close: the batch never commits */
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	CHECK(pending_is(d, "k1|k2|k3"));
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(has(env, "k1") == 0 && has(env, "k3") == 0);
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	CHECK(store_write(env, put_pending, &r) == 0);
+	CHECK(strcmp(r.seen, "k1|k2|k3") == 0);
+	CHECK(has(env, "k1") == 1 && has(env, "k3") == 1);
+	store_env_close(env);
+	CHECK(pending_is(d, NULL));
+
+	/* a change that fails in the batch takes the batch with it; the
+	 * redo stores them all again from the slot */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	store_env_set_redo(env, redo, &r);
+	CHECK(told(env, "r1") == 0);
+	CHECK(store_intent_write(env, "r2", 2) == 0);
+	CHECK(store_batch_apply(env, failing, NULL) == 0);
+	CHECK(r.calls == 1 && r.why == EIO && strcmp(r.seen, "r1|r2") == 0);
+	CHECK(store_batch_size(env) == 0);
+	CHECK(has(env, "r1") == 1 && has(env, "r2") == 1);
+	CHECK(store_write(env, touch, NULL) == 0); /* not stuck */
+
+	/* a redo that fails: the environment takes no other change, and
+	 * the slot waits for the next open */
+	r.fail = 1;
+	CHECK(told(env, "s1") == 0);
+	CHECK(store_intent_write(env, "s2", 2) == 0);
+	CHECK(store_batch_apply(env, failing, NULL) == EIO);
+	CHECK(r.calls == 2);
+	CHECK(store_write(env, touch, NULL) == EROFS);
+	CHECK(store_intent_write(env, "s3", 2) == EROFS);
+	CHECK(store_batch_apply(env, touch, NULL) == EROFS);
+	CHECK(has(env, "s1") == 0);
+	store_env_close(env);
+	CHECK(pending_is(d, "s1|s2"));
+
+	/* without a redo: the same */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, touch, NULL) == 0);
+	CHECK(told(env, "t1") == 0);
+	CHECK(store_intent_write(env, "t2", 2) == 0);
+	CHECK(store_batch_apply(env, failing, NULL) == EIO);
+	CHECK(store_write(env, touch, NULL) == EROFS);
+	store_env_close(env);
+	CHECK(pending_is(d, "t1|t2"));
+
+	/* the room granted adds up over the batch: a small map grants a
+	 * few changes; a batch with no room for another change like its
+	 * last commits at once; and may_grow commits the batch before it
+	 * grows the map */
+	CHECK(store_env_open(d, 0, 0, &env) == 0);
+	CHECK(store_write(env, touch, NULL) == 0);
+	{
+		int granted = 1;
+		CHECK(store_intent_safe(env, 100, 1, 1) == 1); /* may grow */
+		while (granted < 1000 && store_intent_safe(env, 100, 1, 0))
+			granted++;
+		CHECK(granted > 1 && granted < 1000);
+		CHECK(told(env, "u1") == 0);
+		CHECK(store_batch_size(env) == 0); /* committed at once */
+		CHECK(has(env, "u1") == 1);
+
+		CHECK(store_intent_safe(env, 100, 1, 0) == 1);
+		CHECK(told(env, "u2") == 0);
+		CHECK(store_batch_size(env) == 1); /* room for more */
+		CHECK(store_intent_safe(env, 100, 4096, 0) == 0);
+		CHECK(store_batch_size(env) == 1);
+		CHECK(store_intent_safe(env, 100, 4096, 1) == 0); /* too big */
+		CHECK(store_batch_size(env) == 0); /* but committed first */
+		CHECK(has(env, "u2") == 1);
+	}
+	store_env_close(env);
+
+	CHECK(store_env_remove(d) == 0);
 	CHECK(rmdir(d) == 0);
 }
 
@@ -491,6 +744,7 @@ int main(void)
 
 	test_index(env, tb.tid);
 	test_intent();
+	test_batch();
 
 	/* numbers handed out and committed, across many commits: none is
 	 * handed out again after a reopen */
