@@ -337,11 +337,11 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 	size_t want;
 	if (env->stuck)
 		return EROFS;
-	if (env->intent_fd < 0 || len > INTENT_MAX)
+	if (env->intent_fd < 0)
 		return EINVAL;
 	/* pending: nothing committed since its first change */
 	add = env->slot_n > 0 && env->slot_txnid == txnid;
-	if (add && env->slot_end + sizeof(c) + len > INTENT_MAX)
+	if ((add ? env->slot_end : sizeof(h)) + sizeof(c) + len > INTENT_MAX)
 		return ENOSPC; /* full: the caller stores it before answering */
 	h.magic = htole32(INTENT_MAGIC);
 	h.zero = 0;
@@ -408,17 +408,17 @@ void store_intent_drop(struct store_env *env)
 static void intent_forget_stale(struct store_env *env)
 {
 	struct intent_head h;
+	/* the slots this process writes are numbered from a random start:
+	 * changes of an earlier process's slots never pass for theirs */
+	if (getrandom(&env->slot_seq, sizeof(env->slot_seq), 0) !=
+	    sizeof(env->slot_seq))
+		env->slot_seq = env->envid ^ (uint64_t)time(NULL);
 	if (pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    le32toh(h.magic) == 0 ||
 	    (le32toh(h.magic) == INTENT_MAGIC &&
 	     le64toh(h.envid) == env->envid &&
-	     le64toh(h.txnid) == last_txnid(env))) {
-		/* a slot written from now on has another number */
-		if (pread(env->intent_fd, &h, sizeof(h), 0) ==
-		    (ssize_t)sizeof(h))
-			env->slot_seq = le64toh(h.seq);
+	     le64toh(h.txnid) == last_txnid(env)))
 		return;
-	}
 	store_intent_drop(env);
 	{
 		int rc = fdatasync(env->intent_fd);
