@@ -1180,19 +1180,21 @@ static int file_commit(struct fs_file *f)
  * A close that commits a record, and an unlink of a record, are answered
  * before their B-tree work (the record, its index entries: most of a
  * commit's time) is done, so the client runs on while the daemon stores:
- * the daemon reads no request before it has finished, so nothing can see
- * the state between.  Everything that can refuse the change runs first,
- * in a read transaction (record_make for a body), and the change as it
- * will be stored goes to the environment's intent slot
- * (store_intent_write: a pwrite into the page cache), which survives the
- * daemon being killed as a commit does.  The next commit is the one that
- * applies it, and ends it; an open that finds it still pending stores it
- * before anything else: a close or an rm that returned 0 survives kill -9
- * either way.  Only commits that cannot fail for want of room go
- * this way (store_intent_safe), and only with sync on a timer: with
- * -o sync=0 they wait for the disk.
+ * the daemon reads no request before it has finished.  Everything that
+ * can refuse the change runs first, in a read transaction (record_make
+ * for a body), and the change as it will be stored is added to the
+ * environment's intent slot (store_intent_write: a pwritev into the page
+ * cache), which survives the daemon being killed as a commit does.  Then
+ * it goes into the environment's batch (store_batch_apply), a write
+ * transaction that every later request reads through, and commits with
+ * the changes after it; that commit ends the slot.  An open that finds
+ * the slot still pending stores its changes before anything else: a close
+ * or an rm that returned 0 survives kill -9 either way.  Only changes
+ * whose commit cannot fail for want of room go this way
+ * (store_intent_safe), and only with sync on a timer: with -o sync=0
+ * they wait for the disk.
  *
- * The slot's bytes: 'r' (a record stored) or 'd' (a record removed), u32
+ * A change's bytes: 'r' (a record stored) or 'd' (a record removed), u32
  * table number, u16 + table name, u16 + key; after 'r', u64 inode number,
  * i64 creation and modification times (ns), then the text.  Numbers are
  * little-endian.
@@ -1332,13 +1334,7 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 	return rc;
 }
 
-/*
- * Answer req, then store the change whose slot is written: into the
- * database's batch, which commits with the next ones (see
- * store_batch_apply) or when the daemon finds no request waiting
- * (fs_batches_commit).  If the batch cannot be stored, fs_intent_redo
- * stores it again from the slot.
- */
+/* The change RECORDFS_FAIL_AFTER_ANSWER puts in the batch: it fails. */
 static int fail_fn(struct store_txn *t, void *arg)
 {
 	(void)t;
@@ -1346,6 +1342,13 @@ static int fail_fn(struct store_txn *t, void *arg)
 	return EIO;
 }
 
+/*
+ * Answer req, then store the change whose slot is written: into the
+ * database's batch, which commits with the changes after it (see
+ * store_batch_apply) or at most 1 ms after it began (fs_session_loop).
+ * If the batch cannot be stored, fs_intent_redo stores it again from the
+ * slot.
+ */
 static void answer_then_store(fuse_req_t req, struct fs_db *db,
 			      struct intent *in)
 {
