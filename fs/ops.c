@@ -602,11 +602,11 @@ static struct fs_node *schema_node(struct fs_db *db)
  * The last record name a lookup found missing in a table.  The kernel
  * sends LOOKUP, then CREATE, for every new file: the create needs no
  * second look (a read transaction, the key, a B-tree search) while the
- * environment has committed nothing since.  Records being written (not
- * committed yet) are found in memory either way (find_pending).
+ * environment has stored no change since (store_env_changes).  Records being
+ * written (not committed yet) are found in memory either way (find_pending).
  */
 static struct {
-	uint64_t parent, commits;
+	uint64_t parent, changes;
 	const struct store_env *env;
 	struct resolved r;
 	char name[SCHEMA_NAME_MAX + 1];
@@ -621,7 +621,7 @@ static void miss_note(const struct fs_node *p, const char *name,
 		return;
 	last_miss.parent = p->ino;
 	last_miss.env = p->db->env;
-	last_miss.commits = store_env_commits(p->db->env);
+	last_miss.changes = store_env_changes(p->db->env);
 	last_miss.r = *r;
 	memcpy(last_miss.name, name, len + 1);
 	last_miss.set = 1;
@@ -633,7 +633,7 @@ static int miss_take(const struct fs_node *tn, const char *name,
 {
 	int hit = last_miss.set && tn->kind == FS_TABLE &&
 		  last_miss.parent == tn->ino && last_miss.env == tn->db->env &&
-		  last_miss.commits == store_env_commits(tn->db->env) &&
+		  last_miss.changes == store_env_changes(tn->db->env) &&
 		  strcmp(last_miss.name, name) == 0;
 	last_miss.set = 0;
 	if (hit)
@@ -1296,9 +1296,9 @@ struct intent_apply {
 };
 
 /*
- * Store an intent's record and mark the slot applied, in one commit.  The
- * record it replaces is read here: it is the one record_make read, since
- * nothing is stored between the two.
+ * Store an intent's change (in the batch, or in a replay's commit).
+ * Unless the caller knows it (old_known), the record it replaces is read
+ * here.
  */
 static int intent_apply_fn(struct store_txn *t, void *arg)
 {
@@ -1381,6 +1381,16 @@ static size_t entries_bound(const char *text, size_t len)
 	return n;
 }
 
+/* Add in to the slot: 0, or why it cannot be told before it is stored. */
+static int intent_tell(struct store_env *env, const struct intent *in)
+{
+	size_t len;
+	uint8_t *slot = intent_encode(in, &len);
+	int rc = slot ? store_intent_write(env, slot, len) : ENOMEM;
+	free(slot);
+	return rc;
+}
+
 /* Longest record answered before it is stored; longer ones wait. */
 #define INTENT_RECORD_MAX (256u << 10)
 
@@ -1395,8 +1405,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct schema_err err = {{0}};
 	struct intent in;
 	struct store_txn *t;
-	uint8_t *slot = NULL;
-	size_t slotlen, entries;
+	size_t entries;
 	int64_t now = now_ns();
 	int rc, room;
 
@@ -1445,19 +1454,16 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	in.old_known = 1;
 	if ((!room &&
 	     !store_intent_safe(env, in.r.o.len + in.r.oldlen, entries, 1)) ||
-	    !(slot = intent_encode(&in, &slotlen)) ||
-	    store_intent_write(env, slot, slotlen) != 0) {
+	    intent_tell(env, &in) != 0) {
 		/* not told before it is stored: the usual way */
 		fuse_reply_err(req, file_commit(f));
-		goto out;
+	} else {
+		file_stored(f);
+		/* before the answer: the kernel must not serve the written
+		 * size from its cache once close has returned */
+		node_changed(n);
+		answer_then_store(req, n->db, &in);
 	}
-	file_stored(f);
-	/* before the answer: the kernel must not serve the written size
-	 * from its cache once close has returned */
-	node_changed(n);
-	answer_then_store(req, n->db, &in);
-out:
-	free(slot);
 	record_new_free(&in.r);
 }
 
@@ -2436,6 +2442,13 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* Make db durable on disk: its batch committed, then synced. */
+static int db_sync(struct fs_db *db)
+{
+	int rc = store_batch_commit(db->env);
+	return rc ? rc : store_env_sync(db->env);
+}
+
 static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
@@ -2446,9 +2459,8 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		rc = file_commit(f);
 	else if (f->node->kind == FS_SCHEMA)
 		rc = schema_commit(f);
-	if (!rc && f->node->db && !f->node->db->dropped &&
-	    !(rc = store_batch_commit(f->node->db->env)))
-		rc = store_env_sync(f->node->db->env);
+	if (!rc && f->node->db && !f->node->db->dropped)
+		rc = db_sync(f->node->db);
 	fuse_reply_err(req, rc);
 }
 
@@ -2902,8 +2914,7 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	struct intent in = {.op = 'd'};
 	struct store_txn *t;
 	struct store_obj o;
-	uint8_t *slot;
-	size_t slotlen, entries = 0, len = 0;
+	size_t entries = 0, len = 0;
 	int rc, room = 0;
 
 	if (p->kind != FS_TABLE || p->db->dropped || fs.opts.sync_secs == 0 ||
@@ -2933,12 +2944,8 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	in.tnlen = strlen(p->tname);
 	in.key = u->r.key;
 	in.kl = u->r.keylen;
-	slot = intent_encode(&in, &slotlen);
-	if (!slot || store_intent_write(env, slot, slotlen) != 0) {
-		free(slot);
+	if (intent_tell(env, &in) != 0)
 		return 0;
-	}
-	free(slot);
 	n = fs_node_get(fs_db_ino(p->db, u->ino));
 	if (n)
 		n->unlinked = 1;
@@ -4330,9 +4337,7 @@ static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct fs_node *n = fs_node_get(ino);
 	int rc = 0;
 	if (n && n->db && !n->db->dropped) {
-		rc = store_batch_commit(n->db->env);
-		if (!rc)
-			rc = store_env_sync(n->db->env);
+		rc = db_sync(n->db);
 	} else {
 		fs_batches_commit();
 		fs_sync_all();

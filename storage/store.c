@@ -59,7 +59,9 @@ struct store_env {
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
 				   out and committed */
-	uint64_t commits;	/* store_write commits since open */
+	uint64_t commits; /* commits since open (store_write's, batches') */
+	uint64_t changes; /* changes since open: store_write's commits and
+			     store_batch_apply's changes */
 	size_t mapsize;
 	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
 	/* the map's address range, once found, and how far a walk has asked
@@ -232,7 +234,6 @@ static uint64_t last_txnid(struct store_env *env)
 }
 
 static int grow_map(struct store_env *env);
-static int batch_commit(struct store_env *env);
 
 /*
  * The map room a commit of changes changes, of len bytes and entries
@@ -294,7 +295,7 @@ int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 			return 0;
 		if (env->batch || env->room_changes) {
 			/* the batch first: then the change alone */
-			if (batch_commit(env) != 0)
+			if (store_batch_commit(env) != 0)
 				return 0;
 			room_reset(env);
 			continue;
@@ -332,9 +333,8 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 	struct iovec iov[3];
 	uint64_t txnid = last_txnid(env), seq;
 	int add, n = 0;
-	off_t at;
 	ssize_t w;
-	size_t want;
+	size_t want = 0;
 	if (env->stuck)
 		return EROFS;
 	if (env->intent_fd < 0)
@@ -360,9 +360,9 @@ int store_intent_write(struct store_env *env, const void *data, size_t len)
 	iov[n++].iov_len = sizeof(c);
 	iov[n].iov_base = (void *)data;
 	iov[n++].iov_len = len;
-	at = add ? (off_t)env->slot_end : 0;
-	want = (add ? 0 : sizeof(h)) + sizeof(c) + len;
-	w = pwritev(env->intent_fd, iov, n, at);
+	for (int i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	w = pwritev(env->intent_fd, iov, n, add ? (off_t)env->slot_end : 0);
 	if (w < 0)
 		return errno;
 	if ((size_t)w != want) {
@@ -399,6 +399,14 @@ void store_intent_drop(struct store_env *env)
 	}
 }
 
+/* 1 if h (as read from the file) heads a pending slot of env's. */
+static int head_pending(struct store_env *env, const struct intent_head *h)
+{
+	return le32toh(h->magic) == INTENT_MAGIC &&
+	       le64toh(h->envid) == env->envid &&
+	       le64toh(h->txnid) == last_txnid(env);
+}
+
 /*
  * At open: a slot that is not pending now never will be, but data.mdb's
  * last transaction id can come back to its number (a data.mdb put back
@@ -408,16 +416,8 @@ void store_intent_drop(struct store_env *env)
 static void intent_forget_stale(struct store_env *env)
 {
 	struct intent_head h;
-	/* the slots this process writes are numbered from a random start:
-	 * changes of an earlier process's slots never pass for theirs */
-	if (getrandom(&env->slot_seq, sizeof(env->slot_seq), 0) !=
-	    sizeof(env->slot_seq))
-		env->slot_seq = env->envid ^ (uint64_t)time(NULL);
 	if (pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    le32toh(h.magic) == 0 ||
-	    (le32toh(h.magic) == INTENT_MAGIC &&
-	     le64toh(h.envid) == env->envid &&
-	     le64toh(h.txnid) == last_txnid(env)))
+	    le32toh(h.magic) == 0 || head_pending(env, &h))
 		return;
 	store_intent_drop(env);
 	{
@@ -436,9 +436,7 @@ int store_intent_pending(struct store_env *env, void **data, size_t *len)
 	ssize_t got;
 	if (env->intent_fd < 0 || fstat(env->intent_fd, &st) != 0 ||
 	    pread(env->intent_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    le32toh(h.magic) != INTENT_MAGIC ||
-	    le64toh(h.envid) != env->envid ||
-	    le64toh(h.txnid) != last_txnid(env))
+	    !head_pending(env, &h))
 		return ENOENT;
 	h.txnid = le64toh(h.txnid);
 	h.seq = le64toh(h.seq);
@@ -672,6 +670,11 @@ again:
 			goto fail;
 		}
 		intent_forget_stale(e);
+		/* the slots this process writes are numbered from a random
+		 * start: an earlier process's changes never pass for theirs */
+		if (getrandom(&e->slot_seq, sizeof(e->slot_seq), 0) !=
+		    sizeof(e->slot_seq))
+			e->slot_seq = e->envid ^ (uint64_t)time(NULL);
 	}
 	*out = e;
 	return 0;
@@ -688,7 +691,7 @@ void store_env_close(struct store_env *env)
 {
 	if (!env)
 		return;
-	batch_commit(env);
+	store_batch_commit(env);
 	spare_end(env);
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
@@ -980,6 +983,11 @@ static void committed(struct store_env *env, uint64_t ahead)
 	room_reset(env);
 }
 
+uint64_t store_env_changes(struct store_env *env)
+{
+	return env->changes;
+}
+
 int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg)
 {
@@ -989,7 +997,7 @@ int store_write(struct store_env *env,
 
 	/* the batch goes first: fn sees its changes, and a failure of fn
 	 * undoes only fn's */
-	if (env->batch && (rc = batch_commit(env)) != 0)
+	if (env->batch && (rc = store_batch_commit(env)) != 0)
 		return rc;
 	if (env->stuck)
 		return EROFS;
@@ -1008,6 +1016,7 @@ int store_write(struct store_env *env,
 			rc = store_errno(&t, mdb_txn_commit(t.txn));
 			if (!rc) {
 				committed(env, ahead);
+				env->changes++;
 				return 0;
 			}
 			if (rc == EIO && disk_nearly_full(env))
@@ -1044,7 +1053,7 @@ static int batch_lost(struct store_env *env, int rc)
 	return rc;
 }
 
-static int batch_commit(struct store_env *env)
+int store_batch_commit(struct store_env *env)
 {
 	struct store_txn t = {env, env->batch, 0, 0};
 	uint64_t ahead;
@@ -1088,18 +1097,14 @@ int store_batch_apply(struct store_env *env,
 		mdb_txn_abort(env->batch);
 		return batch_lost(env, rc);
 	}
+	env->changes++;
 	/* commit now, after the caller's answer, rather than in the next
 	 * change's store_intent_safe, before its answer, when the map has
 	 * no room for another change like this one */
 	if (++env->batch_n >= STORE_BATCH_MAX ||
 	    !room_for(env, env->last_len, env->last_entries))
-		return batch_commit(env);
+		return store_batch_commit(env);
 	return 0;
-}
-
-int store_batch_commit(struct store_env *env)
-{
-	return batch_commit(env);
 }
 
 unsigned store_batch_size(struct store_env *env)

@@ -77,6 +77,11 @@ int store_env_set_id(struct store_env *env, uint32_t id);
  * unchanged, no change has been stored through this handle. */
 uint64_t store_env_commits(struct store_env *env);
 
+/* How many changes this process has stored (a store_write commit, each
+ * store_batch_apply): unchanged, the state readers see has not changed
+ * through this handle. */
+uint64_t store_env_changes(struct store_env *env);
+
 /* Map size and bytes in use, for status reporting. */
 void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
 

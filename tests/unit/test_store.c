@@ -281,6 +281,31 @@ static int pending_is(const char *d, const char *want)
 	return ok;
 }
 
+/* Open the environment in d, add each change in want ('|' between
+ * them) to the slot, and close it: 1 if all went well. */
+static int slot_written(const char *d, const char *want)
+{
+	struct store_env *env;
+	int ok = 1;
+	if (store_env_open(d, 0, 0, &env) != 0)
+		return 0;
+	while (ok && *want) {
+		size_t n = strcspn(want, "|");
+		ok = store_intent_write(env, want, n) == 0;
+		want += n + (want[n] == '|');
+	}
+	store_env_close(env);
+	return ok;
+}
+
+/* Cut the last byte off the file at path: 1 if done. */
+static int cut_last_byte(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_size > 0 &&
+	       truncate(path, st.st_size - 1) == 0;
+}
+
 static void test_intent(void)
 {
 	char d[] = "/tmp/recordfs-test-intent-XXXXXX", path[128];
@@ -295,9 +320,8 @@ static void test_intent(void)
 	CHECK(store_env_open(d, STORE_OPEN_CREATE, 0, &env) == 0);
 	CHECK(store_intent_safe(env, 64u << 20, 1, 1) == 0);  /* too big */
 	CHECK(store_intent_safe(env, 100, 1u << 20, 1) == 0); /* too many */
-	CHECK(store_intent_write(env, "one", 3) == 0);
-	CHECK(store_intent_write(env, "two!", 4) == 0);
 	store_env_close(env);
+	CHECK(slot_written(d, "one|two!"));
 	CHECK(pending_is(d, "one|two!")); /* all, in order */
 
 	/* a commit after it (the one that applies it) ends it */
@@ -307,37 +331,22 @@ static void test_intent(void)
 	CHECK(pending_is(d, NULL));
 	/* (the file's end is the slot's: an older, longer one is gone) */
 	CHECK(truncate(path, 0) == 0);
-	CHECK(store_env_open(d, 0, 0, &env) == 0);
-	CHECK(store_intent_write(env, "three", 5) == 0);
-	store_env_close(env);
+	CHECK(slot_written(d, "three"));
 	CHECK(pending_is(d, "three"));
 
 	/* a slot cut short, or with a byte changed, ends before the
 	 * change it cuts or changes */
-	{
-		struct stat st;
-		CHECK(stat(path, &st) == 0 && st.st_size > 5);
-		CHECK(truncate(path, st.st_size - 1) == 0);
-	}
+	CHECK(cut_last_byte(path));
 	CHECK(pending_is(d, NULL));
-	CHECK(store_env_open(d, 0, 0, &env) == 0);
-	CHECK(store_intent_write(env, "four", 4) == 0);
-	CHECK(store_intent_write(env, "five!", 5) == 0);
-	store_env_close(env);
-	{
-		struct stat st;
-		CHECK(stat(path, &st) == 0);
-		CHECK(truncate(path, st.st_size - 1) == 0);
-	}
+	CHECK(slot_written(d, "four|five!"));
+	CHECK(cut_last_byte(path));
 	CHECK(pending_is(d, "four"));
 	/* a slot written after a commit is new: the older slot's changes
 	 * past its end (same place, same txnid) never count */
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	CHECK(store_write(env, touch, NULL) == 0);
-	CHECK(store_intent_write(env, "abc", 3) == 0);
-	CHECK(store_intent_write(env, "def", 3) == 0);
-	CHECK(store_intent_write(env, "ghi", 3) == 0);
 	store_env_close(env);
+	CHECK(slot_written(d, "abc|def|ghi"));
 	CHECK(pending_is(d, "abc|def|ghi"));
 	CHECK(store_env_open(d, 0, 0, &env) == 0);
 	store_intent_drop(env);
@@ -348,9 +357,7 @@ static void test_intent(void)
 	CHECK(store_write(env, touch, NULL) == 0);
 	store_env_close(env);
 	CHECK(truncate(path, 0) == 0);
-	CHECK(store_env_open(d, 0, 0, &env) == 0);
-	CHECK(store_intent_write(env, "four", 4) == 0);
-	store_env_close(env);
+	CHECK(slot_written(d, "four"));
 	CHECK(pending_is(d, "four"));
 	{
 		struct stat st;
@@ -497,7 +504,7 @@ static void test_batch(void)
 	char d[] = "/tmp/recordfs-test-batch-XXXXXX";
 	struct store_env *env;
 	struct redo_log r;
-	uint64_t commits;
+	uint64_t commits, changes;
 	pid_t pid;
 	int i, status;
 
@@ -510,8 +517,11 @@ static void test_batch(void)
 	/* changes wait in the open batch; a read sees them; nothing is
 	 * committed until store_batch_commit, then all at once */
 	commits = store_env_commits(env);
+	changes = store_env_changes(env);
 	CHECK(told(env, "a") == 0 && told(env, "b") == 0);
 	CHECK(store_batch_size(env) == 2);
+	/* each is a change readers see, before any commit */
+	CHECK(store_env_changes(env) == changes + 2);
 	CHECK(has(env, "a") == 1 && has(env, "b") == 1);
 	CHECK(store_env_commits(env) == commits);
 	CHECK(store_batch_commit(env) == 0);
