@@ -7,7 +7,21 @@
  * index, no LMDB.  What the suite measures on it is what FUSE itself costs
  * on this machine; recordfs can come no closer to tmpfs than that.
  *
- *   floorfs [-f] MOUNTPOINT     (libfuse's usual options)
+ *   floorfs [-f] [-o fewest] MOUNTPOINT     (libfuse's usual options)
+ *
+ * With -o fewest it asks the kernel for the fewest requests it can be
+ * made to send for the same work, whatever that gives up: OPEN and FLUSH
+ * answer ENOSYS, after which the kernel sends neither again for any file
+ * (every open then keeps the page cache, and a writer's bytes go through
+ * it), and a create gets FOPEN_NOFLUSH.  O_TRUNC then comes as a SETATTR
+ * (atomic_o_trunc is off: with no OPEN to carry it, the truncation would
+ * otherwise never reach the file system).  What is left, per operation:
+ * create LOOKUP + CREATE + WRITE (+ RELEASE, not waited for), read after
+ * the kernel forgot the file LOOKUP + READ, read again nothing, rewrite
+ * SETATTR + WRITE, delete UNLINK.  A file system answering this way
+ * cannot tell a reader from a writer, learns of no close, and cannot
+ * refuse anything at close; its figures are the least any FUSE file
+ * system could reach on this machine.
  *
  * Files hold their bytes in memory; directories hold names.  Enough of a
  * file system for tests/bench/driver.c, bash's echo and find.
@@ -43,6 +57,7 @@ static uint64_t n_nodes, cap_nodes;
 static uint64_t *buckets;
 static uint64_t n_buckets = 1u << 22;
 static struct fuse_session *se;
+static int fewest; /* -o fewest */
 
 static uint64_t hash(uint64_t parent, const char *name)
 {
@@ -118,6 +133,8 @@ static void ff_init(void *ud, struct fuse_conn_info *conn)
 	(void)ud;
 	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
+	if (fewest)
+		conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
 static void ff_lookup(fuse_req_t req, fuse_ino_t p, const char *name)
@@ -212,6 +229,12 @@ static void ff_rmdir(fuse_req_t req, fuse_ino_t p, const char *name)
 
 static void opened(fuse_req_t req, uint64_t i, struct fuse_file_info *fi)
 {
+	if (fewest) {
+		/* only a create gets here: pages kept, no FLUSH */
+		fi->keep_cache = 1;
+		fi->noflush = 1;
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		/* a writer's bytes stay out of the page cache, as in recordfs
 		 */
@@ -260,6 +283,10 @@ static void ff_create(fuse_req_t req, fuse_ino_t p, const char *name,
 
 static void ff_open(fuse_req_t req, fuse_ino_t i, struct fuse_file_info *fi)
 {
+	if (fewest) {
+		fuse_reply_err(req, ENOSYS); /* no OPEN again */
+		return;
+	}
 	opened(req, i, fi);
 	fuse_reply_open(req, fi);
 }
@@ -308,7 +335,7 @@ static void ff_flush(fuse_req_t req, fuse_ino_t i, struct fuse_file_info *fi)
 {
 	(void)i;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, fewest ? ENOSYS : 0); /* ENOSYS: no FLUSH again */
 }
 
 static void ff_release(fuse_req_t req, fuse_ino_t i, struct fuse_file_info *fi)
@@ -368,11 +395,12 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
-
+	static const struct fuse_opt fopts[] = {{"fewest", 0, 1}, FUSE_OPT_END};
 	int rc = 1;
 
-	if (fuse_parse_cmdline(&args, &opts) != 0 || !opts.mountpoint) {
-		fprintf(stderr, "usage: floorfs [-f] MOUNTPOINT\n");
+	if (fuse_opt_parse(&args, &fewest, fopts, NULL) != 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0 || !opts.mountpoint) {
+		fprintf(stderr, "usage: floorfs [-f] [-o fewest] MOUNTPOINT\n");
 		return 1;
 	}
 	cap_nodes = 1024;
