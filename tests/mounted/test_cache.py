@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -317,3 +318,77 @@ def test_refused_write_keeps_the_mtime(dog):
     with pytest.raises(OSError):
         os.close(fd)
     assert os.stat(path).st_mtime_ns == mtime
+
+
+def test_requests_per_operation(tmp_path):
+    """What the caches are for, counted: the requests the kernel sends for
+    each operation (libfuse's -d log has a line for each), so a change that
+    loses a cache, or adds a request per file, fails here.  RELEASE comes
+    after close has returned; GETXATTR (the kernel asking once whether a
+    written file has security.capability) is not counted."""
+    from conftest import Mount
+    m = Mount(tmp_path, ["-d"]).start()
+    n = 20
+    try:
+        m.sh("mkdir data/dog")
+        d = m.p("data", "dog")
+
+        def settled():
+            """The log's requests once it stops growing."""
+            last = None
+            while True:
+                with open(m.logs[-1], errors="replace") as f:
+                    ops = [line.split("opcode: ")[1].split()[0]
+                           for line in f if "opcode: " in line]
+                if ops == last:
+                    return ops
+                last = ops
+                time.sleep(0.3)
+
+        def counted(work):
+            before = len(settled())
+            work()
+            ops = settled()[before:]
+            out = {}
+            for op in ops:
+                if op not in ("GETXATTR", "FORGET", "BATCH_FORGET"):
+                    out[op] = out.get(op, 0) + 1
+            return out
+
+        def create():
+            for i in range(n):
+                fd = os.open(os.path.join(d, "%d.json" % i),
+                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                os.write(fd, b'{"name":"dog%d","age":%d}' % (i, i % 15))
+                os.close(fd)
+
+        def read():
+            for i in range(n):
+                fd = os.open(os.path.join(d, "%d.json" % i), os.O_RDONLY)
+                while os.read(fd, 65536):
+                    pass
+                os.close(fd)
+
+        def rewrite():
+            for i in range(n):
+                fd = os.open(os.path.join(d, "%d.json" % i),
+                             os.O_WRONLY | os.O_TRUNC)
+                os.write(fd, b'{"name":"cat%d"}' % i)
+                os.close(fd)
+
+        def delete():
+            for i in range(n):
+                os.unlink(os.path.join(d, "%d.json" % i))
+
+        assert counted(create) == {"LOOKUP": n, "CREATE": n, "WRITE": n,
+                                   "FLUSH": n, "RELEASE": n}
+        read()  # a created record's name is kept once it is committed
+        # the pages stored at open are read, with no READ; a reader's
+        # close sends no FLUSH
+        assert counted(read) == {"OPEN": n, "RELEASE": n}
+        assert counted(rewrite) == {"OPEN": n, "WRITE": n, "FLUSH": n,
+                                    "RELEASE": n}
+        assert json.loads(cat(m, "data", "dog", "3.json"))["name"] == "cat3"
+        assert counted(delete) == {"UNLINK": n}
+    finally:
+        m.stop()
