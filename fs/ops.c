@@ -1381,6 +1381,31 @@ static size_t entries_bound(const char *text, size_t len)
 	return n;
 }
 
+/*
+ * The index entries a change that stores text (replacing oldtext, or
+ * NULL), or removes it, makes, for store_intent_safe.  *room is 1 when
+ * the map has room for their bound (entries_bound) as things stand.
+ * Else they are counted (SIZE_MAX when they cannot be: the change is
+ * then not told before it is stored), for the caller to ask again with
+ * may_grow once t has ended.
+ */
+static size_t answer_entries(struct fs_db *db, struct store_txn *t,
+			     uint32_t tid, const char *text, size_t len,
+			     const char *oldtext, size_t oldlen, int *room)
+{
+	size_t entries = entries_bound(text, len) +
+			 (oldtext ? entries_bound(oldtext, oldlen) : 0);
+	*room = store_intent_safe(db->env, len + oldlen, entries, 0);
+	if (*room)
+		return entries;
+	entries = 0;
+	if (fs_index_count(db, t, tid, text, len, &entries) != 0 ||
+	    (oldtext &&
+	     fs_index_count(db, t, tid, oldtext, oldlen, &entries) != 0))
+		return SIZE_MAX;
+	return entries;
+}
+
 /* Add in to the slot: 0, or why it cannot be told before it is stored. */
 static int intent_tell(struct store_env *env, const struct intent *in)
 {
@@ -1405,9 +1430,9 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct schema_err err = {{0}};
 	struct intent in;
 	struct store_txn *t;
-	size_t entries;
+	size_t entries = 0;
 	int64_t now = now_ns();
-	int rc, room;
+	int rc, room = 0;
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
 	    fs.opts.sync_secs == 0 || f->len > INTENT_RECORD_MAX ||
@@ -1429,23 +1454,12 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 				 n->pending ? n->pending_btime_ns : now, f->buf,
 				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
 				 &err);
-	/* what the commit changes: the new text's entries, the old one's;
-	 * counted only when the map has not room for their bound (a text
-	 * they cannot be read from is for the usual way to refuse) */
-	entries =
-	    rc ? 0
-	       : entries_bound(in.r.text, in.r.o.len) +
-		     (in.r.had ? entries_bound(in.r.oldtext, in.r.oldlen) : 0);
-	room =
-	    !rc && store_intent_safe(env, in.r.o.len + in.r.oldlen, entries, 0);
-	if (!rc && !room) {
-		entries = 0;
-		if (fs_index_count(n->db, t, n->tid, in.r.text, in.r.o.len,
-				   &entries) != 0 ||
-		    (in.r.had && fs_index_count(n->db, t, n->tid, in.r.oldtext,
-						in.r.oldlen, &entries) != 0))
-			entries = SIZE_MAX;
-	}
+	/* what the commit changes: the new text's entries, the old one's
+	 * (a text they cannot be read from is for the usual way to refuse) */
+	if (!rc)
+		entries = answer_entries(
+		    n->db, t, n->tid, in.r.text, in.r.o.len,
+		    in.r.had ? in.r.oldtext : NULL, in.r.oldlen, &room);
 	store_txn_abort(t);
 	if (rc) {
 		fuse_reply_err(req, file_refused(f, rc, &err));
@@ -2927,13 +2941,8 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	if (!rc && u->r.kind == STORE_RECORD) {
 		u->ino = o.ino;
 		len = o.len;
-		entries = entries_bound(o.data, len);
-		room = store_intent_safe(env, len, entries, 0);
-		if (!room) { /* count them, as file_commit_answer does */
-			entries = 0;
-			rc = fs_index_count(p->db, t, p->tid, o.data, o.len,
-					    &entries);
-		}
+		entries = answer_entries(p->db, t, p->tid, o.data, len, NULL, 0,
+					 &room);
 	}
 	store_txn_abort(t);
 	if (rc || u->r.kind != STORE_RECORD ||
