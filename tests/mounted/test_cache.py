@@ -357,10 +357,10 @@ def test_requests_per_operation(tmp_path):
 
         def create():
             for i in range(n):
-                fd = os.open(os.path.join(d, "%d.json" % i),
-                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-                os.write(fd, b'{"name":"dog%d","age":%d}' % (i, i % 15))
-                os.close(fd)
+                assert m.write_close(
+                    b'{"name":"dog%d","age":%d}' % (i, i % 15), "data", "dog",
+                    "%d.json" % i,
+                    flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC) == 0
 
         def read():
             for i in range(n):
@@ -371,10 +371,8 @@ def test_requests_per_operation(tmp_path):
 
         def rewrite():
             for i in range(n):
-                fd = os.open(os.path.join(d, "%d.json" % i),
-                             os.O_WRONLY | os.O_TRUNC)
-                os.write(fd, b'{"name":"cat%d"}' % i)
-                os.close(fd)
+                assert m.write_close(b'{"name":"cat%d"}' % i, "data", "dog",
+                                     "%d.json" % i) == 0
 
         def delete():
             for i in range(n):
