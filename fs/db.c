@@ -32,11 +32,6 @@ int fs_name_ok(const char *name)
 	return 1;
 }
 
-uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
-{
-	return ((uint64_t)db->id << FS_DB_SHIFT) | local;
-}
-
 static void db_add(struct fs_db *db)
 {
 	struct fs_db **pp;

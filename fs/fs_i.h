@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fs.h"
 #include "schema.h"
@@ -184,6 +185,31 @@ struct fs {
 
 extern struct fs fs;
 
+/* The inode number of a database's local number (see "Inode numbers"). */
+static inline uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
+{
+	return ((uint64_t)db->id << FS_DB_SHIFT) | local;
+}
+
+/* Now, in nanoseconds since the epoch. */
+static inline int64_t fs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void fs_set_time(struct timespec *ts, int64_t ns)
+{
+	/* floor division: -1.5 s is -2 s and 500000000 ns */
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
+}
+
 /* node.c */
 struct fs_node *fs_node_get(uint64_t ino);
 struct fs_node *fs_node_new(uint64_t ino, enum fs_kind kind);
@@ -207,7 +233,6 @@ struct fs_db *fs_db_find(const char *name);
 int fs_db_create(const char *name, struct fs_db **out);
 int fs_db_drop(struct fs_db *db);
 int fs_name_ok(const char *name);
-uint64_t fs_db_ino(const struct fs_db *db, uint64_t local);
 void fs_sync_all(void);
 
 /* ops.c */

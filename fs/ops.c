@@ -66,24 +66,6 @@ static size_t jschema_stem(const char *name)
 }
 #define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void set_time(struct timespec *ts, int64_t ns)
-{
-	/* floor division: -1.5 s is -2 s and 500000000 ns */
-	ts->tv_sec = ns / 1000000000;
-	ts->tv_nsec = ns % 1000000000;
-	if (ts->tv_nsec < 0) {
-		ts->tv_sec--;
-		ts->tv_nsec += 1000000000;
-	}
-}
-
 /* ---- names and paths -------------------------------------------------- */
 
 /* The file name of a record node, from its key bytes. */
@@ -262,9 +244,9 @@ static void dir_attr(struct stat *st, uint64_t ino, int64_t mt, int64_t bt)
 	st->st_uid = fs.uid;
 	st->st_gid = fs.gid;
 	st->st_blksize = 4096;
-	set_time(&st->st_mtim, mt);
-	set_time(&st->st_ctim, mt);
-	set_time(&st->st_atim, mt);
+	fs_set_time(&st->st_mtim, mt);
+	fs_set_time(&st->st_ctim, mt);
+	fs_set_time(&st->st_atim, mt);
 	(void)bt;
 }
 
@@ -280,9 +262,9 @@ static void file_attr(struct stat *st, uint64_t ino, uint64_t size, int64_t mt,
 	st->st_size = (off_t)size;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	set_time(&st->st_mtim, mt);
-	set_time(&st->st_ctim, mt);
-	set_time(&st->st_atim, mt);
+	fs_set_time(&st->st_mtim, mt);
+	fs_set_time(&st->st_ctim, mt);
+	fs_set_time(&st->st_atim, mt);
 }
 
 static uint64_t shown_size(const void *text, size_t len)
@@ -329,7 +311,7 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		/* like /proc: the size is unknown until read */
 		if (n->db->dropped)
 			return ENOENT;
-		file_attr(st, n->ino, 0, now_ns(), 0444);
+		file_attr(st, n->ino, 0, fs_now_ns(), 0444);
 		return 0;
 	case FS_ERRORS:
 	case FS_STATS: {
@@ -337,7 +319,7 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		char *s = n->kind == FS_ERRORS ? fs_errors_text(&len)
 					       : fs_stats_text(&len);
 		free(s);
-		file_attr(st, n->ino, len, now_ns(), 0444);
+		file_attr(st, n->ino, len, fs_now_ns(), 0444);
 		return 0;
 	}
 	case FS_SCHEMA:
@@ -1164,7 +1146,7 @@ static int file_commit(struct fs_file *f)
 	c.body = f->buf;
 	c.len = f->len;
 	c.pre = file_pre(f);
-	c.now = now_ns();
+	c.now = fs_now_ns();
 	c.mtime = f->mtime_ns;
 	rc = store_write(n->db->env, commit_fn, &c);
 	if (rc)
@@ -1431,7 +1413,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	struct intent in;
 	struct store_txn *t;
 	size_t entries = 0;
-	int64_t now = now_ns();
+	int64_t now = fs_now_ns();
 	int rc, room = 0;
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
@@ -2126,7 +2108,7 @@ static int scratch_truncate_fn(struct store_txn *t, void *arg)
 
 static int fs_scratch_truncate(struct fs_node *n, uint64_t size)
 {
-	struct scratch_io w = {.n = n, .newsize = size, .now = now_ns()};
+	struct scratch_io w = {.n = n, .newsize = size, .now = fs_now_ns()};
 	int rc;
 	if (n->unlinked || n->db->dropped)
 		return ESTALE;
@@ -2325,7 +2307,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				       .data = buf,
 				       .size = size,
 				       .off = off,
-				       .now = now_ns()};
+				       .now = fs_now_ns()};
 		if (n->unlinked || n->db->dropped) {
 			rc = ESTALE;
 			goto out;
@@ -2575,7 +2557,7 @@ make:
 	if (!n)
 		return ENOMEM;
 	if (r.kind == STORE_SCRATCH || commit_now) {
-		int64_t now = now_ns();
+		int64_t now = fs_now_ns();
 		if (r.kind == STORE_SCRATCH) {
 			struct store_obj so = {
 			    .ino = n->ino & ((1ull << FS_DB_SHIFT) - 1),
@@ -2596,7 +2578,7 @@ make:
 			return rc;
 		}
 	} else {
-		n->pending_btime_ns = now_ns();
+		n->pending_btime_ns = fs_now_ns();
 	}
 	*out = n;
 	return 0;
@@ -2770,7 +2752,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		n->db = db;
 	} else if (p->kind == FS_DB) {
-		struct table_op op = {.name = name, .now = now_ns()};
+		struct table_op op = {.name = name, .now = fs_now_ns()};
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;
@@ -3321,7 +3303,7 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 	int rc;
 	memset(&op, 0, sizeof(op));
 	op.tn = sp;
-	op.now = now_ns();
+	op.now = fs_now_ns();
 	rc = fs_by_move_spec(sp, name, dp, newname, &op.mv, &op.err);
 	if (!rc)
 		rc = store_write(sp->db->env, by_move_fn, &op);
@@ -3472,7 +3454,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 			alias = NULL;
 		s.ino =
 		    alias ? sp->db->schema_alias : store_ino_alloc(dp->db->env);
-		s.now = now_ns();
+		s.now = fs_now_ns();
 		rc = store_write(dp->db->env, scratch_take_put, &s);
 		free((char *)s.put);
 		if (rc)
@@ -3615,7 +3597,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r.sname = name;
 	r.dname = newname;
 	r.flags = flags;
-	r.now = now_ns();
+	r.now = fs_now_ns();
 	rc = store_write(sp->db->env, rename_fn, &r);
 	if (rc) {
 		if (rc != ENOENT && rc != EEXIST)
@@ -3729,7 +3711,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				struct commit c = {.n = n,
 						   .body = "",
 						   .len = 0,
-						   .now = now_ns()};
+						   .now = fs_now_ns()};
 				rc = store_write(n->db->env, commit_fn, &c);
 				if (rc) {
 					refuse(rc, n, NULL, &c.err, NULL);
@@ -3781,7 +3763,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		struct times_op op = {.n = n};
 		struct fs_file *of;
 		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-			op.mtime = now_ns();
+			op.mtime = fs_now_ns();
 		} else if (attr->st_mtim.tv_sec > INT64_MAX / 1000000000 - 1 ||
 			   attr->st_mtim.tv_sec < INT64_MIN / 1000000000 + 1) {
 			rc = refuse(EOVERFLOW, n, NULL, NULL,
@@ -4367,7 +4349,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	start_ns = now_ns();
+	start_ns = fs_now_ns();
 	fs.live = 1;
 	/* Plain readdir: ls and find need no attributes, and a listing of
 	 * millions must not make the kernel hold a node per record. */
