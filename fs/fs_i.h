@@ -217,6 +217,9 @@ void fs_node_forget(struct fs_node *n, uint64_t nlookup);
 void fs_node_maybe_free(struct fs_node *n);
 int fs_node_set_key(struct fs_node *n, const void *key, size_t len);
 void fs_nodes_free_all(void);
+/* n's text or size changed behind the kernel: its pages and attributes
+ * end (see "Caching" in attr.c) */
+void fs_node_changed(struct fs_node *n);
 
 /* log.c: the error ring behind .recordfs/errors and the daemon's log */
 void fs_refuse(const char *path, const char *fmt, ...)
@@ -238,7 +241,6 @@ void fs_sync_all(void);
 /* ops.c */
 int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 double fs_attr_ttl(struct fs_node *n);
-void fs_node_changed(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
 int fs_intent_replay(struct fs_db *db);

@@ -2,7 +2,9 @@
  * node.c: the table of nodes the kernel knows, keyed by inode number.
  *
  * Open hashing with chains; it doubles when full.  A node lives while the
- * kernel holds lookups on it or a file is open on it.
+ * kernel holds lookups on it or a file is open on it.  It also tells the
+ * kernel when what it holds of a node stops being true (fs_node_changed).
+ * It knows nothing of storage: what a node names is for the files above.
  */
 #include <assert.h>
 #include <errno.h>
@@ -128,4 +130,21 @@ void fs_nodes_free_all(void)
 	free(fs.htab);
 	fs.htab = NULL;
 	fs.hsize = fs.hcount = 0;
+}
+
+/*
+ * n's text or size changed other than through the kernel's writes to it:
+ * its pages are stale, and its attributes end now.  Invalidating only the
+ * attributes takes no lock that a pending request could hold, so this is
+ * safe inside any handler, the one that caused the change included.
+ */
+void fs_node_changed(struct fs_node *n)
+{
+	n->gen++;
+	if (n->kcache != FS_KC_NONE)
+		n->kcache = FS_KC_STALE;
+	if (n->kattr && fs.live) {
+		fuse_lowlevel_notify_inval_inode(fs.se, n->ino, -1, 0);
+		n->kattr = 0;
+	}
 }

@@ -33,7 +33,7 @@
  *   unlink, rename, mkdir and rmdir, which update its cache themselves.
  *   Whatever changes a record's text other than through the kernel's write
  *   path (a commit, a rename that rewrites the key, mv through .by) calls
- *   node_changed(), which ends the kernel's attributes of that inode at once
+ *   fs_node_changed(), which ends the kernel's attributes of that inode at once
  *   (a notification that takes no lock a request could hold, so it is sent
  *   from inside the handler).
  * - A record created and not yet committed is given with no timeout: if its
@@ -42,7 +42,7 @@
  *   never kept.  Its directories are kept for TTL_BY, as before.
  * - Nor are negative entries in a database directory kept: writing
  *   schema.graphql makes tables there without the kernel.  Records that a
- *   schema change rewrites (dates, times moved) get node_changed().
+ *   schema change rewrites (dates, times moved) get fs_node_changed().
  *   schema.graphql and <table>.schema.json are made at each open, like
  *   errors and stats: no timeouts, direct_io.
  * - .next, errors and stats change size on every read: their names are kept,
@@ -439,28 +439,6 @@ static double entry_ttl(const struct fs_node *n)
 	if (n->kind == FS_NEXT || n->kind == FS_ERRORS || n->kind == FS_STATS)
 		return TTL_LONG; /* fixed names */
 	return node_ttl(n);
-}
-
-/*
- * n's text or size changed other than through the kernel's writes to it:
- * its pages are stale, and its attributes end now.  Invalidating only the
- * attributes takes no lock that a pending request could hold, so this is
- * safe inside any handler, the one that caused the change included.
- */
-static void node_changed(struct fs_node *n)
-{
-	n->gen++;
-	if (n->kcache != FS_KC_NONE)
-		n->kcache = FS_KC_STALE;
-	if (n->kattr && fs.live) {
-		fuse_lowlevel_notify_inval_inode(fs.se, n->ino, -1, 0);
-		n->kattr = 0;
-	}
-}
-
-void fs_node_changed(struct fs_node *n)
-{
-	node_changed(n);
 }
 
 /* Reply to a lookup-like request with node n, taking one lookup. */
@@ -1118,7 +1096,7 @@ static int file_refused(struct fs_file *f, int rc, const struct schema_err *err)
 	f->bad = 1;
 	/* the kernel may hold this writer's size and pages: the stored
 	 * record stays, so they end */
-	node_changed(f->node);
+	fs_node_changed(f->node);
 	return refuse(rc, f->node, NULL, err, NULL);
 }
 
@@ -1152,7 +1130,7 @@ static int file_commit(struct fs_file *f)
 	if (rc)
 		return file_refused(f, rc, &c.err);
 	file_stored(f);
-	node_changed(n);
+	fs_node_changed(n);
 	return committed(n->db);
 }
 
@@ -1457,7 +1435,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 		file_stored(f);
 		/* before the answer: the kernel must not serve the written
 		 * size from its cache once close has returned */
-		node_changed(n);
+		fs_node_changed(n);
 		answer_then_store(req, n->db, &in);
 	}
 	record_new_free(&in.r);
@@ -2405,7 +2383,7 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			/* The refused write was reported; say it at close too.
 			 */
 			f->dirty = 0;
-			node_changed(f->node); /* see file_commit */
+			fs_node_changed(f->node); /* see file_commit */
 			rc = EINVAL;
 		} else if (f->written) {
 			/*
@@ -2428,7 +2406,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	fs.n_ops++;
 	if (f->node->kind == FS_RECORD && f->bad && f->dirty)
-		node_changed(f->node); /* refused, never flushed: see
+		fs_node_changed(f->node); /* refused, never flushed: see
 					  file_commit */
 	if (f->node->kind == FS_RECORD)
 		file_commit(f);
@@ -3312,7 +3290,7 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 	if (!rc) {
 		struct fs_node *rn = fs_node_get(fs_db_ino(sp->db, op.ino));
 		if (rn)
-			node_changed(rn);
+			fs_node_changed(rn);
 		committed(sp->db);
 	}
 	return rc;
@@ -3470,7 +3448,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 			if (!alias->tname ||
 			    fs_node_set_key(alias, s.key, s.keylen))
 				return ENOMEM;
-			node_changed(alias);
+			fs_node_changed(alias);
 		}
 		if (s.replaced) {
 			struct fs_node *old =
@@ -3524,7 +3502,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	if (moved) {
 		moved->kind = FS_SCHEMA;
 		moved->tid = 0;
-		node_changed(moved);
+		fs_node_changed(moved);
 		sp->db->schema_alias = s.ino;
 	}
 	fs_notify_entry(dp->ino, SCHEMA_FILE);
@@ -3618,7 +3596,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 * record's or a plain file's: the size may change, and a
 		 * scratch file's pages are not the record. */
 		moved->kcache = FS_KC_STALE;
-		node_changed(moved);
+		fs_node_changed(moved);
 		free(moved->tname);
 		moved->tname = strdup(tname_of(dp));
 		moved->tid = dp->tid;
@@ -3717,7 +3695,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 					refuse(rc, n, NULL, &c.err, NULL);
 					goto out;
 				}
-				node_changed(n);
+				fs_node_changed(n);
 				committed(n->db);
 			} else {
 				rc = refuse(EINVAL, n, NULL, NULL,
