@@ -14,24 +14,6 @@
 
 #include "fs_i.h"
 
-/*
- * Names of databases and tables: not empty, no '.' anywhere (it would clash
- * with the names derived from a table, such as dog.ndjson), no '/', no
- * control characters, at most 200 bytes.  Returns 1 when acceptable.
- */
-int fs_name_ok(const char *name)
-{
-	size_t i, n = strlen(name);
-	if (n == 0 || n > 200)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c < 0x20 || c == 0x7f || c == '.' || c == '/' || c == '%')
-			return 0;
-	}
-	return 1;
-}
-
 static void db_add(struct fs_db *db)
 {
 	struct fs_db **pp;

@@ -221,6 +221,34 @@ void fs_nodes_free_all(void);
  * end (see "Caching" in attr.c) */
 void fs_node_changed(struct fs_node *n);
 
+/* names.c */
+#define SCHEMA_FILE    "schema.graphql"
+#define JSCHEMA_SUFFIX ".schema.json"
+#define FS_BY_READONLY                                                         \
+	"the .by tree shows the indexes and follows the records; change the "  \
+	"record itself (edit, mv or rm it in its table) instead"
+
+static inline int fs_is_by(enum fs_kind k)
+{
+	return k == FS_BY || k == FS_BYATTR || k == FS_BYVAL || k == FS_BYLINK;
+}
+
+/* What a name in a table (or beside the tables) stands for. */
+struct fs_resolved {
+	enum store_kind kind;
+	uint8_t key[SCHEMA_KEYBUF_MAX]; /* ordered key, or the scratch name */
+	size_t keylen;
+	int long_form; /* record name in the hashed form */
+	uint8_t digest[32];
+};
+
+int fs_name_ok(const char *name);
+size_t fs_jschema_stem(const char *name);
+size_t fs_record_name(const uint8_t *kb, size_t kl, char *name);
+const char *fs_node_path(const struct fs_node *n, const char *name);
+int fs_resolve(struct store_txn *t, const struct fs_node *tn, const char *name,
+	       struct fs_resolved *r, struct schema_err *err);
+
 /* log.c: the error ring behind .recordfs/errors and the daemon's log */
 void fs_refuse(const char *path, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -235,7 +263,6 @@ void fs_dbs_close(void);
 struct fs_db *fs_db_find(const char *name);
 int fs_db_create(const char *name, struct fs_db **out);
 int fs_db_drop(struct fs_db *db);
-int fs_name_ok(const char *name);
 void fs_sync_all(void);
 
 /* ops.c */

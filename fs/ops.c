@@ -54,184 +54,7 @@
 #define TTL_LONG 86400.0
 #define TTL_BY	 1.0
 
-#define SCHEMA_FILE    "schema.graphql"
-#define JSCHEMA_SUFFIX ".schema.json"
-
-/* The length of name before a ".schema.json" ending; 0 without one. */
-static size_t jschema_stem(const char *name)
-{
-	size_t n = strlen(name), sl = sizeof(JSCHEMA_SUFFIX) - 1;
-	return n > sl && strcmp(name + n - sl, JSCHEMA_SUFFIX) == 0 ? n - sl
-								    : 0;
-}
 #define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
-
-/* ---- names and paths -------------------------------------------------- */
-
-/* The file name of a record node, from its key bytes. */
-static size_t record_name(const uint8_t *kb, size_t kl, char *name)
-{
-	struct schema_key k;
-	if (schema_key_decode(kb, kl, &k) != 0) {
-		strcpy(name, "?");
-		return 1;
-	}
-	return schema_key_to_name(&k, name);
-}
-
-/* "db/table/name" for messages; name may be NULL for the node itself. */
-static const char *node_path(const struct fs_node *n, const char *name)
-{
-	static char path[2048];
-	char own[SCHEMA_NAME_MAX + 1];
-	const char *leaf = name;
-	switch (n->kind) {
-	case FS_ROOT:
-		snprintf(path, sizeof(path), "%s", name ? name : ".");
-		return path;
-	case FS_DB:
-		if (name)
-			snprintf(path, sizeof(path), "%s/%s", n->db->name,
-				 name);
-		else
-			snprintf(path, sizeof(path), "%s", n->db->name);
-		return path;
-	case FS_TABLE:
-		if (name)
-			snprintf(path, sizeof(path), "%s/%s/%s", n->db->name,
-				 n->tname, name);
-		else
-			snprintf(path, sizeof(path), "%s/%s", n->db->name,
-				 n->tname);
-		return path;
-	case FS_NEXT:
-		snprintf(path, sizeof(path), "%s/%s/.next", n->db->name,
-			 n->tname);
-		return path;
-	case FS_SCHEMA:
-		snprintf(path, sizeof(path), "%s/schema.graphql", n->db->name);
-		return path;
-	case FS_JSCHEMA:
-		snprintf(path, sizeof(path), "%s/%s.schema.json", n->db->name,
-			 n->tname);
-		return path;
-	case FS_BY:
-	case FS_BYATTR:
-	case FS_BYVAL:
-	case FS_BYLINK:
-		snprintf(path, sizeof(path), "%s/%s/.by/.../%s", n->db->name,
-			 n->tname, name ? name : "");
-		return path;
-	case FS_RECORD:
-		record_name(n->key, n->keylen, own);
-		leaf = own;
-		break;
-	case FS_SCRATCH:
-		snprintf(own, sizeof(own), "%.*s", (int)n->keylen,
-			 (const char *)n->key);
-		leaf = own;
-		break;
-	default:
-		snprintf(path, sizeof(path), ".recordfs/%s",
-			 n->kind == FS_ERRORS ? "errors" : "stats");
-		return path;
-	}
-	if (!n->tname || !n->tname[0]) /* a database directory's file */
-		snprintf(path, sizeof(path), "%s/%s", n->db->name, leaf);
-	else
-		snprintf(path, sizeof(path), "%s/%s/%s", n->db->name, n->tname,
-			 leaf);
-	return path;
-}
-
-static int is_by(enum fs_kind k)
-{
-	return k == FS_BY || k == FS_BYATTR || k == FS_BYVAL || k == FS_BYLINK;
-}
-
-#define BY_READONLY                                                            \
-	"the .by tree shows the indexes and follows the records; change the "  \
-	"record itself (edit, mv or rm it in its table) instead"
-
-/* ---- resolving names in a table -------------------------------------- */
-
-struct resolved {
-	enum store_kind kind;
-	uint8_t key[SCHEMA_KEYBUF_MAX]; /* ordered key, or the scratch name */
-	size_t keylen;
-	int long_form; /* record name in the hashed form */
-	uint8_t digest[32];
-};
-
-/*
- * Classify name inside table node tn.  Records get their ordered key bytes;
- * scratch files their name.  A hashed long name is looked up in the aliases
- * (txn needed; ENOENT if unknown).  EINVAL with err for a ".json" name that
- * is no key's canonical name; EPERM for names the table reserves.
- */
-static int resolve(struct store_txn *t, const struct fs_node *tn,
-		   const char *name, struct resolved *r, struct schema_err *err)
-{
-	char buf[SCHEMA_KEYBUF_MAX];
-	struct schema_key k;
-	size_t len = strlen(name);
-	int rc;
-
-	r->long_form = 0;
-	if (tn->kind == FS_DB) {
-		/* beside the tables, every file is a scratch file */
-		if (jschema_stem(name))
-			return schema_fail(err, EPERM,
-					   "names ending in .schema.json are "
-					   "the tables' JSON Schemas");
-		if (len > 5 && strcmp(name + len - 5, ".json") == 0)
-			return schema_fail(err, EPERM,
-					   "only tables (directories) and "
-					   "scratch files live in a database; "
-					   "records go in a table");
-		r->kind = STORE_SCRATCH;
-		memcpy(r->key, name, len);
-		r->keylen = len;
-		return 0;
-	}
-	if (strcmp(name, ".by") == 0 || strcmp(name, ".next") == 0)
-		return schema_fail(err, EPERM,
-				   "the name is reserved by the table");
-	rc = schema_name_to_key(name, len, &k, buf, sizeof(buf), err);
-	if (rc == ENOENT) {
-		r->kind = STORE_SCRATCH;
-		memcpy(r->key, name, len);
-		r->keylen = len;
-		return 0;
-	}
-	r->kind = STORE_RECORD;
-	if (rc == EAGAIN) {
-		const void *kb;
-		size_t kl;
-		r->long_form = 1;
-		if (schema_name_digest(name, len, r->digest))
-			return schema_fail(err, EINVAL, "malformed long name");
-		if (!t)
-			return ENOENT;
-		rc = store_alias_get(t, tn->tid, r->digest, 32, &kb, &kl);
-		if (rc)
-			return rc;
-		if (kl > sizeof(r->key))
-			return EIO;
-		memcpy(r->key, kb, kl);
-		r->keylen = kl;
-		/* The digest finds the key; the whole name must be its name. */
-		if (schema_key_decode(r->key, r->keylen, &k) ||
-		    schema_key_to_name(&k, buf) != len ||
-		    memcmp(buf, name, len))
-			return ENOENT;
-		return 0;
-	}
-	if (rc)
-		return rc;
-	r->keylen = schema_key_encode(&k, r->key);
-	return 0;
-}
 
 /* ---- attributes ------------------------------------------------------- */
 
@@ -568,13 +391,13 @@ static struct fs_node *schema_node(struct fs_db *db)
 static struct {
 	uint64_t parent, changes;
 	const struct store_env *env;
-	struct resolved r;
+	struct fs_resolved r;
 	char name[SCHEMA_NAME_MAX + 1];
 	int set;
 } last_miss;
 
 static void miss_note(const struct fs_node *p, const char *name,
-		      const struct resolved *r)
+		      const struct fs_resolved *r)
 {
 	size_t len = strlen(name);
 	if (len > SCHEMA_NAME_MAX)
@@ -589,7 +412,7 @@ static void miss_note(const struct fs_node *p, const char *name,
 
 /* Whether name in table tn is the last miss, still true; it is used once. */
 static int miss_take(const struct fs_node *tn, const char *name,
-		     struct resolved *r)
+		     struct fs_resolved *r)
 {
 	int hit = last_miss.set && tn->kind == FS_TABLE &&
 		  last_miss.parent == tn->ino && last_miss.env == tn->db->env &&
@@ -664,7 +487,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = store_read_begin(p->db->env, &t);
 		if (rc)
 			goto out;
-		nl = jschema_stem(name);
+		nl = fs_jschema_stem(name);
 		if (nl) {
 			/* dog.schema.json: a table's JSON Schema */
 			rc = store_table_get(t, name, nl, &tb);
@@ -678,9 +501,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = store_table_get(t, name, nl, &tb);
 		if (rc == ENOENT) {
 			/* a scratch file beside the tables */
-			struct resolved r;
+			struct fs_resolved r;
 			struct store_obj o;
-			rc = resolve(t, p, name, &r, &err);
+			rc = fs_resolve(t, p, name, &r, &err);
 			if (!rc)
 				rc = store_obj_get(t, 0, STORE_SCRATCH, r.key,
 						   r.keylen, &o);
@@ -710,7 +533,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		break;
 	case FS_TABLE: {
-		struct resolved r;
+		struct fs_resolved r;
 		struct store_obj o;
 		if (p->db->dropped) {
 			rc = ENOENT;
@@ -731,7 +554,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = store_read_begin(p->db->env, &t);
 		if (rc)
 			goto out;
-		rc = resolve(t, p, name, &r, &err);
+		rc = fs_resolve(t, p, name, &r, &err);
 		if (rc == EINVAL || rc == EPERM)
 			rc = ENOENT;
 		if (rc)
@@ -779,7 +602,7 @@ out:
 		/* nor in a database, where writing schema.graphql makes
 		 * tables (and their .schema.json) without the kernel */
 		e.entry_timeout =
-		    uncached || (p && (is_by(p->kind) || p->kind == FS_DB))
+		    uncached || (p && (fs_is_by(p->kind) || p->kind == FS_DB))
 			? 0
 			: TTL_LONG;
 		fuse_reply_entry(req, &e);
@@ -1057,7 +880,7 @@ static int refuse(int rc, const struct fs_node *n, const char *name,
 	const char *why = err && err->msg[0] ? err->msg : fallback;
 	if (!why)
 		why = strerror(rc);
-	fs_refuse(node_path(n, name), "%s", why);
+	fs_refuse(fs_node_path(n, name), "%s", why);
 	return rc;
 }
 
@@ -2477,14 +2300,14 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		    struct fs_node **out)
 {
 	struct schema_err err = {{0}};
-	struct resolved r;
+	struct fs_resolved r;
 	struct fs_node *n;
 	struct store_txn *t;
 	struct store_obj o;
 	int rc;
 
-	if (is_by(tn->kind))
-		return refuse(EPERM, tn, name, NULL, BY_READONLY);
+	if (fs_is_by(tn->kind))
+		return refuse(EPERM, tn, name, NULL, FS_BY_READONLY);
 	if (tn->kind != FS_TABLE && tn->kind != FS_DB)
 		return refuse(EPERM, tn, name, NULL,
 			      "files cannot be created here");
@@ -2512,7 +2335,7 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 			return EEXIST;
 		}
 	}
-	rc = resolve(t, tn, name, &r, &err);
+	rc = fs_resolve(t, tn, name, &r, &err);
 	if (rc == 0)
 		rc = store_obj_get(t, tn->tid, r.kind, r.key, r.keylen, &o) == 0
 			 ? EEXIST
@@ -2755,8 +2578,8 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = ENOMEM;
 			goto out;
 		}
-	} else if (is_by(p->kind)) {
-		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
+	} else if (fs_is_by(p->kind)) {
+		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	} else if (p->kind == FS_TABLE) {
 		rc = refuse(EPERM, p, name, NULL,
@@ -2842,8 +2665,8 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 		goto out;
 	}
-	if (is_by(p->kind)) {
-		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
+	if (fs_is_by(p->kind)) {
+		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	rc = p->kind == FS_TABLE ? ENOTDIR : ENOENT;
@@ -2855,7 +2678,7 @@ struct unlink_op {
 	struct fs_node *tn;
 	const char *name;
 	struct schema_err err;
-	struct resolved r;
+	struct fs_resolved r;
 	uint64_t ino;
 };
 
@@ -2863,7 +2686,7 @@ static int unlink_fn(struct store_txn *t, void *arg)
 {
 	struct unlink_op *u = arg;
 	struct store_obj o;
-	int rc = resolve(t, u->tn, u->name, &u->r, &u->err);
+	int rc = fs_resolve(t, u->tn, u->name, &u->r, &u->err);
 	if (rc)
 		return rc;
 	rc = store_obj_get(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen, &o);
@@ -2894,7 +2717,7 @@ static int unlink_answer(fuse_req_t req, struct unlink_op *u)
 	if (p->kind != FS_TABLE || p->db->dropped || fs.opts.sync_secs == 0 ||
 	    store_read_begin(env, &t) != 0)
 		return 0;
-	rc = resolve(t, p, u->name, &u->r, &u->err);
+	rc = fs_resolve(t, p, u->name, &u->r, &u->err);
 	if (!rc && u->r.kind == STORE_RECORD)
 		rc = store_obj_get(t, p->tid, STORE_RECORD, u->r.key,
 				   u->r.keylen, &o);
@@ -2945,7 +2768,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 			p->db->schema_hidden = 1;
 		goto out;
 	}
-	if (p->kind == FS_DB && jschema_stem(name)) {
+	if (p->kind == FS_DB && fs_jschema_stem(name)) {
 		rc = refuse(EPERM, p, name, NULL,
 			    "a table's JSON Schema follows its schema; it is "
 			    "not removed");
@@ -2953,12 +2776,12 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (p->kind != FS_TABLE && p->kind != FS_DB) {
 		rc = p->kind == FS_ROOT ? EISDIR : EPERM;
-		if (is_by(p->kind))
-			refuse(EPERM, p, name, NULL, BY_READONLY);
+		if (fs_is_by(p->kind))
+			refuse(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	if (strcmp(name, ".by") == 0) {
-		rc = refuse(EPERM, p, name, NULL, BY_READONLY);
+		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	memset(&u, 0, sizeof(u));
@@ -2994,7 +2817,7 @@ struct rename_op {
 	struct fs_node *sp, *dp;
 	const char *sname, *dname;
 	unsigned flags;
-	struct resolved s, d;
+	struct fs_resolved s, d;
 	struct schema_err err;
 	uint64_t ino, replaced_ino;
 	int64_t now;
@@ -3037,7 +2860,7 @@ static int scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 
 /* Drop a record that a rename replaces: its index entries and alias. */
 static int drop_replaced(struct fs_db *db, struct store_txn *t, uint32_t tid,
-			 const struct resolved *d)
+			 const struct fs_resolved *d)
 {
 	struct store_obj o;
 	char *copy;
@@ -3066,10 +2889,10 @@ static int rename_fn(struct store_txn *t, void *arg)
 	int rc, dexists;
 
 	r->replaced_ino = 0;
-	rc = resolve(t, r->sp, r->sname, &r->s, &r->err);
+	rc = fs_resolve(t, r->sp, r->sname, &r->s, &r->err);
 	if (rc)
 		return rc == EINVAL || rc == EPERM ? ENOENT : rc;
-	rc = resolve(t, r->dp, r->dname, &r->d, &r->err);
+	rc = fs_resolve(t, r->dp, r->dname, &r->d, &r->err);
 	if (rc == ENOENT && r->d.long_form)
 		return schema_fail(
 		    &r->err, EINVAL,
@@ -3372,7 +3195,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	struct scratch_take s;
 	struct schema_err err = {{0}};
 	struct store_txn *t;
-	struct resolved r;
+	struct fs_resolved r;
 	struct fs_node *moved, *alias;
 	int rc;
 
@@ -3390,7 +3213,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 		rc = store_read_begin(dp->db->env, &t);
 		if (rc)
 			return rc;
-		rc = resolve(t, dp, newname, &r, &err);
+		rc = fs_resolve(t, dp, newname, &r, &err);
 		store_txn_abort(t);
 		if (!rc && r.kind != STORE_SCRATCH)
 			rc = schema_fail(&err, EPERM,
@@ -3463,7 +3286,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	rc = store_read_begin(sp->db->env, &t);
 	if (rc)
 		return rc;
-	rc = resolve(t, sp, name, &r, &err);
+	rc = fs_resolve(t, sp, name, &r, &err);
 	if (!rc && r.kind != STORE_SCRATCH)
 		rc = schema_fail(&err, EPERM,
 				 "a record cannot become the schema; copy "
@@ -3538,7 +3361,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    "mv the records into it");
 		goto out;
 	}
-	if (sp->kind == FS_DB && jschema_stem(name)) {
+	if (sp->kind == FS_DB && fs_jschema_stem(name)) {
 		rc = refuse(EPERM, sp, name, NULL,
 			    "a table's JSON Schema follows its schema; copy "
 			    "it instead");
@@ -3558,8 +3381,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = by_move(sp, name, dp, newname);
 			goto out;
 		}
-		if (is_by(sp->kind) || is_by(dp->kind)) {
-			rc = refuse(EPERM, sp, name, NULL, BY_READONLY);
+		if (fs_is_by(sp->kind) || fs_is_by(dp->kind)) {
+			rc = refuse(EPERM, sp, name, NULL, FS_BY_READONLY);
 			goto out;
 		}
 		rc = refuse(EPERM, sp, name, NULL, "this cannot be renamed");
@@ -4082,7 +3905,7 @@ static int list_table(struct fill *fl, struct fs_node *tn)
 		while ((rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
 			char name[SCHEMA_NAME_MAX + 1];
 			if (kind == STORE_RECORD) {
-				record_name(key, kl, name);
+				fs_record_name(key, kl, name);
 			} else {
 				if (kl > SCHEMA_NAME_MAX)
 					continue;
@@ -4151,7 +3974,7 @@ static int list_by(struct fill *fl, struct fs_node *n)
 		const uint8_t *k = d->keys[i];
 		size_t kl = (size_t)k[0] << 8 | k[1];
 		char name[SCHEMA_NAME_MAX + 1];
-		record_name(k + 2, kl, name);
+		fs_record_name(k + 2, kl, name);
 		if (emit(fl, name, fs_by_link_ino(n, k + 2, kl), S_IFLNK, 1,
 			 k + 2, kl))
 			return 0;
