@@ -274,23 +274,19 @@ int fs_intent_replay(struct fs_db *db);
 void fs_batches_commit(void);
 int fs_batches_open(void);
 
-/* index.c */
-int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		    const uint8_t *key, size_t kl, const char *text, size_t len,
-		    int del);
-/* The same under schema ts (NULL: dynamic), not the table's stored one:
- * for a schema being applied. */
-int fs_index_record_as(struct store_txn *t, uint32_t tid,
-		       const struct schema_table *ts, const uint8_t *key,
-		       size_t kl, const char *text, size_t len, int del);
+/* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
+int fs_index_record(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *text, size_t len, int del);
 /* A record rewritten in place: delete the entries only the old text has,
  * put those only the new one has. */
-int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		    const uint8_t *key, size_t kl, const char *oldtext,
-		    size_t oldlen, const char *text, size_t len);
+int fs_index_update(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *oldtext, size_t oldlen,
+		    const char *text, size_t len);
 /* Add the number of index entries text has to *n. */
-int fs_index_count(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		   const char *text, size_t len, size_t *n);
+int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
+		   size_t *n);
 
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,

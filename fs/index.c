@@ -6,7 +6,9 @@
  * after any sequence of operations (and after a crash, which loses whole
  * transactions only) the index says exactly what the records say.
  * schema_table_store_entries_quick() decides which entries a text has (every
- * attribute of a dynamic table, the @indexed ones of a declared table),
+ * attribute of a dynamic table, the @indexed ones of a declared table:
+ * the caller passes the table's schema, NULL for dynamic, so this file
+ * reads no schema and knows no database),
  * reading the canonical text without json-c; the checker
  * (store_check_indexes) reads it with json-c under the same rules, so every
  * check proves the two readings agree.
@@ -38,20 +40,9 @@ static int ix_one(const void *attr, size_t alen, const void *val, size_t vlen,
 	return rc == ENOENT ? 0 : rc;
 }
 
-int fs_index_record(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		    const uint8_t *key, size_t kl, const char *text, size_t len,
-		    int del)
-{
-	const struct schema_table *ts;
-	int rc = fs_schema_get(db, t, tid, &ts);
-	if (rc)
-		return rc;
-	return fs_index_record_as(t, tid, ts, key, kl, text, len, del);
-}
-
-int fs_index_record_as(struct store_txn *t, uint32_t tid,
-		       const struct schema_table *ts, const uint8_t *key,
-		       size_t kl, const char *text, size_t len, int del)
+int fs_index_record(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *text, size_t len, int del)
 {
 	struct ix_walk w = {t, tid, key, kl, del};
 	int rc = schema_table_store_entries_quick(ts, text, len, ix_one, &w);
@@ -67,14 +58,10 @@ static int ix_count(const void *attr, size_t alen, const void *val, size_t vlen,
 	return 0;
 }
 
-int fs_index_count(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		   const char *text, size_t len, size_t *n)
+int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
+		   size_t *n)
 {
-	const struct schema_table *ts;
-	int rc = fs_schema_get(db, t, tid, &ts);
-	if (!rc)
-		rc = schema_table_store_entries_quick(ts, text, len, ix_count,
-						      n);
+	int rc = schema_table_store_entries_quick(ts, text, len, ix_count, n);
 	return rc == EINVAL ? EIO : rc;
 }
 
@@ -157,19 +144,17 @@ static int ix_apply(struct ix_walk *w, const struct ix_set *s,
 		      e->vlen, w);
 }
 
-int fs_index_update(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		    const uint8_t *key, size_t kl, const char *oldtext,
-		    size_t oldlen, const char *text, size_t len)
+int fs_index_update(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *oldtext, size_t oldlen,
+		    const char *text, size_t len)
 {
-	const struct schema_table *ts;
 	struct ix_set o = {0}, n = {0};
 	struct ix_walk del = {t, tid, key, kl, 1}, put = {t, tid, key, kl, 0};
 	size_t i = 0, j = 0;
-	int rc = fs_schema_get(db, t, tid, &ts);
+	int rc = schema_table_store_entries_quick(ts, oldtext, oldlen,
+						  ix_gather, &o);
 
-	if (!rc)
-		rc = schema_table_store_entries_quick(ts, oldtext, oldlen,
-						      ix_gather, &o);
 	if (!rc)
 		rc = schema_table_store_entries_quick(ts, text, len, ix_gather,
 						      &n);

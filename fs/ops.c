@@ -795,13 +795,16 @@ static int record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
 			const uint8_t *kb, size_t kl,
 			const struct record_new *r)
 {
-	int rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &r->o);
+	const struct schema_table *ts;
+	int rc = fs_schema_get(db, t, tid, &ts);
+	if (!rc)
+		rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &r->o);
 	if (!rc && r->had)
-		rc = fs_index_update(db, t, tid, kb, kl, r->oldtext, r->oldlen,
+		rc = fs_index_update(t, tid, ts, kb, kl, r->oldtext, r->oldlen,
 				     r->o.data, r->o.len);
 	else if (!rc)
 		rc =
-		    fs_index_record(db, t, tid, kb, kl, r->o.data, r->o.len, 0);
+		    fs_index_record(t, tid, ts, kb, kl, r->o.data, r->o.len, 0);
 	if (!rc && !r->had)
 		rc = alias_sync(t, tid, kb, kl, 1);
 	return rc;
@@ -832,8 +835,11 @@ static int record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 			 const uint8_t *kb, size_t kl,
 			 const struct store_obj *o)
 {
+	const struct schema_table *ts;
 	/* The entries first: o->data is read before anything moves. */
-	int rc = fs_index_record(db, t, tid, kb, kl, o->data, o->len, 1);
+	int rc = fs_schema_get(db, t, tid, &ts);
+	if (!rc)
+		rc = fs_index_record(t, tid, ts, kb, kl, o->data, o->len, 1);
 	if (!rc)
 		rc = store_obj_del(t, tid, STORE_RECORD, kb, kl);
 	if (!rc)
@@ -1176,15 +1182,16 @@ static size_t answer_entries(struct fs_db *db, struct store_txn *t,
 			     uint32_t tid, const char *text, size_t len,
 			     const char *oldtext, size_t oldlen, int *room)
 {
+	const struct schema_table *ts;
 	size_t entries = entries_bound(text, len) +
 			 (oldtext ? entries_bound(oldtext, oldlen) : 0);
 	*room = store_intent_safe(db->env, len + oldlen, entries, 0);
 	if (*room)
 		return entries;
 	entries = 0;
-	if (fs_index_count(db, t, tid, text, len, &entries) != 0 ||
-	    (oldtext &&
-	     fs_index_count(db, t, tid, oldtext, oldlen, &entries) != 0))
+	if (fs_schema_get(db, t, tid, &ts) != 0 ||
+	    fs_index_count(ts, text, len, &entries) != 0 ||
+	    (oldtext && fs_index_count(ts, oldtext, oldlen, &entries) != 0))
 		return SIZE_MAX;
 	return entries;
 }
@@ -2862,6 +2869,7 @@ static int scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 static int drop_replaced(struct fs_db *db, struct store_txn *t, uint32_t tid,
 			 const struct fs_resolved *d)
 {
+	const struct schema_table *ts;
 	struct store_obj o;
 	char *copy;
 	int rc = store_obj_get(t, tid, STORE_RECORD, d->key, d->keylen, &o);
@@ -2871,7 +2879,10 @@ static int drop_replaced(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	if (!copy)
 		return ENOMEM;
 	memcpy(copy, o.data, o.len);
-	rc = fs_index_record(db, t, tid, d->key, d->keylen, copy, o.len, 1);
+	rc = fs_schema_get(db, t, tid, &ts);
+	if (!rc)
+		rc = fs_index_record(t, tid, ts, d->key, d->keylen, copy, o.len,
+				     1);
 	free(copy);
 	if (!rc)
 		rc = store_obj_del(t, tid, STORE_RECORD, d->key, d->keylen);
@@ -2987,7 +2998,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = tl;
 		o.data = text;
 		o.len = tl;
-		rc = fs_index_record(r->sp->db, t, stid, r->s.key, r->s.keylen,
+		rc = fs_index_record(t, stid, sts, r->s.key, r->s.keylen,
 				     so.data, so.len, 1);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
@@ -3000,7 +3011,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = store_obj_put(t, dtid, STORE_RECORD, r->d.key,
 					   r->d.keylen, &o);
 		if (!rc)
-			rc = fs_index_record(r->dp->db, t, dtid, r->d.key,
+			rc = fs_index_record(t, dtid, dts, r->d.key,
 					     r->d.keylen, text, tl, 0);
 		if (!rc)
 			rc = alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
@@ -3032,8 +3043,11 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = so.len;
 		o.data = NULL;
 		o.len = 0;
-		rc = fs_index_record(r->sp->db, t, stid, r->s.key, r->s.keylen,
-				     so.data, so.len, 1);
+		const struct schema_table *sts;
+		rc = fs_schema_get(r->sp->db, t, stid, &sts);
+		if (!rc)
+			rc = fs_index_record(t, stid, sts, r->s.key,
+					     r->s.keylen, so.data, so.len, 1);
 		if (!rc)
 			rc = scratch_fill(t, dtid, r->d.key, r->d.keylen,
 					  so.data, so.len);

@@ -666,7 +666,7 @@ static int declare(struct apply *ap, struct store_txn *t,
 		return rc;
 	n = 0;
 	while ((rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
-		rc = fs_index_record_as(t, tb->tid, b, k, kl, o.data, o.len, 0);
+		rc = fs_index_record(t, tb->tid, b, k, kl, o.data, o.len, 0);
 		if (rc)
 			break;
 		if (++n % 100000 == 0)
