@@ -252,6 +252,10 @@ int fs_resolve(struct store_txn *t, const struct fs_node *tn, const char *name,
 /* log.c: the error ring behind .recordfs/errors and the daemon's log */
 void fs_refuse(const char *path, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Report a refusal about node n (and name in it, or NULL) and return rc:
+ * err's message, else fallback, else strerror(rc). */
+int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
+		   const struct schema_err *err, const char *fallback);
 char *fs_errors_text(size_t *len);
 char *fs_stats_text(size_t *len);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,7 +4,9 @@
  * Every refused operation leaves one line, "PATH: REASON", in the daemon's
  * log (stderr) and in a ring of the most recent lines that
  * MOUNT/.recordfs/errors shows.  The ring is bounded so a script that fails
- * in a loop cannot grow the daemon.
+ * in a loop cannot grow the daemon.  Callers decide what is refused and
+ * why; this file only words the line (a node's path comes from names.c)
+ * and keeps it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +112,15 @@ void fs_log_free(void)
 		free(ring[i]);
 		ring[i] = NULL;
 	}
+}
+
+/* Report a refusal about node n (and name) and return rc. */
+int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
+		   const struct schema_err *err, const char *fallback)
+{
+	const char *why = err && err->msg[0] ? err->msg : fallback;
+	if (!why)
+		why = strerror(rc);
+	fs_refuse(fs_node_path(n, name), "%s", why);
+	return rc;
 }

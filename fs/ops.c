@@ -879,17 +879,6 @@ static int committed(struct fs_db *db)
 	return 0;
 }
 
-/* Report a refusal about node n (and name) and return rc. */
-static int refuse(int rc, const struct fs_node *n, const char *name,
-		  const struct schema_err *err, const char *fallback)
-{
-	const char *why = err && err->msg[0] ? err->msg : fallback;
-	if (!why)
-		why = strerror(rc);
-	fs_refuse(fs_node_path(n, name), "%s", why);
-	return rc;
-}
-
 /*
  * Report a refused schema: "db/schema.graphql:12:9: unknown type", the
  * position joined to the path, when the message carries one.
@@ -907,7 +896,7 @@ static int schema_refuse(int rc, const struct fs_node *n,
 		fs_refuse(where, "%s", why + 2);
 		return rc;
 	}
-	return refuse(rc, n, NULL, err, NULL);
+	return fs_refuse_node(rc, n, NULL, err, NULL);
 }
 
 /* The write-time check's object, when it has seen the whole body. */
@@ -926,7 +915,7 @@ static int file_refused(struct fs_file *f, int rc, const struct schema_err *err)
 	/* the kernel may hold this writer's size and pages: the stored
 	 * record stays, so they end */
 	fs_node_changed(f->node);
-	return refuse(rc, f->node, NULL, err, NULL);
+	return fs_refuse_node(rc, f->node, NULL, err, NULL);
 }
 
 /* f's buffer is the record now (or will be, in a moment). */
@@ -1582,9 +1571,10 @@ static int next_load(struct fs_file *f)
 		op.max = INT32_MAX;
 	rc = store_write(f->node->db->env, next_fn, &op);
 	if (rc == ENOSPC && op.full)
-		return refuse(ENOSPC, f->node, NULL, NULL,
-			      "every key an Int primary key can hold is "
-			      "taken");
+		return fs_refuse_node(
+		    ENOSPC, f->node, NULL, NULL,
+		    "every key an Int primary key can hold is "
+		    "taken");
 	if (rc)
 		return rc;
 	committed(f->node->db);
@@ -1716,8 +1706,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	switch (n->kind) {
 	case FS_NEXT:
 		if (acc != O_RDONLY) {
-			rc = refuse(EACCES, n, NULL, NULL,
-				    ".next is read to reserve a key");
+			rc = fs_refuse_node(EACCES, n, NULL, NULL,
+					    ".next is read to reserve a key");
 			goto out;
 		}
 		f = file_new(n);
@@ -1750,9 +1740,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			goto out;
 		}
 		if (n->kind == FS_JSCHEMA && acc != O_RDONLY) {
-			rc = refuse(EACCES, n, NULL, NULL,
-				    "a table's JSON Schema follows its "
-				    "schema: change schema.graphql instead");
+			rc = fs_refuse_node(
+			    EACCES, n, NULL, NULL,
+			    "a table's JSON Schema follows its "
+			    "schema: change schema.graphql instead");
 			goto out;
 		}
 		f = file_new(n);
@@ -2105,7 +2096,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	fs.n_ops++;
 	if (off < 0 || (uint64_t)off + size > SCHEMA_RECORD_MAX) {
-		rc = refuse(
+		rc = fs_refuse_node(
 		    EFBIG, n, NULL, NULL,
 		    "larger than the 16 MiB a record or scratch file may hold");
 		goto out;
@@ -2130,8 +2121,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	if (n->kind == FS_SCHEMA) {
 		if ((uint64_t)off + size > SCHEMA_SDL_MAX) {
-			rc = refuse(EFBIG, n, NULL, NULL,
-				    "a schema is at most 1 MiB");
+			rc = fs_refuse_node(EFBIG, n, NULL, NULL,
+					    "a schema is at most 1 MiB");
 			goto out;
 		}
 	} else if (n->kind != FS_RECORD) {
@@ -2168,7 +2159,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		rc = file_validate(f, &err);
 	if (rc) {
 		f->bad = 1;
-		rc = refuse(rc, n, NULL, &err, NULL);
+		rc = fs_refuse_node(rc, n, NULL, &err, NULL);
 		goto out;
 	}
 	fuse_reply_write(req, size);
@@ -2314,10 +2305,10 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 	int rc;
 
 	if (fs_is_by(tn->kind))
-		return refuse(EPERM, tn, name, NULL, FS_BY_READONLY);
+		return fs_refuse_node(EPERM, tn, name, NULL, FS_BY_READONLY);
 	if (tn->kind != FS_TABLE && tn->kind != FS_DB)
-		return refuse(EPERM, tn, name, NULL,
-			      "files cannot be created here");
+		return fs_refuse_node(EPERM, tn, name, NULL,
+				      "files cannot be created here");
 	if (tn->db->dropped)
 		return ENOENT;
 	if (strlen(name) > SCHEMA_NAME_MAX)
@@ -2351,13 +2342,13 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 	    find_pending(tn, r.key, r.keylen))
 		rc = EEXIST;
 	else if (rc == ENOENT && r.long_form)
-		rc = refuse(
+		rc = fs_refuse_node(
 		    EINVAL, tn, name, NULL,
 		    "a hashed long name can only be written through an "
 		    "existing record; write the record under a shorter key");
 	store_txn_abort(t);
 	if (rc == EINVAL || rc == EPERM)
-		return refuse(rc, tn, name, &err, NULL);
+		return fs_refuse_node(rc, tn, name, &err, NULL);
 	if (rc)
 		return rc;
 make:
@@ -2377,7 +2368,7 @@ make:
 			    .n = n, .body = "", .len = 0, .now = now};
 			rc = store_write(tn->db->env, commit_fn, &c);
 			if (rc)
-				refuse(rc, tn, name, &c.err, NULL);
+				fs_refuse_node(rc, tn, name, &c.err, NULL);
 		}
 		if (!rc)
 			rc = committed(tn->db);
@@ -2467,7 +2458,7 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	if (!S_ISREG(mode)) {
-		rc = refuse(
+		rc = fs_refuse_node(
 		    EPERM, p, name, NULL,
 		    "only regular files and directories can be made here");
 		goto out;
@@ -2530,9 +2521,10 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	if ((p->kind == FS_ROOT || p->kind == FS_DB) && strlen(name) > 200) {
-		rc = refuse(ENAMETOOLONG, p, name, NULL,
-			    "names of databases and tables hold at most 200 "
-			    "bytes");
+		rc = fs_refuse_node(
+		    ENAMETOOLONG, p, name, NULL,
+		    "names of databases and tables hold at most 200 "
+		    "bytes");
 		goto out;
 	}
 	if (p->kind == FS_ROOT) {
@@ -2542,7 +2534,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 		if (!fs_name_ok(name)) {
-			rc = refuse(
+			rc = fs_refuse_node(
 			    EINVAL, p, name, NULL,
 			    "a database name must not hold '.', '%', '/' or "
 			    "control characters, and be 1 to 200 bytes");
@@ -2550,7 +2542,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		rc = fs_db_create(name, &db);
 		if (rc) {
-			refuse(rc, p, name, NULL, NULL);
+			fs_refuse_node(rc, p, name, NULL, NULL);
 			goto out;
 		}
 		n = fs_node_new(fs_db_ino(db, FS_INO_DBDIR), FS_DB);
@@ -2566,7 +2558,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 		if (!fs_name_ok(name)) {
-			rc = refuse(
+			rc = fs_refuse_node(
 			    EINVAL, p, name, NULL,
 			    "a table name must not hold '.', '%', '/' or "
 			    "control characters, and be 1 to 200 bytes");
@@ -2575,7 +2567,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = store_write(p->db->env, mktable_fn, &op);
 		if (rc) {
 			if (rc != EEXIST)
-				refuse(rc, p, name, NULL, NULL);
+				fs_refuse_node(rc, p, name, NULL, NULL);
 			goto out;
 		}
 		committed(p->db);
@@ -2586,11 +2578,12 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 	} else if (fs_is_by(p->kind)) {
-		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
+		rc = fs_refuse_node(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	} else if (p->kind == FS_TABLE) {
-		rc = refuse(EPERM, p, name, NULL,
-			    "a table holds records and files, not directories");
+		rc = fs_refuse_node(
+		    EPERM, p, name, NULL,
+		    "a table holds records and files, not directories");
 		goto out;
 	} else {
 		rc = EPERM;
@@ -2638,16 +2631,18 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		}
 		if (busy_in(db, NULL)) {
-			rc = refuse(EBUSY, p, name, NULL,
-				    "files in the database are still open");
+			rc = fs_refuse_node(
+			    EBUSY, p, name, NULL,
+			    "files in the database are still open");
 			goto out;
 		}
 		rc = fs_db_drop(db);
 		if (rc == ENOTEMPTY)
-			refuse(rc, p, name, NULL,
-			       "the database still has tables or files; remove "
-			       "them first (rm -rf removes them with their "
-			       "records)");
+			fs_refuse_node(
+			    rc, p, name, NULL,
+			    "the database still has tables or files; remove "
+			    "them first (rm -rf removes them with their "
+			    "records)");
 		goto out;
 	}
 	if (p->kind == FS_DB) {
@@ -2657,15 +2652,17 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		}
 		if (busy_in(p->db, name)) {
-			rc = refuse(EBUSY, p, name, NULL,
-				    "files in the table are still open");
+			rc =
+			    fs_refuse_node(EBUSY, p, name, NULL,
+					   "files in the table are still open");
 			goto out;
 		}
 		rc = store_write(p->db->env, rmtable_fn, &op);
 		if (rc == ENOTEMPTY)
-			refuse(rc, p, name, NULL,
-			       "the table still holds records or files; rm -rf "
-			       "removes them with the table");
+			fs_refuse_node(
+			    rc, p, name, NULL,
+			    "the table still holds records or files; rm -rf "
+			    "removes them with the table");
 		if (!rc) {
 			fs_schema_reset(p->db); /* its schema went with it */
 			committed(p->db);
@@ -2673,7 +2670,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	if (fs_is_by(p->kind)) {
-		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
+		rc = fs_refuse_node(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	rc = p->kind == FS_TABLE ? ENOTDIR : ENOENT;
@@ -2776,19 +2773,20 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	if (p->kind == FS_DB && fs_jschema_stem(name)) {
-		rc = refuse(EPERM, p, name, NULL,
-			    "a table's JSON Schema follows its schema; it is "
-			    "not removed");
+		rc = fs_refuse_node(
+		    EPERM, p, name, NULL,
+		    "a table's JSON Schema follows its schema; it is "
+		    "not removed");
 		goto out;
 	}
 	if (p->kind != FS_TABLE && p->kind != FS_DB) {
 		rc = p->kind == FS_ROOT ? EISDIR : EPERM;
 		if (fs_is_by(p->kind))
-			refuse(EPERM, p, name, NULL, FS_BY_READONLY);
+			fs_refuse_node(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	if (strcmp(name, ".by") == 0) {
-		rc = refuse(EPERM, p, name, NULL, FS_BY_READONLY);
+		rc = fs_refuse_node(EPERM, p, name, NULL, FS_BY_READONLY);
 		goto out;
 	}
 	memset(&u, 0, sizeof(u));
@@ -3123,7 +3121,7 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 	if (!rc)
 		rc = store_write(sp->db->env, by_move_fn, &op);
 	if (rc && rc != ENOENT)
-		return refuse(rc, dp, newname, &op.err, NULL);
+		return fs_refuse_node(rc, dp, newname, &op.err, NULL);
 	if (!rc) {
 		struct fs_node *rn = fs_node_get(fs_db_ino(sp->db, op.ino));
 		if (rn)
@@ -3220,8 +3218,9 @@ static int schema_rename(struct fs_node *sp, const char *name,
 		if (dp->kind == FS_DB && strcmp(newname, SCHEMA_FILE) == 0)
 			return 0;
 		if (dp->kind != FS_DB && dp->kind != FS_TABLE)
-			return refuse(EPERM, dp, newname, NULL,
-				      "files live in tables and beside them");
+			return fs_refuse_node(
+			    EPERM, dp, newname, NULL,
+			    "files live in tables and beside them");
 		if (!fs_schema_exists(sp->db))
 			return ENOENT;
 		rc = store_read_begin(dp->db->env, &t);
@@ -3234,7 +3233,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 					 "the schema is no record; copy it "
 					 "to a name that is not <key>.json");
 		if (rc)
-			return refuse(rc, dp, newname, &err, NULL);
+			return fs_refuse_node(rc, dp, newname, &err, NULL);
 		s.tid = dp->tid;
 		memcpy(s.key, r.key, r.keylen);
 		s.keylen = r.keylen;
@@ -3313,15 +3312,16 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	}
 	store_txn_abort(t);
 	if (rc == EPERM)
-		return refuse(rc, sp, name, &err, NULL);
+		return fs_refuse_node(rc, sp, name, &err, NULL);
 	if (rc)
 		return rc;
 	moved = fs_node_get(fs_db_ino(sp->db, s.ino));
 	if (moved && moved->opens) {
 		free(s.text);
-		return refuse(EBUSY, sp, name, NULL,
-			      "the file is open; close it before renaming it "
-			      "onto schema.graphql");
+		return fs_refuse_node(
+		    EBUSY, sp, name, NULL,
+		    "the file is open; close it before renaming it "
+		    "onto schema.graphql");
 	}
 	rc = fs_schema_apply(dp->db, s.text, s.len, &err);
 	free(s.text);
@@ -3361,8 +3361,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	if (flags & RENAME_EXCHANGE) {
-		rc = refuse(EINVAL, sp, name, NULL,
-			    "exchanging two names is not supported");
+		rc = fs_refuse_node(EINVAL, sp, name, NULL,
+				    "exchanging two names is not supported");
 		goto out;
 	}
 	if (strlen(newname) > SCHEMA_NAME_MAX) {
@@ -3370,15 +3370,17 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	if (sp->kind == FS_DB && is_table(sp, name)) {
-		rc = refuse(EPERM, sp, name, NULL,
-			    "tables cannot be renamed; make the new table and "
-			    "mv the records into it");
+		rc = fs_refuse_node(
+		    EPERM, sp, name, NULL,
+		    "tables cannot be renamed; make the new table and "
+		    "mv the records into it");
 		goto out;
 	}
 	if (sp->kind == FS_DB && fs_jschema_stem(name)) {
-		rc = refuse(EPERM, sp, name, NULL,
-			    "a table's JSON Schema follows its schema; copy "
-			    "it instead");
+		rc = fs_refuse_node(
+		    EPERM, sp, name, NULL,
+		    "a table's JSON Schema follows its schema; copy "
+		    "it instead");
 		goto out;
 	}
 	if ((sp->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) ||
@@ -3396,10 +3398,12 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 		if (fs_is_by(sp->kind) || fs_is_by(dp->kind)) {
-			rc = refuse(EPERM, sp, name, NULL, FS_BY_READONLY);
+			rc = fs_refuse_node(EPERM, sp, name, NULL,
+					    FS_BY_READONLY);
 			goto out;
 		}
-		rc = refuse(EPERM, sp, name, NULL, "this cannot be renamed");
+		rc = fs_refuse_node(EPERM, sp, name, NULL,
+				    "this cannot be renamed");
 		goto out;
 	}
 	if (sp->db != dp->db) {
@@ -3416,7 +3420,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rc = store_write(sp->db->env, rename_fn, &r);
 	if (rc) {
 		if (rc != ENOENT && rc != EEXIST)
-			refuse(rc, dp, newname, &r.err, NULL);
+			fs_refuse_node(rc, dp, newname, &r.err, NULL);
 		goto out;
 	}
 	committed(sp->db);
@@ -3529,16 +3533,18 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 						   .now = fs_now_ns()};
 				rc = store_write(n->db->env, commit_fn, &c);
 				if (rc) {
-					refuse(rc, n, NULL, &c.err, NULL);
+					fs_refuse_node(rc, n, NULL, &c.err,
+						       NULL);
 					goto out;
 				}
 				fs_node_changed(n);
 				committed(n->db);
 			} else {
-				rc = refuse(EINVAL, n, NULL, NULL,
-					    "cutting a record's text short "
-					    "would leave it incomplete; write "
-					    "the whole record instead");
+				rc = fs_refuse_node(
+				    EINVAL, n, NULL, NULL,
+				    "cutting a record's text short "
+				    "would leave it incomplete; write "
+				    "the whole record instead");
 				goto out;
 			}
 		} else if (n->kind == FS_SCHEMA) {
@@ -3558,10 +3564,11 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				f->len = (size_t)attr->st_size;
 				f->dirty = 1;
 			} else if (attr->st_size != 0) {
-				rc = refuse(EINVAL, n, NULL, NULL,
-					    "cutting the schema short would "
-					    "leave it incomplete; write the "
-					    "whole text instead");
+				rc = fs_refuse_node(
+				    EINVAL, n, NULL, NULL,
+				    "cutting the schema short would "
+				    "leave it incomplete; write the "
+				    "whole text instead");
 				goto out;
 			}
 		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS ||
@@ -3581,9 +3588,10 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			op.mtime = fs_now_ns();
 		} else if (attr->st_mtim.tv_sec > INT64_MAX / 1000000000 - 1 ||
 			   attr->st_mtim.tv_sec < INT64_MIN / 1000000000 + 1) {
-			rc = refuse(EOVERFLOW, n, NULL, NULL,
-				    "times are kept in nanoseconds since 1970 "
-				    "and must lie within 292 years of it");
+			rc = fs_refuse_node(
+			    EOVERFLOW, n, NULL, NULL,
+			    "times are kept in nanoseconds since 1970 "
+			    "and must lie within 292 years of it");
 			goto out;
 		} else {
 			op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
