@@ -220,6 +220,17 @@ void fs_nodes_free_all(void);
 /* n's text or size changed behind the kernel: its pages and attributes
  * end (see "Caching" in attr.c) */
 void fs_node_changed(struct fs_node *n);
+struct fs_node *fs_table_node(struct fs_db *db, const char *name,
+			      const struct store_table *tb);
+struct fs_node *fs_obj_node(struct fs_node *tn, enum store_kind kind,
+			    const void *key, size_t keylen, uint64_t ino);
+const char *fs_tname_of(const struct fs_node *tn);
+struct fs_node *fs_find_pending(const struct fs_node *tn, const uint8_t *key,
+				size_t keylen);
+struct fs_node *fs_special_node(struct fs_db *db, uint32_t tid,
+				const char *tname, size_t tlen, uint64_t local,
+				enum fs_kind kind);
+struct fs_node *fs_schema_node(struct fs_db *db);
 
 /* names.c */
 #define SCHEMA_FILE    "schema.graphql"

@@ -2,9 +2,11 @@
  * node.c: the table of nodes the kernel knows, keyed by inode number.
  *
  * Open hashing with chains; it doubles when full.  A node lives while the
- * kernel holds lookups on it or a file is open on it.  It also tells the
- * kernel when what it holds of a node stops being true (fs_node_changed).
- * It knows nothing of storage: what a node names is for the files above.
+ * kernel holds lookups on it or a file is open on it.  Here too: the node
+ * of each kind of name (a table, a record or scratch file, a name that is
+ * made rather than stored), and telling the kernel when what it holds of a
+ * node stops being true (fs_node_changed).  It reads no storage: callers
+ * find what a name is (names.c) and bring its numbers.
  */
 #include <assert.h>
 #include <errno.h>
@@ -147,4 +149,105 @@ void fs_node_changed(struct fs_node *n)
 		fuse_lowlevel_notify_inval_inode(fs.se, n->ino, -1, 0);
 		n->kattr = 0;
 	}
+}
+
+struct fs_node *fs_table_node(struct fs_db *db, const char *name,
+			      const struct store_table *tb)
+{
+	struct fs_node *n = fs_node_new(fs_db_ino(db, tb->ino), FS_TABLE);
+	if (!n)
+		return NULL;
+	if (!n->tname) {
+		n->db = db;
+		n->tid = tb->tid;
+		n->tname = strdup(name);
+		if (!n->tname) {
+			fs_node_maybe_free(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+/*
+ * The table a node's files belong to: a table's name, or "" for the
+ * scratch files of a database directory (kept under table number 0, which
+ * no table gets).
+ */
+const char *fs_tname_of(const struct fs_node *tn)
+{
+	return tn->tname ? tn->tname : "";
+}
+
+/* A node for an object of table tn; key bytes copied in. */
+struct fs_node *fs_obj_node(struct fs_node *tn, enum store_kind kind,
+			    const void *key, size_t keylen, uint64_t ino)
+{
+	struct fs_node *n =
+	    fs_node_new(fs_db_ino(tn->db, ino),
+			kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH);
+	if (!n)
+		return NULL;
+	if (!n->tname) {
+		n->db = tn->db;
+		n->tid = tn->tid;
+		n->tname = strdup(fs_tname_of(tn));
+		if (!n->tname || fs_node_set_key(n, key, keylen)) {
+			fs_node_maybe_free(n);
+			return NULL;
+		}
+	} else if (n->keylen != keylen || memcmp(n->key, key, keylen) != 0 ||
+		   n->tid != tn->tid) {
+		/* Renamed behind the kernel's back: follow the object. */
+		free(n->tname);
+		n->tname = strdup(fs_tname_of(tn));
+		n->tid = tn->tid;
+		if (!n->tname || fs_node_set_key(n, key, keylen))
+			return NULL;
+	}
+	n->kind = kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
+	return n;
+}
+
+/* The node of a record being created (not yet committed) under key. */
+struct fs_node *fs_find_pending(const struct fs_node *tn, const uint8_t *key,
+				size_t keylen)
+{
+	struct fs_file *f;
+	for (f = fs.files; f; f = f->next) {
+		struct fs_node *n = f->node;
+		if (n->pending == f && !n->unlinked && n->db == tn->db &&
+		    n->tid == tn->tid && n->keylen == keylen &&
+		    memcmp(n->key, key, keylen) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+/* The node of a name a table has but does not store (.next, dog.schema.json).
+ */
+struct fs_node *fs_special_node(struct fs_db *db, uint32_t tid,
+				const char *tname, size_t tlen, uint64_t local,
+				enum fs_kind kind)
+{
+	struct fs_node *n = fs_node_new(fs_db_ino(db, local | tid), kind);
+	if (n && !n->tname) {
+		n->db = db;
+		n->tid = tid;
+		n->tname = strndup(tname, tlen);
+		if (!n->tname) {
+			fs_node_maybe_free(n);
+			n = NULL;
+		}
+	}
+	return n;
+}
+
+struct fs_node *fs_schema_node(struct fs_db *db)
+{
+	struct fs_node *n =
+	    fs_node_new(fs_db_ino(db, FS_LOCAL_SCHEMA), FS_SCHEMA);
+	if (n)
+		n->db = db;
+	return n;
 }

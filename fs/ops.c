@@ -278,108 +278,7 @@ static void reply_entry(fuse_req_t req, struct fs_node *n,
 	fuse_reply_entry(req, &e);
 }
 
-static struct fs_node *table_node(struct fs_db *db, const char *name,
-				  const struct store_table *tb)
-{
-	struct fs_node *n = fs_node_new(fs_db_ino(db, tb->ino), FS_TABLE);
-	if (!n)
-		return NULL;
-	if (!n->tname) {
-		n->db = db;
-		n->tid = tb->tid;
-		n->tname = strdup(name);
-		if (!n->tname) {
-			fs_node_maybe_free(n);
-			return NULL;
-		}
-	}
-	return n;
-}
-
-/* A node for an object of table tn; key bytes copied in. */
-/*
- * The table a node's files belong to: a table's name, or "" for the
- * scratch files of a database directory (kept under table number 0, which
- * no table gets).
- */
-static const char *tname_of(const struct fs_node *tn)
-{
-	return tn->tname ? tn->tname : "";
-}
-
-static struct fs_node *obj_node(struct fs_node *tn, enum store_kind kind,
-				const void *key, size_t keylen, uint64_t ino)
-{
-	struct fs_node *n =
-	    fs_node_new(fs_db_ino(tn->db, ino),
-			kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH);
-	if (!n)
-		return NULL;
-	if (!n->tname) {
-		n->db = tn->db;
-		n->tid = tn->tid;
-		n->tname = strdup(tname_of(tn));
-		if (!n->tname || fs_node_set_key(n, key, keylen)) {
-			fs_node_maybe_free(n);
-			return NULL;
-		}
-	} else if (n->keylen != keylen || memcmp(n->key, key, keylen) != 0 ||
-		   n->tid != tn->tid) {
-		/* Renamed behind the kernel's back: follow the object. */
-		free(n->tname);
-		n->tname = strdup(tname_of(tn));
-		n->tid = tn->tid;
-		if (!n->tname || fs_node_set_key(n, key, keylen))
-			return NULL;
-	}
-	n->kind = kind == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
-	return n;
-}
-
 /* ---- lookup, forget, getattr ----------------------------------------- */
-
-/* The node of a record being created (not yet committed) under key. */
-static struct fs_node *find_pending(const struct fs_node *tn,
-				    const uint8_t *key, size_t keylen)
-{
-	struct fs_file *f;
-	for (f = fs.files; f; f = f->next) {
-		struct fs_node *n = f->node;
-		if (n->pending == f && !n->unlinked && n->db == tn->db &&
-		    n->tid == tn->tid && n->keylen == keylen &&
-		    memcmp(n->key, key, keylen) == 0)
-			return n;
-	}
-	return NULL;
-}
-
-/* The node of a name a table has but does not store (.next, dog.schema.json).
- */
-static struct fs_node *special_node(struct fs_db *db, uint32_t tid,
-				    const char *tname, size_t tlen,
-				    uint64_t local, enum fs_kind kind)
-{
-	struct fs_node *n = fs_node_new(fs_db_ino(db, local | tid), kind);
-	if (n && !n->tname) {
-		n->db = db;
-		n->tid = tid;
-		n->tname = strndup(tname, tlen);
-		if (!n->tname) {
-			fs_node_maybe_free(n);
-			n = NULL;
-		}
-	}
-	return n;
-}
-
-static struct fs_node *schema_node(struct fs_db *db)
-{
-	struct fs_node *n =
-	    fs_node_new(fs_db_ino(db, FS_LOCAL_SCHEMA), FS_SCHEMA);
-	if (n)
-		n->db = db;
-	return n;
-}
 
 /*
  * The last record name a lookup found missing in a table.  The kernel
@@ -481,7 +380,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				uncached = 1;
 				goto out;
 			}
-			n = schema_node(p->db);
+			n = fs_schema_node(p->db);
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -493,8 +392,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			rc = store_table_get(t, name, nl, &tb);
 			if (rc)
 				goto out;
-			n = special_node(p->db, tb.tid, name, nl,
-					 FS_LOCAL_JSCHEMA, FS_JSCHEMA);
+			n = fs_special_node(p->db, tb.tid, name, nl,
+					    FS_LOCAL_JSCHEMA, FS_JSCHEMA);
 			break;
 		}
 		nl = strlen(name);
@@ -511,12 +410,13 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				rc = ENOENT;
 			if (rc)
 				goto out;
-			n = obj_node(p, STORE_SCRATCH, r.key, r.keylen, o.ino);
+			n = fs_obj_node(p, STORE_SCRATCH, r.key, r.keylen,
+					o.ino);
 			break;
 		}
 		if (rc)
 			goto out;
-		n = table_node(p->db, name, &tb);
+		n = fs_table_node(p->db, name, &tb);
 		break;
 	}
 	case FS_BY:
@@ -546,9 +446,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			break;
 		}
 		if (strcmp(name, ".next") == 0) {
-			n = special_node(p->db, p->tid, p->tname,
-					 strlen(p->tname), FS_LOCAL_NEXT,
-					 FS_NEXT);
+			n = fs_special_node(p->db, p->tid, p->tname,
+					    strlen(p->tname), FS_LOCAL_NEXT,
+					    FS_NEXT);
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -562,7 +462,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
 		if (rc == ENOENT && r.kind == STORE_RECORD) {
 			/* being written by another open: it exists already */
-			n = find_pending(p, r.key, r.keylen);
+			n = fs_find_pending(p, r.key, r.keylen);
 			if (n) {
 				rc = 0;
 				break;
@@ -572,7 +472,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 		if (rc)
 			goto out;
-		n = obj_node(p, r.kind, r.key, r.keylen, o.ino);
+		n = fs_obj_node(p, r.kind, r.key, r.keylen, o.ino);
 		break;
 	}
 	default:
@@ -2317,7 +2217,7 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		return EEXIST;
 	if (miss_take(tn, name, &r)) {
 		/* the lookup just before found no such record */
-		rc = find_pending(tn, r.key, r.keylen) ? EEXIST : 0;
+		rc = fs_find_pending(tn, r.key, r.keylen) ? EEXIST : 0;
 		if (rc)
 			return rc;
 		goto make;
@@ -2339,7 +2239,7 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 			 ? EEXIST
 			 : 0;
 	if (rc == 0 && r.kind == STORE_RECORD &&
-	    find_pending(tn, r.key, r.keylen))
+	    fs_find_pending(tn, r.key, r.keylen))
 		rc = EEXIST;
 	else if (rc == ENOENT && r.long_form)
 		rc = fs_refuse_node(
@@ -2352,7 +2252,8 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 	if (rc)
 		return rc;
 make:
-	n = obj_node(tn, r.kind, r.key, r.keylen, store_ino_alloc(tn->db->env));
+	n = fs_obj_node(tn, r.kind, r.key, r.keylen,
+			store_ino_alloc(tn->db->env));
 	if (!n)
 		return ENOMEM;
 	if (r.kind == STORE_SCRATCH || commit_now) {
@@ -2400,7 +2301,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    !p->db->dropped) {
 		/* cp -r, tar x: a schema written whole, applied at close */
 		p->db->schema_hidden = 0;
-		n = schema_node(p->db);
+		n = fs_schema_node(p->db);
 		rc = n ? 0 : ENOMEM;
 	} else {
 		rc = new_file(p, name, 0, &n);
@@ -2572,7 +2473,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		committed(p->db);
 		p->db->schema_hidden = 0; /* it describes the new table */
-		n = table_node(p->db, name, &op.tb);
+		n = fs_table_node(p->db, name, &op.tb);
 		if (!n) {
 			rc = ENOMEM;
 			goto out;
@@ -2799,7 +2700,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = ENOENT;
 	if (rc == ENOENT && u.r.kind == STORE_RECORD) {
 		/* Created and not committed yet: its handle never will. */
-		n = find_pending(p, u.r.key, u.r.keylen);
+		n = fs_find_pending(p, u.r.key, u.r.keylen);
 		if (n) {
 			n->unlinked = 1;
 			rc = 0;
@@ -3278,7 +3179,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 		sp->db->schema_alias = 0;
 		if (alias) {
 			free(alias->tname);
-			alias->tname = strdup(tname_of(dp));
+			alias->tname = strdup(fs_tname_of(dp));
 			alias->tid = dp->tid;
 			alias->kind = FS_SCRATCH;
 			if (!alias->tname ||
@@ -3439,7 +3340,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		moved->kcache = FS_KC_STALE;
 		fs_node_changed(moved);
 		free(moved->tname);
-		moved->tname = strdup(tname_of(dp));
+		moved->tname = strdup(fs_tname_of(dp));
 		moved->tid = dp->tid;
 		moved->kind = k == STORE_RECORD ? FS_RECORD : FS_SCRATCH;
 		if (!moved->tname ||
