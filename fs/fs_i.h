@@ -289,6 +289,58 @@ int fs_intent_replay(struct fs_db *db);
 void fs_batches_commit(void);
 int fs_batches_open(void);
 
+/* record.c: a record into storage, inside the caller's write transaction */
+/* A commit of one record node's text (fs_commit_fn, in store_write). */
+struct fs_commit {
+	struct fs_node *n; /* the record */
+	const char *body;
+	size_t len;
+	struct schema_check *pre; /* has seen body whole, or NULL */
+	int64_t now;		  /* ns */
+	int64_t mtime;		  /* ns, if set by utimens; else 0 */
+	struct schema_err err;
+};
+
+/*
+ * A record about to be stored: its new object (o.data is text), and the
+ * text it replaces (had: there was one).
+ */
+struct fs_record_new {
+	struct store_obj o;
+	char *text, *oldtext;
+	size_t oldlen;
+	int64_t old_btime_ns;
+	int had;
+};
+
+int fs_alias_sync(struct store_txn *t, uint32_t tid, const uint8_t *kb,
+		  size_t kl, int add);
+int fs_declared_record(const struct schema_table *ts, char **text, size_t *len,
+		       const char *old, size_t oldlen, int64_t now_ms,
+		       struct schema_err *err);
+void fs_record_new_free(struct fs_record_new *r);
+int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
+		  size_t kl, struct fs_record_new *r);
+int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		   const uint8_t *kb, size_t kl, uint64_t ino,
+		   int64_t btime_if_new, const char *body, size_t len,
+		   struct schema_check *pre, int64_t now, int64_t mtime,
+		   struct fs_record_new *r, struct schema_err *err);
+int fs_record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		    const uint8_t *kb, size_t kl,
+		    const struct fs_record_new *r);
+int fs_record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		  const uint8_t *kb, size_t kl, uint64_t ino,
+		  int64_t btime_if_new, const char *body, size_t len,
+		  struct schema_check *pre, int64_t now, int64_t mtime,
+		  struct schema_err *err);
+int fs_record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		     const uint8_t *kb, size_t kl, const struct store_obj *o);
+int fs_table_same(struct store_txn *t, const char *tname, size_t tnlen,
+		  uint32_t tid, struct schema_err *err);
+int fs_commit_fn(struct store_txn *t, void *arg);
+int fs_committed(struct fs_db *db);
+
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,
 		    const struct schema_table *ts, const uint8_t *key,

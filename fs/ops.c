@@ -553,232 +553,6 @@ out:
 
 /* ---- record commits ----------------------------------------------------- */
 
-struct commit {
-	struct fs_node *n; /* the record */
-	const char *body;
-	size_t len;
-	struct schema_check *pre; /* has seen body whole, or NULL */
-	int64_t now;		  /* ns */
-	int64_t mtime;		  /* ns, if set by utimens; else 0 */
-	struct schema_err err;
-};
-
-/* Keep or drop the alias that finds a long key from its hashed name. */
-static int alias_sync(struct store_txn *t, uint32_t tid, const uint8_t *kb,
-		      size_t kl, int add)
-{
-	struct schema_key k;
-	uint8_t digest[32];
-	char name[SCHEMA_NAME_MAX + 1];
-	size_t nl;
-	if (schema_key_decode(kb, kl, &k))
-		return EIO;
-	nl = schema_key_to_name(&k, name);
-	if (schema_name_digest(name, nl, digest))
-		return 0;
-	if (add)
-		return store_alias_put(t, tid, digest, 32, kb, kl);
-	store_alias_del(t, tid, digest, 32);
-	return 0;
-}
-
-/*
- * A declared table's record: check *text against ts and replace it with
- * the completed text (times kept, dates normalized).  old: the record it
- * replaces, or NULL; now_ms < 0 checks without touching the times.
- */
-static int declared_record(const struct schema_table *ts, char **text,
-			   size_t *len, const char *old, size_t oldlen,
-			   int64_t now_ms, struct schema_err *err)
-{
-	char *out = NULL;
-	size_t ol = 0;
-	int rc = schema_table_record(ts, *text, *len, old, oldlen, now_ms, &out,
-				     &ol, err);
-	if (rc)
-		return rc;
-	free(*text);
-	*text = out;
-	*len = ol;
-	return 0;
-}
-
-/*
- * A record about to be stored: its new object (o.data is text), and the
- * text it replaces (had: there was one).
- */
-struct record_new {
-	struct store_obj o;
-	char *text, *oldtext;
-	size_t oldlen;
-	int64_t old_btime_ns;
-	int had;
-};
-
-static void record_new_free(struct record_new *r)
-{
-	free(r->text);
-	free(r->oldtext);
-	r->text = r->oldtext = NULL;
-}
-
-/* Copy the stored record kb, if any, into r->oldtext. */
-static int record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
-		      size_t kl, struct record_new *r)
-{
-	struct store_obj old;
-	int rc = store_obj_get(t, tid, STORE_RECORD, kb, kl, &old);
-	if (rc)
-		return rc == ENOENT ? 0 : rc;
-	/* old.data may move with the first write: keep a copy */
-	r->oldtext = malloc(old.len ? old.len : 1);
-	if (!r->oldtext)
-		return ENOMEM;
-	memcpy(r->oldtext, old.data, old.len);
-	r->oldlen = old.len;
-	r->had = 1;
-	r->old_btime_ns = old.btime_ns;
-	return 0;
-}
-
-/*
- * Make a record's canonical text for body, keeping what the old record
- * (if any) says about creation.  Everything that can refuse a body
- * happens here, before anything is stored.
- */
-static int record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		       const uint8_t *kb, size_t kl, uint64_t ino,
-		       int64_t btime_if_new, const char *body, size_t len,
-		       struct schema_check *pre, int64_t now, int64_t mtime,
-		       struct record_new *r, struct schema_err *err)
-{
-	const struct schema_table *ts;
-	struct schema_key k;
-	size_t tlen = 0;
-	int rc = fs_schema_get(db, t, tid, &ts);
-
-	memset(r, 0, sizeof(*r));
-	if (rc)
-		return rc;
-	if (schema_key_decode(kb, kl, &k))
-		return EIO;
-	rc = record_old(t, tid, kb, kl, r);
-	if (rc)
-		return rc;
-	/* the object the write-time check kept saves parsing body again */
-	rc = pre ? schema_record_prepare_checked(
-		       pre, &k, schema_table_pk_name(ts), r->oldtext, r->oldlen,
-		       now / 1000000, !ts, &r->text, &tlen, err)
-		 : EAGAIN;
-	if (rc == EAGAIN)
-		rc = schema_record_prepare(
-		    body, len, &k, schema_table_pk_name(ts), r->oldtext,
-		    r->oldlen, now / 1000000, !ts, &r->text, &tlen, err);
-	if (!rc && ts)
-		rc = declared_record(ts, &r->text, &tlen, r->oldtext, r->oldlen,
-				     now / 1000000, err);
-	if (rc) {
-		record_new_free(r);
-		return rc;
-	}
-	r->o.ino = ino;
-	r->o.btime_ns = r->had ? r->old_btime_ns : btime_if_new;
-	r->o.mtime_ns = mtime ? mtime : now;
-	r->o.size = tlen;
-	r->o.data = r->text;
-	r->o.len = tlen;
-	return 0;
-}
-
-/* Store r as record kb, its index entries following its text. */
-static int record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
-			const uint8_t *kb, size_t kl,
-			const struct record_new *r)
-{
-	const struct schema_table *ts;
-	int rc = fs_schema_get(db, t, tid, &ts);
-	if (!rc)
-		rc = store_obj_put(t, tid, STORE_RECORD, kb, kl, &r->o);
-	if (!rc && r->had)
-		rc = fs_index_update(t, tid, ts, kb, kl, r->oldtext, r->oldlen,
-				     r->o.data, r->o.len);
-	else if (!rc)
-		rc =
-		    fs_index_record(t, tid, ts, kb, kl, r->o.data, r->o.len, 0);
-	if (!rc && !r->had)
-		rc = alias_sync(t, tid, kb, kl, 1);
-	return rc;
-}
-
-/*
- * Write a record's canonical text for body, keeping what the old record
- * (if any) says about creation.  Runs inside store_write.
- */
-static int record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		      const uint8_t *kb, size_t kl, uint64_t ino,
-		      int64_t btime_if_new, const char *body, size_t len,
-		      struct schema_check *pre, int64_t now, int64_t mtime,
-		      struct schema_err *err)
-{
-	struct record_new r;
-	int rc = record_make(db, t, tid, kb, kl, ino, btime_if_new, body, len,
-			     pre, now, mtime, &r, err);
-	if (rc)
-		return rc;
-	rc = record_store(db, t, tid, kb, kl, &r);
-	record_new_free(&r);
-	return rc;
-}
-
-/* Remove record kb (stored as o) and its index entries. */
-static int record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
-			 const uint8_t *kb, size_t kl,
-			 const struct store_obj *o)
-{
-	const struct schema_table *ts;
-	/* The entries first: o->data is read before anything moves. */
-	int rc = fs_schema_get(db, t, tid, &ts);
-	if (!rc)
-		rc = fs_index_record(t, tid, ts, kb, kl, o->data, o->len, 1);
-	if (!rc)
-		rc = store_obj_del(t, tid, STORE_RECORD, kb, kl);
-	if (!rc)
-		rc = alias_sync(t, tid, kb, kl, 0);
-	return rc;
-}
-
-/* Table tname is still there, under number tid (err may be NULL). */
-static int table_same(struct store_txn *t, const char *tname, size_t tnlen,
-		      uint32_t tid, struct schema_err *err)
-{
-	struct store_table tb;
-	if (store_table_get(t, tname, tnlen, &tb) != 0 || tb.tid != tid)
-		return schema_fail(err, ENOENT, "its table is gone");
-	return 0;
-}
-
-static int commit_fn(struct store_txn *t, void *arg)
-{
-	struct commit *c = arg;
-	struct fs_node *n = c->n;
-	/* The table may have gone (or come back new) since the open. */
-	int rc = table_same(t, n->tname, strlen(n->tname), n->tid, &c->err);
-	if (rc)
-		return rc;
-	return record_put(n->db, t, n->tid, n->key, n->keylen,
-			  n->ino & ((1ull << FS_DB_SHIFT) - 1),
-			  n->pending ? n->pending_btime_ns : c->now, c->body,
-			  c->len, c->pre, c->now, c->mtime, &c->err);
-}
-
-static int committed(struct fs_db *db)
-{
-	fs.n_commits++;
-	if (fs.opts.sync_secs == 0)
-		return store_env_sync(db->env);
-	return 0;
-}
-
 /*
  * Report a refused schema: "db/schema.graphql:12:9: unknown type", the
  * position joined to the path, when the message carries one.
@@ -832,7 +606,7 @@ static void file_stored(struct fs_file *f)
 static int file_commit(struct fs_file *f)
 {
 	struct fs_node *n = f->node;
-	struct commit c;
+	struct fs_commit c;
 	int rc;
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped)
@@ -844,12 +618,12 @@ static int file_commit(struct fs_file *f)
 	c.pre = file_pre(f);
 	c.now = fs_now_ns();
 	c.mtime = f->mtime_ns;
-	rc = store_write(n->db->env, commit_fn, &c);
+	rc = store_write(n->db->env, fs_commit_fn, &c);
 	if (rc)
 		return file_refused(f, rc, &c.err);
 	file_stored(f);
 	fs_node_changed(n);
-	return committed(n->db);
+	return fs_committed(n->db);
 }
 
 /*
@@ -884,8 +658,8 @@ struct intent {
 	size_t tnlen;
 	const uint8_t *key;
 	size_t kl;
-	struct record_new r; /* r.text, r.oldtext are the caller's */
-	int old_known;	     /* r.had and r.oldtext say what is stored */
+	struct fs_record_new r; /* r.text, r.oldtext are the caller's */
+	int old_known;		/* r.had and r.oldtext say what is stored */
 };
 
 #define INTENT_HEAD (1 + 4 + 2 + 2)
@@ -982,17 +756,17 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 {
 	struct intent_apply *a = arg;
 	struct intent *in = a->in;
-	struct record_new r = {.o = in->r.o};
+	struct fs_record_new r = {.o = in->r.o};
 	int rc;
-	if (table_same(t, in->tname, in->tnlen, in->tid, NULL))
+	if (fs_table_same(t, in->tname, in->tnlen, in->tid, NULL))
 		return ENOENT;
 	if (in->op == 'd') {
 		struct store_obj o;
 		rc = store_obj_get(t, in->tid, STORE_RECORD, in->key, in->kl,
 				   &o);
 		if (!rc)
-			rc = record_delete(a->db, t, in->tid, in->key, in->kl,
-					   &o);
+			rc = fs_record_delete(a->db, t, in->tid, in->key,
+					      in->kl, &o);
 		else if (rc == ENOENT)
 			rc = 0; /* gone already: nothing left to do */
 		return rc;
@@ -1003,10 +777,10 @@ static int intent_apply_fn(struct store_txn *t, void *arg)
 		r.had = in->r.had;
 		rc = 0;
 	} else {
-		rc = record_old(t, in->tid, in->key, in->kl, &r);
+		rc = fs_record_old(t, in->tid, in->key, in->kl, &r);
 	}
 	if (!rc)
-		rc = record_store(a->db, t, in->tid, in->key, in->kl, &r);
+		rc = fs_record_store(a->db, t, in->tid, in->key, in->kl, &r);
 	if (!in->old_known)
 		free(r.oldtext);
 	return rc;
@@ -1037,7 +811,7 @@ static void answer_then_store(fuse_req_t req, struct fs_db *db,
 	if (store_batch_apply(db->env,
 			      fs.fail_after_answer ? fail_fn : intent_apply_fn,
 			      &a) == 0)
-		committed(db);
+		fs_committed(db);
 }
 
 /*
@@ -1126,13 +900,13 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 	in.tnlen = strlen(n->tname);
 	in.key = n->key;
 	in.kl = n->keylen;
-	rc = table_same(t, in.tname, in.tnlen, in.tid, &err);
+	rc = fs_table_same(t, in.tname, in.tnlen, in.tid, &err);
 	if (!rc)
-		rc = record_make(n->db, t, n->tid, n->key, n->keylen,
-				 n->ino & ((1ull << FS_DB_SHIFT) - 1),
-				 n->pending ? n->pending_btime_ns : now, f->buf,
-				 f->len, file_pre(f), now, f->mtime_ns, &in.r,
-				 &err);
+		rc = fs_record_make(n->db, t, n->tid, n->key, n->keylen,
+				    n->ino & ((1ull << FS_DB_SHIFT) - 1),
+				    n->pending ? n->pending_btime_ns : now,
+				    f->buf, f->len, file_pre(f), now,
+				    f->mtime_ns, &in.r, &err);
 	/* what the commit changes: the new text's entries, the old one's
 	 * (a text they cannot be read from is for the usual way to refuse) */
 	if (!rc)
@@ -1157,7 +931,7 @@ static void file_commit_answer(fuse_req_t req, struct fs_file *f)
 		fs_node_changed(n);
 		answer_then_store(req, n->db, &in);
 	}
-	record_new_free(&in.r);
+	fs_record_new_free(&in.r);
 }
 
 /* The changes of a pending slot, stored in order in one commit. */
@@ -1186,7 +960,7 @@ static int intent_all_fn(struct store_txn *t, void *arg)
 			store_ino_seen(all->db->env, in.r.o.ino);
 		rc = intent_apply_fn(t, &a);
 		if (rc == ENOENT &&
-		    table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
+		    fs_table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
 			continue; /* its table is gone: never stored */
 		if (rc)
 			return rc;
@@ -1209,7 +983,7 @@ static void intent_log(struct fs_db *db, const struct intent_all *all)
 		return;
 	while (store_intent_next(&pos, end, &one, &len) == 0 &&
 	       intent_decode(one, len, &in) == 0) {
-		if (table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
+		if (fs_table_same(t, in.tname, in.tnlen, in.tid, NULL) != 0)
 			fs_log("%s/%.*s: a change answered before the daemon "
 			       "stopped is not stored: its table is gone",
 			       db->name, (int)in.tnlen, in.tname);
@@ -1441,7 +1215,7 @@ static int next_fn(struct store_txn *t, void *arg)
 	return rc;
 }
 
-/* .next: reserve a key for this open (a committed, durable-as-any-commit
+/* .next: reserve a key for this open (a fs_committed, durable-as-any-commit
  * reservation) and show it. */
 static int next_load(struct fs_file *f)
 {
@@ -1477,7 +1251,7 @@ static int next_load(struct fs_file *f)
 		    "taken");
 	if (rc)
 		return rc;
-	committed(f->node->db);
+	fs_committed(f->node->db);
 	rc = buf_reserve(f, 32);
 	if (rc)
 		return rc;
@@ -1815,7 +1589,7 @@ static int fs_scratch_truncate(struct fs_node *n, uint64_t size)
 		return EFBIG;
 	rc = store_write(n->db->env, scratch_truncate_fn, &w);
 	if (!rc)
-		rc = committed(n->db);
+		rc = fs_committed(n->db);
 	return rc;
 }
 
@@ -1958,7 +1732,7 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	rc = schema_record_prepare(f->buf, f->len, &k, schema_table_pk_name(ts),
 				   NULL, 0, 0, !ts, &text, &tl, err);
 	if (!rc && ts)
-		rc = declared_record(ts, &text, &tl, NULL, 0, 0, err);
+		rc = fs_declared_record(ts, &text, &tl, NULL, 0, 0, err);
 	free(text);
 	return rc;
 }
@@ -2013,7 +1787,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		}
 		rc = store_write(n->db->env, scratch_write_fn, &w);
 		if (!rc)
-			rc = committed(n->db);
+			rc = fs_committed(n->db);
 		if (rc)
 			goto out;
 		fuse_reply_write(req, size);
@@ -2089,7 +1863,7 @@ static int schema_commit(struct fs_file *f)
 		f->bad = 1;
 		return schema_refuse(rc, n, &err);
 	}
-	return committed(n->db);
+	return fs_committed(n->db);
 }
 
 static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -2137,7 +1911,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-/* Make db durable on disk: its batch committed, then synced. */
+/* Make db durable on disk: its batch fs_committed, then synced. */
 static int db_sync(struct fs_db *db)
 {
 	int rc = store_batch_commit(db->env);
@@ -2265,14 +2039,14 @@ make:
 			    .mtime_ns = now};
 			rc = put_scratch(n, &so);
 		} else {
-			struct commit c = {
+			struct fs_commit c = {
 			    .n = n, .body = "", .len = 0, .now = now};
-			rc = store_write(tn->db->env, commit_fn, &c);
+			rc = store_write(tn->db->env, fs_commit_fn, &c);
 			if (rc)
 				fs_refuse_node(rc, tn, name, &c.err, NULL);
 		}
 		if (!rc)
-			rc = committed(tn->db);
+			rc = fs_committed(tn->db);
 		if (rc) {
 			fs_node_maybe_free(n);
 			return rc;
@@ -2471,7 +2245,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 				fs_refuse_node(rc, p, name, NULL, NULL);
 			goto out;
 		}
-		committed(p->db);
+		fs_committed(p->db);
 		p->db->schema_hidden = 0; /* it describes the new table */
 		n = fs_table_node(p->db, name, &op.tb);
 		if (!n) {
@@ -2566,7 +2340,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			    "removes them with the table");
 		if (!rc) {
 			fs_schema_reset(p->db); /* its schema went with it */
-			committed(p->db);
+			fs_committed(p->db);
 		}
 		goto out;
 	}
@@ -2599,8 +2373,8 @@ static int unlink_fn(struct store_txn *t, void *arg)
 		return rc;
 	u->ino = o.ino;
 	if (u->r.kind == STORE_RECORD)
-		return record_delete(u->tn->db, t, u->tn->tid, u->r.key,
-				     u->r.keylen, &o);
+		return fs_record_delete(u->tn->db, t, u->tn->tid, u->r.key,
+					u->r.keylen, &o);
 	return store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
 }
 
@@ -2709,7 +2483,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (rc)
 		goto out;
-	committed(p->db);
+	fs_committed(p->db);
 	n = fs_node_get(fs_db_ino(p->db, u.ino));
 	if (n)
 		n->unlinked = 1;
@@ -2786,7 +2560,7 @@ static int drop_replaced(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	if (!rc)
 		rc = store_obj_del(t, tid, STORE_RECORD, d->key, d->keylen);
 	if (!rc)
-		rc = alias_sync(t, tid, d->key, d->keylen, 0);
+		rc = fs_alias_sync(t, tid, d->key, d->keylen, 0);
 	return rc;
 }
 
@@ -2876,16 +2650,17 @@ static int rename_fn(struct store_txn *t, void *arg)
 				    &r->err);
 			free(body);
 			if (!rc && dts)
-				rc = declared_record(dts, &text, &tl, NULL, 0,
-						     r->now / 1000000, &r->err);
+				rc = fs_declared_record(dts, &text, &tl, NULL,
+							0, r->now / 1000000,
+							&r->err);
 		} else {
 			rc = schema_record_rekey(
 			    so.data, so.len, &nk, schema_table_pk_name(dts),
 			    r->now / 1000000, !dts, &text, &tl, &r->err);
 			if (!rc && dts)
-				rc = declared_record(dts, &text, &tl, so.data,
-						     so.len, r->now / 1000000,
-						     &r->err);
+				rc = fs_declared_record(
+				    dts, &text, &tl, so.data, so.len,
+				    r->now / 1000000, &r->err);
 		}
 		if (rc) {
 			free(text);
@@ -2903,7 +2678,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
 					   r->s.keylen);
 		if (!rc)
-			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+			rc = fs_alias_sync(t, stid, r->s.key, r->s.keylen, 0);
 		if (!rc && dexists)
 			rc = drop_replaced(r->dp->db, t, dtid, &r->d);
 		if (!rc)
@@ -2913,7 +2688,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = fs_index_record(t, dtid, dts, r->d.key,
 					     r->d.keylen, text, tl, 0);
 		if (!rc)
-			rc = alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
+			rc = fs_alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
 		free(text);
 		goto out;
 	}
@@ -2927,9 +2702,9 @@ static int rename_fn(struct store_txn *t, void *arg)
 				  &body);
 		if (rc)
 			return rc;
-		rc = record_put(r->dp->db, t, dtid, r->d.key, r->d.keylen,
-				so.ino, so.btime_ns, body, so.size, NULL,
-				r->now, so.mtime_ns, &r->err);
+		rc = fs_record_put(r->dp->db, t, dtid, r->d.key, r->d.keylen,
+				   so.ino, so.btime_ns, body, so.size, NULL,
+				   r->now, so.mtime_ns, &r->err);
 		free(body);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
@@ -2957,7 +2732,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 			rc = store_obj_del(t, stid, STORE_RECORD, r->s.key,
 					   r->s.keylen);
 		if (!rc)
-			rc = alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+			rc = fs_alias_sync(t, stid, r->s.key, r->s.keylen, 0);
 		goto out;
 	}
 	/* scratch to scratch */
@@ -3001,9 +2776,9 @@ static int by_move_fn(struct store_txn *t, void *arg)
 	    o.data, o.len, op->mv.attr, op->mv.oldlen ? op->mv.old : NULL,
 	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
 	if (!rc)
-		rc = record_put(op->tn->db, t, op->tn->tid, op->mv.key,
-				op->mv.keylen, o.ino, o.btime_ns, body, bl,
-				NULL, op->now, 0, &op->err);
+		rc = fs_record_put(op->tn->db, t, op->tn->tid, op->mv.key,
+				   op->mv.keylen, o.ino, o.btime_ns, body, bl,
+				   NULL, op->now, 0, &op->err);
 	free(body);
 	return rc;
 }
@@ -3027,7 +2802,7 @@ static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 		struct fs_node *rn = fs_node_get(fs_db_ino(sp->db, op.ino));
 		if (rn)
 			fs_node_changed(rn);
-		committed(sp->db);
+		fs_committed(sp->db);
 	}
 	return rc;
 }
@@ -3174,7 +2949,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 		free((char *)s.put);
 		if (rc)
 			return rc;
-		committed(dp->db);
+		fs_committed(dp->db);
 		sp->db->schema_hidden = 1;
 		sp->db->schema_alias = 0;
 		if (alias) {
@@ -3233,7 +3008,7 @@ static int schema_rename(struct fs_node *sp, const char *name,
 	rc = store_write(sp->db->env, scratch_take_del, &s);
 	if (rc)
 		return rc;
-	committed(sp->db);
+	fs_committed(sp->db);
 	/* The kernel now takes the file's inode for schema.graphql: that
 	 * node answers as it until the kernel looks the name up again. */
 	moved = fs_node_get(fs_db_ino(sp->db, s.ino));
@@ -3324,7 +3099,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fs_refuse_node(rc, dp, newname, &r.err, NULL);
 		goto out;
 	}
-	committed(sp->db);
+	fs_committed(sp->db);
 	if (r.replaced_ino && r.replaced_ino != r.ino) {
 		struct fs_node *old =
 		    fs_node_get(fs_db_ino(sp->db, r.replaced_ino));
@@ -3428,18 +3203,18 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 					goto out;
 			} else if (attr->st_size == 0) {
 				/* truncate(1) to 0: a record holding its key */
-				struct commit c = {.n = n,
-						   .body = "",
-						   .len = 0,
-						   .now = fs_now_ns()};
-				rc = store_write(n->db->env, commit_fn, &c);
+				struct fs_commit c = {.n = n,
+						      .body = "",
+						      .len = 0,
+						      .now = fs_now_ns()};
+				rc = store_write(n->db->env, fs_commit_fn, &c);
 				if (rc) {
 					fs_refuse_node(rc, n, NULL, &c.err,
 						       NULL);
 					goto out;
 				}
 				fs_node_changed(n);
-				committed(n->db);
+				fs_committed(n->db);
 			} else {
 				rc = fs_refuse_node(
 				    EINVAL, n, NULL, NULL,
@@ -3511,7 +3286,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			rc = store_write(n->db->env, times_fn, &op);
 			if (rc)
 				goto out;
-			committed(n->db);
+			fs_committed(n->db);
 		}
 	}
 	rc = node_attr(n, &st);
