@@ -285,9 +285,6 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 double fs_attr_ttl(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_files_commit_all(void);
-int fs_intent_replay(struct fs_db *db);
-void fs_batches_commit(void);
-int fs_batches_open(void);
 
 /* record.c: a record into storage, inside the caller's write transaction */
 /* A commit of one record node's text (fs_commit_fn, in store_write). */
@@ -340,6 +337,17 @@ int fs_table_same(struct store_txn *t, const char *tname, size_t tnlen,
 		  uint32_t tid, struct schema_err *err);
 int fs_commit_fn(struct store_txn *t, void *arg);
 int fs_committed(struct fs_db *db);
+
+/* commit.c: a record file's commit, and changes answered before stored */
+int fs_file_commit(struct fs_file *f);
+/* fs_flush's commit of f: answers req, before or after the commit. */
+void fs_file_commit_answer(fuse_req_t req, struct fs_file *f);
+/* Unlink record name of table p answered before stored: 1 when done so
+ * (req answered), 0 when the caller is to unlink it the usual way. */
+int fs_unlink_answer(fuse_req_t req, struct fs_node *p, const char *name);
+int fs_intent_replay(struct fs_db *db);
+void fs_batches_commit(void);
+int fs_batches_open(void);
 
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,
