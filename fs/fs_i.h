@@ -349,6 +349,19 @@ int fs_intent_replay(struct fs_db *db);
 void fs_batches_commit(void);
 int fs_batches_open(void);
 
+/* scratch.c: scratch files' bytes, each change committed */
+int fs_scratch_write(struct fs_node *n, const char *buf, size_t size,
+		     off_t off);
+int fs_scratch_truncate(struct fs_node *n, uint64_t size);
+int fs_scratch_read(struct fs_node *n, char *out, size_t size, off_t off,
+		    size_t *got);
+/* Read scratch file (tid, key) whole into a new *out (inside t). */
+int fs_scratch_text(struct store_txn *t, uint32_t tid, const void *key,
+		    size_t kl, uint64_t size, char **out);
+int fs_scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
+		    size_t kl, const char *text, size_t len);
+int fs_scratch_put(struct fs_node *n, const struct store_obj *o);
+
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,
 		    const struct schema_table *ts, const uint8_t *key,
