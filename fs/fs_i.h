@@ -268,7 +268,6 @@ void fs_refuse(const char *path, const char *fmt, ...)
 int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
 		   const struct schema_err *err, const char *fallback);
 char *fs_errors_text(size_t *len);
-char *fs_stats_text(size_t *len);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fs_log_free(void);
 
@@ -361,6 +360,10 @@ int fs_scratch_text(struct store_txn *t, uint32_t tid, const void *key,
 int fs_scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 		    size_t kl, const char *text, size_t len);
 int fs_scratch_put(struct fs_node *n, const struct store_obj *o);
+
+/* special.c: texts made at each open */
+int fs_next_text(struct fs_node *n, char **out, size_t *len);
+char *fs_stats_text(size_t *len);
 
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,

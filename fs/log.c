@@ -1,5 +1,5 @@
 /*
- * log.c: refusals and status.
+ * log.c: the daemon's log, and the refusals .recordfs/errors shows.
  *
  * Every refused operation leaves one line, "PATH: REASON", in the daemon's
  * log (stderr) and in a ring of the most recent lines that
@@ -76,32 +76,6 @@ char *fs_errors_text(size_t *len)
 	}
 	out[n] = 0;
 	*len = n;
-	return out;
-}
-
-char *fs_stats_text(size_t *len)
-{
-	char *out = NULL;
-	size_t cap = 0;
-	FILE *f = open_memstream(&out, &cap);
-	struct fs_db *db;
-	if (!f)
-		return NULL;
-	fprintf(f, "operations %llu\ncommits %llu\nrefused %llu\nnodes %zu\n",
-		(unsigned long long)fs.n_ops, (unsigned long long)fs.n_commits,
-		(unsigned long long)fs.n_refused, fs.hcount);
-	pthread_mutex_lock(&fs.db_lock);
-	for (db = fs.dbs; db; db = db->next) {
-		uint64_t map, used;
-		if (db->dropped)
-			continue;
-		store_env_usage(db->env, &map, &used);
-		fprintf(f, "db %s map_bytes %llu used_bytes %llu\n", db->name,
-			(unsigned long long)map, (unsigned long long)used);
-	}
-	pthread_mutex_unlock(&fs.db_lock);
-	fclose(f);
-	*len = strlen(out);
 	return out;
 }
 

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <uuid/uuid.h>
-
 #include "fs_i.h"
 
 /*
@@ -663,88 +661,6 @@ out:
 	return rc;
 }
 
-struct next_op {
-	struct fs_node *n;
-	int64_t key;
-	int64_t max; /* an Int key stays within 32 bits */
-	int full;    /* no key left below max */
-};
-
-static int next_fn(struct store_txn *t, void *arg)
-{
-	struct next_op *op = arg;
-	static const uint8_t str_tag = 0x02; /* strings sort after integers */
-	struct store_table tb;
-	const void *k;
-	size_t kl;
-	int64_t floor = 1;
-	int rc;
-	if (store_table_get(t, op->n->tname, strlen(op->n->tname), &tb) ||
-	    tb.tid != op->n->tid)
-		return ENOENT;
-	/* past the largest integer key written by name, too */
-	rc = store_obj_last_before(t, tb.tid, STORE_RECORD, &str_tag, 1, &k,
-				   &kl);
-	if (rc == 0) {
-		struct schema_key sk;
-		if (schema_key_decode(k, kl, &sk) == 0 &&
-		    sk.type == SCHEMA_KEY_INT && sk.i >= floor)
-			floor = sk.i == INT64_MAX ? INT64_MAX : sk.i + 1;
-	} else if (rc != ENOENT) {
-		return rc;
-	}
-	rc = store_table_next_int(t, tb.tid, floor, &op->key);
-	if (!rc && op->key > op->max) {
-		op->full = 1;
-		rc = ENOSPC;
-	}
-	return rc;
-}
-
-/* .next: reserve a key for this open (a fs_committed, durable-as-any-commit
- * reservation) and show it. */
-static int next_load(struct fs_file *f)
-{
-	struct next_op op = {.n = f->node, .max = INT64_MAX};
-	const struct schema_table *ts;
-	const struct schema_attr *pk;
-	int rc;
-	if (f->node->db->dropped)
-		return ENOENT;
-	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
-	if (rc)
-		return rc;
-	pk = ts ? schema_table_pk(ts) : NULL;
-	if (pk && (pk->type == SCHEMA_T_ID || pk->type == SCHEMA_T_STRING)) {
-		/* 122 random bits: no reservation needed to never repeat */
-		uuid_t u;
-		rc = buf_reserve(f, UUID_STR_LEN + 1);
-		if (rc)
-			return rc;
-		uuid_generate_random(u);
-		uuid_unparse_lower(u, f->buf);
-		f->len = UUID_STR_LEN - 1;
-		f->buf[f->len++] = '\n';
-		return 0;
-	}
-	if (pk && pk->type == SCHEMA_T_INT)
-		op.max = INT32_MAX;
-	rc = store_write(f->node->db->env, next_fn, &op);
-	if (rc == ENOSPC && op.full)
-		return fs_refuse_node(
-		    ENOSPC, f->node, NULL, NULL,
-		    "every key an Int primary key can hold is "
-		    "taken");
-	if (rc)
-		return rc;
-	fs_committed(f->node->db);
-	rc = buf_reserve(f, 32);
-	if (rc)
-		return rc;
-	f->len = (size_t)snprintf(f->buf, 32, "%lld\n", (long long)op.key);
-	return 0;
-}
-
 static int special_load(struct fs_file *f)
 {
 	size_t len = 0;
@@ -873,9 +789,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = ENOMEM;
 			goto out;
 		}
-		rc = next_load(f);
+		rc = fs_next_text(n, &f->buf, &f->len);
 		if (rc)
 			goto out;
+		f->cap = f->len + 1;
 		fi->direct_io = 1;
 		break;
 	case FS_ERRORS:
@@ -1236,7 +1153,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-/* Make db durable on disk: its batch fs_committed, then synced. */
+/* Make db durable on disk: its batch committed, then synced. */
 static int db_sync(struct fs_db *db)
 {
 	int rc = store_batch_commit(db->env);
