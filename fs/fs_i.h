@@ -234,6 +234,7 @@ struct fs_node *fs_schema_node(struct fs_db *db);
 
 /* names.c */
 #define SCHEMA_FILE    "schema.graphql"
+#define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
 #define JSCHEMA_SUFFIX ".schema.json"
 #define FS_BY_READONLY                                                         \
 	"the .by tree shows the indexes and follows the records; change the "  \
@@ -364,6 +365,13 @@ int fs_scratch_put(struct fs_node *n, const struct store_obj *o);
 /* special.c: texts made at each open */
 int fs_next_text(struct fs_node *n, char **out, size_t *len);
 char *fs_stats_text(size_t *len);
+
+/* schemafile.c: schema.graphql as a file */
+int fs_schema_refuse(int rc, const struct fs_node *n,
+		     const struct schema_err *err);
+int fs_schema_commit(struct fs_file *f);
+int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
+		     const char *newname, unsigned flags);
 
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,
