@@ -214,3 +214,10 @@ void fs_sync_all(void)
 			store_env_sync(db->env);
 	pthread_mutex_unlock(&fs.db_lock);
 }
+
+/* Make db durable on disk: its batch committed, then synced. */
+int fs_db_sync(struct fs_db *db)
+{
+	int rc = store_batch_commit(db->env);
+	return rc ? rc : store_env_sync(db->env);
+}

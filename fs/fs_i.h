@@ -279,12 +279,13 @@ struct fs_db *fs_db_find(const char *name);
 int fs_db_create(const char *name, struct fs_db **out);
 int fs_db_drop(struct fs_db *db);
 void fs_sync_all(void);
+/* Make db durable on disk: its batch committed, then synced. */
+int fs_db_sync(struct fs_db *db);
 
 /* ops.c */
 int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 double fs_attr_ttl(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
-void fs_files_commit_all(void);
 
 /* record.c: a record into storage, inside the caller's write transaction */
 /* A commit of one record node's text (fs_commit_fn, in store_write). */
@@ -372,6 +373,23 @@ int fs_schema_refuse(int rc, const struct fs_node *n,
 int fs_schema_commit(struct fs_file *f);
 int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
 		     const char *newname, unsigned flags);
+
+/* file.c: open files */
+void fs_files_commit_all(void);
+struct fs_file *fs_file_new(struct fs_node *n);
+void fs_file_free(struct fs_file *f);
+int fs_file_reserve(struct fs_file *f, size_t need);
+/* Start a record handle that replaces the whole text. */
+int fs_file_truncated(struct fs_file *f);
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	      off_t off, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
 
 /* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
 int fs_index_record(struct store_txn *t, uint32_t tid,
