@@ -160,6 +160,8 @@ struct fs {
 	struct fs_opts opts;
 	struct fuse_session *se;
 	int live; /* between init and destroy: notifications may be sent */
+	int64_t start_ns; /* the mount's start: the time of names that have
+			     none of their own */
 	uid_t uid;
 	gid_t gid;
 	struct fs_db *dbs; /* protected by db_lock for the sync thread */
@@ -283,8 +285,6 @@ void fs_sync_all(void);
 int fs_db_sync(struct fs_db *db);
 
 /* ops.c */
-int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
-double fs_attr_ttl(struct fs_node *n);
 extern const struct fuse_lowlevel_ops fs_ops;
 
 /* record.c: a record into storage, inside the caller's write transaction */
@@ -373,6 +373,20 @@ int fs_schema_refuse(int rc, const struct fs_node *n,
 int fs_schema_commit(struct fs_file *f);
 int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
 		     const char *newname, unsigned flags);
+
+/* attr.c: attributes, times, and how long the kernel keeps them */
+#define TTL_LONG 86400.0
+#define TTL_BY	 1.0
+/* Fill st for node n, and *btime (if not NULL) with its creation time.
+ * ENOENT when what it names is gone. */
+int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
+double fs_attr_ttl(struct fs_node *n);
+double fs_entry_ttl(const struct fs_node *n);
+/* Reply to a lookup-like request with node n, taking one lookup. */
+void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st);
+void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi);
 
 /* file.c: open files */
 void fs_files_commit_all(void);

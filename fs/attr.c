@@ -1,0 +1,452 @@
+/*
+ * attr.c: attributes and times, and how long the kernel may keep them.
+ *
+ * What stat shows for each kind of node (sizes as cat would read them,
+ * creation and modification times from storage), the timeouts of every
+ * reply that carries attributes or names (see "Caching" below), and the
+ * getattr and setattr handlers.  A truncation or utimens is carried out
+ * where it belongs (an open record's buffer, scratch.c, record.c); this
+ * file decides which.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+/*
+ * Caching.  A FUSE round trip costs more than the work behind most
+ * requests, so the kernel keeps what it learns for as long as it stays true:
+ *
+ * - Names and attributes of databases, tables, records and scratch files
+ *   are kept for TTL_LONG, and so is the absence of a name (a negative
+ *   entry).  Names there change only through the kernel's own create,
+ *   unlink, rename, mkdir and rmdir, which update its cache themselves.
+ *   Whatever changes a record's text other than through the kernel's write
+ *   path (a commit, a rename that rewrites the key, mv through .by) calls
+ *   fs_node_changed(), which ends the kernel's attributes of that inode at
+ *   once (a notification that takes no lock a request could hold, so it is
+ *   sent from inside the handler).
+ * - A record created and not yet committed is given with no timeout: if its
+ *   text is refused it never exists, and the kernel asks again.
+ * - The .by tree's links and its negative entries change with every record:
+ *   never kept.  Its directories are kept for TTL_BY, as before.
+ * - Nor are negative entries in a database directory kept: writing
+ *   schema.graphql makes tables there without the kernel.  Records that a
+ *   schema change rewrites (dates, times moved) get fs_node_changed().
+ *   schema.graphql and <table>.schema.json are made at each open, like
+ *   errors and stats: no timeouts, direct_io.
+ * - .next, errors and stats change size on every read: their names are kept,
+ *   their attributes are not, and they are read with direct_io.
+ * - Record contents go through the page cache.  fs_node.kcache tracks
+ *   whether the kernel's pages are the stored text; an open keeps them
+ *   (keep_cache) only then.  See record_cache() in file.c.
+ */
+
+static void dir_attr(struct stat *st, uint64_t ino, int64_t mt, int64_t bt)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+	st->st_uid = fs.uid;
+	st->st_gid = fs.gid;
+	st->st_blksize = 4096;
+	fs_set_time(&st->st_mtim, mt);
+	fs_set_time(&st->st_ctim, mt);
+	fs_set_time(&st->st_atim, mt);
+	(void)bt;
+}
+
+static void file_attr(struct stat *st, uint64_t ino, uint64_t size, int64_t mt,
+		      mode_t mode)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | mode;
+	st->st_nlink = 1;
+	st->st_uid = fs.uid;
+	st->st_gid = fs.gid;
+	st->st_size = (off_t)size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	fs_set_time(&st->st_mtim, mt);
+	fs_set_time(&st->st_ctim, mt);
+	fs_set_time(&st->st_atim, mt);
+}
+
+static uint64_t shown_size(const void *text, size_t len)
+{
+	if (fs.opts.compact)
+		return schema_compact(text, len, NULL);
+	return len;
+}
+
+/*
+ * Readers of an older text still read it through the page cache, which the
+ * kernel clamps to the size it knows: until they close, that size stays
+ * theirs (and is given with no timeout).  New readers read the new text
+ * with direct_io, which the size does not clamp.
+ */
+static int pinned(const struct fs_node *n)
+{
+	return n->pc_opens && n->pc_gen != n->gen;
+}
+
+/*
+ * Fill st for node n, and *btime (if not NULL) with its creation time.
+ * ENOENT when what it names is gone.
+ */
+int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
+{
+	int64_t bt_unused;
+	struct store_txn *t;
+	struct store_obj o;
+	struct store_table tb;
+	int rc = 0;
+
+	if (!btime)
+		btime = &bt_unused;
+	*btime = fs.start_ns;
+	switch (n->kind) {
+	case FS_ROOT:
+	case FS_STATUS:
+		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		return 0;
+	case FS_NEXT:
+		/* like /proc: the size is unknown until read */
+		if (n->db->dropped)
+			return ENOENT;
+		file_attr(st, n->ino, 0, fs_now_ns(), 0444);
+		return 0;
+	case FS_ERRORS:
+	case FS_STATS: {
+		size_t len = 0;
+		char *s = n->kind == FS_ERRORS ? fs_errors_text(&len)
+					       : fs_stats_text(&len);
+		free(s);
+		file_attr(st, n->ino, len, fs_now_ns(), 0444);
+		return 0;
+	}
+	case FS_SCHEMA:
+	case FS_JSCHEMA: {
+		size_t len = 0;
+		char *s;
+		int64_t mt;
+		if (n->db->dropped)
+			return ENOENT;
+		rc = n->kind == FS_SCHEMA
+			 ? fs_schema_text(n->db, &s, &len)
+			 : fs_schema_json(n->db, n->tname, &s, &len);
+		if (rc)
+			return rc;
+		free(s);
+		mt = fs_schema_mtime(n->db);
+		file_attr(st, n->ino, len, mt ? mt : fs.start_ns,
+			  n->kind == FS_SCHEMA ? 0644 : 0444);
+		return 0;
+	}
+	case FS_DB:
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		if (n->db->dropped)
+			return ENOENT;
+		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		return 0;
+	case FS_BYLINK: {
+		char target[4096];
+		size_t tl = fs_by_readlink(n, target, sizeof(target));
+		file_attr(st, n->ino, tl, fs.start_ns, 0777);
+		st->st_mode = S_IFLNK | 0777;
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (n->db->dropped)
+		return ENOENT;
+	rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	if (n->kind == FS_TABLE) {
+		rc = store_table_get(t, n->tname, strlen(n->tname), &tb);
+		if (!rc && tb.tid != n->tid)
+			rc = ENOENT;
+		if (!rc) {
+			dir_attr(st, n->ino, tb.mtime_ns, tb.btime_ns);
+			*btime = tb.btime_ns;
+		}
+		goto out;
+	}
+	rc = store_obj_get(t, n->tid,
+			   n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH,
+			   n->key, n->keylen, &o);
+	if (rc == ENOENT && n->pending) {
+		file_attr(st, n->ino, n->pending->len, n->pending_btime_ns,
+			  0644);
+		*btime = n->pending_btime_ns;
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	*btime = o.btime_ns;
+	if (n->kind == FS_RECORD && pinned(n))
+		file_attr(st, n->ino, n->pc_len, o.mtime_ns, 0644);
+	else if (n->kind == FS_RECORD)
+		file_attr(st, n->ino, shown_size(o.data, o.len), o.mtime_ns,
+			  0644);
+	else
+		file_attr(st, n->ino, o.size, o.mtime_ns, 0644);
+out:
+	store_txn_abort(t);
+	return rc;
+}
+
+/* How long the kernel may keep a node's attributes (see "Caching"). */
+static double node_ttl(const struct fs_node *n)
+{
+	switch (n->kind) {
+	case FS_RECORD:
+		return n->pending || pinned(n) ? 0 : TTL_LONG;
+	case FS_ROOT:
+	case FS_STATUS:
+	case FS_DB:
+	case FS_TABLE:
+	case FS_SCRATCH:
+		return TTL_LONG;
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		return TTL_BY;
+	default:
+		return 0; /* .by links, .next, errors, stats */
+	}
+}
+
+/* The attribute timeout of a reply about n; notes that the kernel now
+ * holds attributes a change must end. */
+double fs_attr_ttl(struct fs_node *n)
+{
+	double t = node_ttl(n);
+	if (t > 0)
+		n->kattr = 1;
+	return t;
+}
+
+double fs_entry_ttl(const struct fs_node *n)
+{
+	if (n->kind == FS_NEXT || n->kind == FS_ERRORS || n->kind == FS_STATS)
+		return TTL_LONG; /* fixed names */
+	return node_ttl(n);
+}
+
+/* Reply to a lookup-like request with node n, taking one lookup. */
+void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = n->ino;
+	e.attr = *st;
+	e.attr_timeout = fs_attr_ttl(n);
+	e.entry_timeout = fs_entry_ttl(n);
+	n->nlookup++;
+	fuse_reply_entry(req, &e);
+}
+
+void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct stat st;
+	int rc;
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	rc = fs_node_attr(n, &st, NULL);
+	if (rc)
+		goto out;
+	fuse_reply_attr(req, &st, fs_attr_ttl(n));
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
+
+struct times_op {
+	struct fs_node *n;
+	int64_t mtime;
+};
+
+static int times_fn(struct store_txn *t, void *arg)
+{
+	struct times_op *op = arg;
+	struct fs_node *n = op->n;
+	enum store_kind k = n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH;
+	struct store_obj o;
+	int rc = store_obj_get(t, n->tid, k, n->key, n->keylen, &o);
+	if (rc)
+		return rc;
+	o.mtime_ns = op->mtime;
+	/* o.data points into the page being replaced: copy it first. */
+	if (o.len) {
+		char *copy = malloc(o.len);
+		if (!copy)
+			return ENOMEM;
+		memcpy(copy, o.data, o.len);
+		o.data = copy;
+		rc = store_obj_put(t, n->tid, k, n->key, n->keylen, &o);
+		free(copy);
+		return rc;
+	}
+	return store_obj_put(t, n->tid, k, n->key, n->keylen, &o);
+}
+
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_file *f = fi ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
+	struct stat st;
+	int rc = 0;
+
+	fs.n_ops++;
+	if (!n) {
+		rc = ESTALE;
+		goto out;
+	}
+	/* Owners and modes are accepted and not kept: cp -a and rsync -a
+	 * set them, and a record has no permissions of its own. */
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->kind == FS_SCRATCH) {
+			rc = fs_scratch_truncate(n, (uint64_t)attr->st_size);
+			if (rc)
+				goto out;
+		} else if (n->kind == FS_RECORD) {
+			if ((uint64_t)attr->st_size > SCHEMA_RECORD_MAX) {
+				rc = EFBIG;
+				goto out;
+			}
+			if (f && f->writable) {
+				if (attr->st_size == 0) {
+					rc = fs_file_truncated(f);
+				} else {
+					rc = fs_file_reserve(
+					    f, (size_t)attr->st_size + 1);
+					if (rc)
+						goto out;
+					if ((size_t)attr->st_size > f->len)
+						memset(f->buf + f->len, 0,
+						       (size_t)attr->st_size -
+							   f->len);
+					f->len = (size_t)attr->st_size;
+					f->dirty = 1;
+					f->holes = 1;
+					f->written = 1;
+				}
+				if (rc)
+					goto out;
+			} else if (attr->st_size == 0) {
+				/* truncate(1) to 0: a record holding its key */
+				struct fs_commit c = {.n = n,
+						      .body = "",
+						      .len = 0,
+						      .now = fs_now_ns()};
+				rc = store_write(n->db->env, fs_commit_fn, &c);
+				if (rc) {
+					fs_refuse_node(rc, n, NULL, &c.err,
+						       NULL);
+					goto out;
+				}
+				fs_node_changed(n);
+				fs_committed(n->db);
+			} else {
+				rc = fs_refuse_node(
+				    EINVAL, n, NULL, NULL,
+				    "cutting a record's text short "
+				    "would leave it incomplete; write "
+				    "the whole record instead");
+				goto out;
+			}
+		} else if (n->kind == FS_SCHEMA) {
+			/* a text applied whole at close; an empty one changes
+			 * nothing, as tables are dropped by rmdir only */
+			if ((uint64_t)attr->st_size > SCHEMA_SDL_MAX) {
+				rc = EFBIG;
+				goto out;
+			}
+			if (f && f->writable) {
+				rc = fs_file_reserve(f,
+						     (size_t)attr->st_size + 1);
+				if (rc)
+					goto out;
+				if ((size_t)attr->st_size > f->len)
+					memset(f->buf + f->len, 0,
+					       (size_t)attr->st_size - f->len);
+				f->len = (size_t)attr->st_size;
+				f->dirty = 1;
+			} else if (attr->st_size != 0) {
+				rc = fs_refuse_node(
+				    EINVAL, n, NULL, NULL,
+				    "cutting the schema short would "
+				    "leave it incomplete; write the "
+				    "whole text instead");
+				goto out;
+			}
+		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS ||
+			   n->kind == FS_JSCHEMA) {
+			rc = EACCES;
+			goto out;
+		} else {
+			rc = EISDIR;
+			goto out;
+		}
+	}
+	if ((to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH)) {
+		struct times_op op = {.n = n};
+		struct fs_file *of;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+			op.mtime = fs_now_ns();
+		} else if (attr->st_mtim.tv_sec > INT64_MAX / 1000000000 - 1 ||
+			   attr->st_mtim.tv_sec < INT64_MIN / 1000000000 + 1) {
+			rc = fs_refuse_node(
+			    EOVERFLOW, n, NULL, NULL,
+			    "times are kept in nanoseconds since 1970 "
+			    "and must lie within 292 years of it");
+			goto out;
+		} else {
+			op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
+				   attr->st_mtim.tv_nsec;
+		}
+		/* cp -a and tar set times before they close: the commit
+		 * still to come takes them (and a refused one drops them,
+		 * as it drops the text). */
+		int later = 0;
+		for (of = fs.files; of; of = of->next)
+			if (of->node == n && of->dirty) {
+				of->mtime_ns = op.mtime;
+				later = 1;
+			}
+		if (!n->pending && !later) {
+			rc = store_write(n->db->env, times_fn, &op);
+			if (rc)
+				goto out;
+			fs_committed(n->db);
+		}
+	}
+	rc = fs_node_attr(n, &st, NULL);
+	if (rc)
+		goto out;
+	if (f && (n->kind == FS_RECORD || n->kind == FS_SCHEMA) && f->dirty) {
+		/* the writer's size, not yet the record's: not kept */
+		st.st_size = (off_t)f->len;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	fuse_reply_attr(req, &st, fs_attr_ttl(n));
+	return;
+out:
+	fuse_reply_err(req, rc);
+}
