@@ -388,6 +388,16 @@ void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi);
 
+/* lookup.c */
+/* Whether name in table tn is the last record name a lookup found missing,
+ * still true (its parts in *r); it is used once. */
+int fs_miss_take(const struct fs_node *tn, const char *name,
+		 struct fs_resolved *r);
+void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_forget_multi(fuse_req_t req, size_t count,
+		     struct fuse_forget_data *forgets);
+
 /* file.c: open files */
 void fs_files_commit_all(void);
 struct fs_file *fs_file_new(struct fs_node *n);

@@ -1,0 +1,264 @@
+/*
+ * lookup.c: finding a name, and forgetting what the kernel forgets.
+ *
+ * LOOKUP answers, for a name in any directory, the node it stands for with
+ * its attributes (attr.c) and timeouts, or a negative entry.  A table's
+ * names are classified by names.c and found in storage; the .by tree's by
+ * by.c.  The last record name found missing is kept for the CREATE that
+ * usually follows (fs_miss_take).  This file changes nothing stored.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fs_i.h"
+
+/*
+ * The last record name a lookup found missing in a table.  The kernel
+ * sends LOOKUP, then CREATE, for every new file: the create needs no
+ * second look (a read transaction, the key, a B-tree search) while the
+ * environment has stored no change since (store_env_changes).  Records being
+ * written (not committed yet) are found in memory either way (find_pending).
+ */
+static struct {
+	uint64_t parent, changes;
+	const struct store_env *env;
+	struct fs_resolved r;
+	char name[SCHEMA_NAME_MAX + 1];
+	int set;
+} last_miss;
+
+static void miss_note(const struct fs_node *p, const char *name,
+		      const struct fs_resolved *r)
+{
+	size_t len = strlen(name);
+	if (len > SCHEMA_NAME_MAX)
+		return;
+	last_miss.parent = p->ino;
+	last_miss.env = p->db->env;
+	last_miss.changes = store_env_changes(p->db->env);
+	last_miss.r = *r;
+	memcpy(last_miss.name, name, len + 1);
+	last_miss.set = 1;
+}
+
+/* Whether name in table tn is the last miss, still true; it is used once. */
+int fs_miss_take(const struct fs_node *tn, const char *name,
+		 struct fs_resolved *r)
+{
+	int hit = last_miss.set && tn->kind == FS_TABLE &&
+		  last_miss.parent == tn->ino && last_miss.env == tn->db->env &&
+		  last_miss.changes == store_env_changes(tn->db->env) &&
+		  strcmp(last_miss.name, name) == 0;
+	last_miss.set = 0;
+	if (hit)
+		*r = last_miss.r;
+	return hit;
+}
+
+void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_node *p = fs_node_get(parent), *n = NULL;
+	struct store_txn *t = NULL;
+	struct stat st;
+	struct schema_err err;
+	int rc, uncached = 0;
+
+	fs.n_ops++;
+	if (!p) {
+		rc = ESTALE;
+		goto out;
+	}
+	switch (p->kind) {
+	case FS_ROOT: {
+		struct fs_db *db;
+		if (strcmp(name, ".recordfs") == 0) {
+			n = fs_node_get(FS_INO_STATUS);
+			break;
+		}
+		db = fs_db_find(name);
+		if (!db) {
+			rc = ENOENT;
+			goto out;
+		}
+		n = fs_node_new(fs_db_ino(db, FS_INO_DBDIR), FS_DB);
+		if (n)
+			n->db = db;
+		break;
+	}
+	case FS_STATUS:
+		if (strcmp(name, "errors") == 0)
+			n = fs_node_get(FS_INO_ERRORS);
+		else if (strcmp(name, "stats") == 0)
+			n = fs_node_get(FS_INO_STATS);
+		else {
+			rc = ENOENT;
+			goto out;
+		}
+		break;
+	case FS_DB: {
+		struct store_table tb;
+		size_t nl;
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		if (strcmp(name, SCHEMA_FILE) == 0) {
+			struct fs_node *sn =
+			    fs_node_get(fs_db_ino(p->db, FS_LOCAL_SCHEMA));
+			/* there once the database has a table, or while a
+			 * copy being restored is written */
+			if (!(sn && sn->opens) && !fs_schema_exists(p->db)) {
+				rc = ENOENT;
+				uncached = 1;
+				goto out;
+			}
+			n = fs_schema_node(p->db);
+			break;
+		}
+		rc = store_read_begin(p->db->env, &t);
+		if (rc)
+			goto out;
+		nl = fs_jschema_stem(name);
+		if (nl) {
+			/* dog.schema.json: a table's JSON Schema */
+			rc = store_table_get(t, name, nl, &tb);
+			if (rc)
+				goto out;
+			n = fs_special_node(p->db, tb.tid, name, nl,
+					    FS_LOCAL_JSCHEMA, FS_JSCHEMA);
+			break;
+		}
+		nl = strlen(name);
+		rc = store_table_get(t, name, nl, &tb);
+		if (rc == ENOENT) {
+			/* a scratch file beside the tables */
+			struct fs_resolved r;
+			struct store_obj o;
+			rc = fs_resolve(t, p, name, &r, &err);
+			if (!rc)
+				rc = store_obj_get(t, 0, STORE_SCRATCH, r.key,
+						   r.keylen, &o);
+			if (rc == EPERM)
+				rc = ENOENT;
+			if (rc)
+				goto out;
+			n = fs_obj_node(p, STORE_SCRATCH, r.key, r.keylen,
+					o.ino);
+			break;
+		}
+		if (rc)
+			goto out;
+		n = fs_table_node(p->db, name, &tb);
+		break;
+	}
+	case FS_BY:
+	case FS_BYATTR:
+	case FS_BYVAL:
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = fs_by_child(p, name, &n, &err);
+		if (rc == EINVAL)
+			rc = ENOENT;
+		if (rc)
+			goto out;
+		break;
+	case FS_TABLE: {
+		struct fs_resolved r;
+		struct store_obj o;
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		if (strcmp(name, ".by") == 0) {
+			rc = fs_by_child(p, name, &n, &err);
+			if (rc)
+				goto out;
+			break;
+		}
+		if (strcmp(name, ".next") == 0) {
+			n = fs_special_node(p->db, p->tid, p->tname,
+					    strlen(p->tname), FS_LOCAL_NEXT,
+					    FS_NEXT);
+			break;
+		}
+		rc = store_read_begin(p->db->env, &t);
+		if (rc)
+			goto out;
+		rc = fs_resolve(t, p, name, &r, &err);
+		if (rc == EINVAL || rc == EPERM)
+			rc = ENOENT;
+		if (rc)
+			goto out;
+		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
+		if (rc == ENOENT && r.kind == STORE_RECORD) {
+			/* being written by another open: it exists already */
+			n = fs_find_pending(p, r.key, r.keylen);
+			if (n) {
+				rc = 0;
+				break;
+			}
+			if (!r.long_form)
+				miss_note(p, name, &r);
+		}
+		if (rc)
+			goto out;
+		n = fs_obj_node(p, r.kind, r.key, r.keylen, o.ino);
+		break;
+	}
+	default:
+		rc = ENOTDIR;
+		goto out;
+	}
+	if (!n) {
+		rc = ENOMEM;
+		goto out;
+	}
+	store_txn_abort(t);
+	t = NULL;
+	rc = fs_node_attr(n, &st, NULL);
+	if (rc) {
+		fs_node_maybe_free(n);
+		goto out;
+	}
+	fs_reply_entry(req, n, &st);
+	return;
+out:
+	store_txn_abort(t);
+	if (rc == ENOENT) {
+		/* A negative entry: kept, but never in the .by tree, whose
+		 * names come and go with the records. */
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		/* nor in a database, where writing schema.graphql makes
+		 * tables (and their .schema.json) without the kernel */
+		e.entry_timeout =
+		    uncached || (p && (fs_is_by(p->kind) || p->kind == FS_DB))
+			? 0
+			: TTL_LONG;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	fuse_reply_err(req, rc);
+}
+
+void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs_node *n = fs_node_get(ino);
+	if (n)
+		fs_node_forget(n, nlookup);
+	fuse_reply_none(req);
+}
+
+void fs_forget_multi(fuse_req_t req, size_t count,
+		     struct fuse_forget_data *forgets)
+{
+	size_t i;
+	for (i = 0; i < count; i++) {
+		struct fs_node *n = fs_node_get(forgets[i].ino);
+		if (n)
+			fs_node_forget(n, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
