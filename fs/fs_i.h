@@ -471,6 +471,9 @@ int fs_by_move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
 		    const char *dname, struct fs_by_move *mv,
 		    struct schema_err *err);
 uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
+/* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug. */
+int fs_by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
+	       const char *newname);
 
 /* notify.c: entry invalidations, sent from a thread of their own */
 int fs_notify_start(void);

@@ -342,60 +342,6 @@ out:
 	return rc;
 }
 
-struct by_move_op {
-	struct fs_node *tn;
-	struct fs_by_move mv;
-	int64_t now;
-	struct schema_err err;
-	uint64_t ino; /* the record's */
-};
-
-static int by_move_fn(struct store_txn *t, void *arg)
-{
-	struct by_move_op *op = arg;
-	struct store_obj o;
-	char *body = NULL;
-	size_t bl;
-	int rc = store_obj_get(t, op->tn->tid, STORE_RECORD, op->mv.key,
-			       op->mv.keylen, &o);
-	if (rc)
-		return rc;
-	op->ino = o.ino;
-	rc = schema_record_set_value(
-	    o.data, o.len, op->mv.attr, op->mv.oldlen ? op->mv.old : NULL,
-	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
-	if (!rc)
-		rc = fs_record_put(op->tn->db, t, op->tn->tid, op->mv.key,
-				   op->mv.keylen, o.ino, o.btime_ns, body, bl,
-				   NULL, op->now, 0, &op->err);
-	free(body);
-	return rc;
-}
-
-/* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug,
- * in one transaction with its indexes. */
-static int by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
-		   const char *newname)
-{
-	struct by_move_op op;
-	int rc;
-	memset(&op, 0, sizeof(op));
-	op.tn = sp;
-	op.now = fs_now_ns();
-	rc = fs_by_move_spec(sp, name, dp, newname, &op.mv, &op.err);
-	if (!rc)
-		rc = store_write(sp->db->env, by_move_fn, &op);
-	if (rc && rc != ENOENT)
-		return fs_refuse_node(rc, dp, newname, &op.err, NULL);
-	if (!rc) {
-		struct fs_node *rn = fs_node_get(fs_db_ino(sp->db, op.ino));
-		if (rn)
-			fs_node_changed(rn);
-		fs_committed(sp->db);
-	}
-	return rc;
-}
-
 /* Whether name in database directory dn is a table. */
 static int is_table(const struct fs_node *dn, const char *name)
 {
@@ -457,7 +403,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    (dp->kind != FS_TABLE && dp->kind != FS_DB)) {
 		if (sp->kind == FS_BYVAL && dp->kind == FS_BYVAL &&
 		    sp->db == dp->db && sp->tid == dp->tid) {
-			rc = by_move(sp, name, dp, newname);
+			rc = fs_by_move(sp, name, dp, newname);
 			goto out;
 		}
 		if (fs_is_by(sp->kind) || fs_is_by(dp->kind)) {
