@@ -32,9 +32,6 @@
 #define FS_INO_STATS  4 /* .recordfs/stats */
 #define FS_DB_SHIFT   40
 #define FS_INO_DBDIR  1 /* local number of a database's own directory */
-/* Table entries listed between two store_env_unmap_pages() (~16 MiB of
- * records of ~200 bytes) */
-#define FS_LIST_UNMAP 4096
 
 enum fs_kind {
 	FS_ROOT,
@@ -134,18 +131,6 @@ struct fs_file {
 	size_t plain; /* bytes a first write gave whole, in plain JSON
 			 (file_plain), that check has not seen */
 	struct fs_file *next, *prev; /* all open files, for unmount */
-};
-
-/* Directory handle: where the listing stands, to resume without seeking. */
-struct fs_dir {
-	off_t next_off; /* offset the next entry will carry */
-	int phase;	/* 0 dots, 1 records/tables, 2 scratch, 3 done */
-	uint8_t *last;	/* key (or name) of the last entry returned, or NULL;
-			 * when set it points into lastbuf */
-	size_t lastlen;
-	uint8_t *lastbuf; /* kept across entries: no allocation per entry */
-	size_t lastcap;
-	size_t index; /* root: database index */
 };
 
 struct fs_opts {
@@ -410,6 +395,12 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       fuse_ino_t newparent, const char *newname, unsigned int flags);
+
+/* readdir.c */
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* file.c: open files */
 void fs_files_commit_all(void);
