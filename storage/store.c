@@ -1,32 +1,9 @@
 /*
  * store.c: LMDB environments, tables, objects, chunks and aliases.
  *
- * Design: each database is one environment opened with MDB_NOSYNC and
- * MDB_WRITEMAP.  A transaction writes its pages straight into the shared
- * map (the page cache), and a commit writes no file at all: it costs
- * neither an fsync nor a write(2) of the dirty pages (that pwrite was a
- * third of a delete), and a committed change still survives the daemon
- * being killed (the kernel holds the pages).  It reaches the disk at the
- * next store_env_sync(), which the daemon calls on fsync, on a timer and
- * at unmount.
- *
- * A store into a page of the map that the file system has no block for
- * would be a SIGBUS when the disk is full, so the file's blocks are
- * reserved (posix_fallocate) before the map is made larger, and the map
- * starts small (DEFAULT_MAP) and doubles.  That holds where a block, once
- * allocated, is overwritten in place: ext2/3/4, XFS (a file not sharing
- * extents) and tmpfs.  Elsewhere (btrfs, ZFS and other copy-on-write file
- * systems need new blocks for every overwrite), if the blocks of an
- * existing map cannot be had, or when another process may have the
- * environment open (STORE_OPEN_SHARED: LMDB sets the file's length to its
- * map's when it opens one with MDB_WRITEMAP), the environment is opened
- * without MDB_WRITEMAP, where a full disk is a failed write(2): ENOSPC,
- * not a crash.
- *
- * Keys carry a 4-byte big-endian table number first, so one table's objects
- * are one contiguous range and dropping a table is a range delete.
+ * The design, and the structs these functions share, are in store_i.h.
  */
-#include "store.h"
+#include "store_i.h"
 
 #include <assert.h>
 #include <endian.h>
@@ -50,81 +27,6 @@
 #define DEFAULT_MAP	 (1ull << 20)
 #define IGNORE_INO_BELOW 64
 #define INO_AHEAD	 4096
-
-struct store_env {
-	MDB_env *env;
-	char *dir;
-	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
-	uint32_t id;
-	uint64_t next_ino;	/* next number to hand out */
-	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
-				   out and committed */
-	uint64_t commits; /* commits since open (store_write's, batches') */
-	uint64_t changes; /* changes since open: store_write's commits and
-			     store_batch_apply's changes */
-	size_t mapsize;
-	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
-	/* the map's address range, once found, and how far a walk has asked
-	 * the kernel to read ahead (store_env_prefetch) */
-	uintptr_t map_lo, map_hi;
-	size_t map_found_size; /* mapsize when the range was found */
-	uint64_t pf_lo, pf_hi;
-	/* the intent slot: its file (-1: none), and the environment's own
-	 * random number (meta "envid"), which a slot must carry to count;
-	 * stuck: a slot could not be applied, so nothing else may be
-	 * written before it is (at the next open) */
-	int intent_fd;
-	uint64_t envid;
-	int stuck;
-	unsigned psize;
-	/* the last read transaction ended, reset for mdb_txn_renew(): a read
-	 * then needs no allocation (or NULL) */
-	MDB_txn *spare;
-	/* the open batch (store_batch_apply): a write transaction kept
-	 * across calls, batch_n changes in it; borrows counts the
-	 * store_read_begin views of it not yet ended, which must be none
-	 * when it commits */
-	MDB_txn *batch;
-	unsigned batch_n;
-	int borrows;
-	/* what store_intent_safe has granted since the last commit, and
-	 * the last change it granted */
-	size_t room_len, room_entries, room_changes;
-	size_t last_len, last_entries;
-	/* the slot as this process writes it: the commit it follows
-	 * (txnid), its number, where its next change goes, how many */
-	uint64_t slot_txnid, slot_seq;
-	size_t slot_end;
-	unsigned slot_n;
-	int slot_unsynced; /* written since store_env_sync (any thread) */
-	int (*redo)(void *arg, int why);
-	void *redo_arg;
-};
-
-struct store_txn {
-	struct store_env *env;
-	MDB_txn *txn;
-	int map_full; /* set when an operation met MDB_MAP_FULL */
-	int borrowed; /* a view of the open batch: ending it ends nothing */
-};
-
-struct store_cursor {
-	struct store_txn *txn;
-	MDB_cursor *cur;
-	uint8_t prefix[5];
-	int started;
-	uint8_t start[5 + STORE_KEY_MAX];
-	size_t startlen;
-	int skip_equal;
-};
-
-/* On-disk object header; little-endian, fixed size. */
-struct obj_hdr {
-	uint64_t ino;
-	int64_t btime_ns;
-	int64_t mtime_ns;
-	uint64_t size;
-};
 
 /*
  * The one place LMDB's codes are read.  MDB_MAP_FULL is reported as ENOSPC
@@ -166,12 +68,6 @@ static int store_errno(struct store_txn *t, int rc)
 	}
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-
 static int meta_get_u64(struct store_txn *t, const char *name, uint64_t *v)
 {
 	MDB_val k = {strlen(name), (void *)name}, d;
@@ -193,38 +89,6 @@ static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 }
 
 /* ---- the intent slot ------------------------------------------------- */
-
-/*
- * The file "intent": a header, then the changes, each a head and its
- * bytes.  A slot is pending while the data.mdb it was written for
- * (envid) has committed nothing since (txnid, LMDB's last transaction
- * then): the commit that applies its changes ends it, and so does any
- * other, so a slot never lands on a newer state, nor on a data.mdb made
- * anew or put back from a copy.  A change written while the slot is
- * pending is added after the others (the batch holds them all).  Each
- * change's checksum covers the slot's txnid and number (seq, new for
- * each slot) and the bytes, so a change cut short by a crash (it was
- * never answered) ends the slot there, and the changes of an older slot
- * further on in the file never count.
- */
-struct intent_head {
-	uint32_t magic; /* INTENT_MAGIC; all little-endian */
-	uint32_t zero;
-	uint64_t envid;
-	uint64_t txnid;
-	uint64_t seq;
-};
-
-struct intent_change {
-	uint32_t len;
-	uint32_t zero;
-	uint64_t sum;
-};
-
-#define INTENT_MAGIC	   0x34494652u /* "RFI4" */
-#define INTENT_MAX	   (1u << 20)
-#define INTENT_ENTRIES_MAX 4096
-#define INTENT_PATH_PAGES  10
 
 static uint64_t last_txnid(struct store_env *env)
 {
@@ -488,13 +352,6 @@ int store_intent_next(const void **pos, const void *end, const void **data,
 	return 0;
 }
 
-/* Drop the read transaction kept for renewal (mdb_txn_abort takes NULL). */
-static void spare_end(struct store_env *env)
-{
-	mdb_txn_abort(env->spare);
-	env->spare = NULL;
-}
-
 static int txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 {
 	t->env = env;
@@ -692,7 +549,7 @@ void store_env_close(struct store_env *env)
 	if (!env)
 		return;
 	store_batch_commit(env);
-	spare_end(env);
+	store_spare_end(env);
 	mdb_env_sync(env->env, 1);
 	mdb_env_close(env->env);
 	if (env->intent_fd >= 0)
@@ -933,7 +790,7 @@ static int grow_map(struct store_env *env)
 	if (next < env->mapsize || next > (64ull << 40))
 		return ENOSPC;
 	assert(!env->batch);
-	spare_end(env);
+	store_spare_end(env);
 	if (env->writemap) {
 		rc = reserve(env, next);
 		if (rc)
@@ -1120,14 +977,6 @@ void store_env_set_redo(struct store_env *env, int (*redo)(void *arg, int why),
 }
 
 /* ---- tables ---------------------------------------------------------- */
-
-struct table_disk {
-	uint32_t tid;
-	uint32_t flags;
-	uint64_t ino;
-	int64_t btime_ns;
-	int64_t mtime_ns;
-};
 
 static int table_decode(const MDB_val *d, struct store_table *out)
 {
@@ -1737,8 +1586,6 @@ static int index_prefix(uint8_t *buf, uint32_t tid, const void *attr,
 	return 0;
 }
 
-#define IKEY_MAX (6 + STORE_ATTR_MAX + STORE_VALUE_MAX)
-
 /*
  * The attrs database lists the attributes that may have index entries: a
  * put notes its attribute there (a read, and a write only the first
@@ -1898,17 +1745,6 @@ int store_attr_next(struct store_txn *t, uint32_t tid, const void *after,
 	*alen = k.mv_size - 4;
 	return 0;
 }
-
-struct store_icursor {
-	struct store_txn *txn;
-	MDB_cursor *cur;
-	uint8_t prefix[6 + STORE_ATTR_MAX];
-	size_t plen;
-	uint8_t seek[IKEY_MAX + 1]; /* a position may pass the longest value */
-	size_t seeklen;
-	int pending; /* seek before the next read */
-	uint8_t entry[STORE_VALUE_MAX + STORE_KEY_MAX];
-};
 
 int store_icursor_open(struct store_txn *t, uint32_t tid, const void *attr,
 		       size_t alen, struct store_icursor **out)

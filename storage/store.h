@@ -1,5 +1,5 @@
 /*
- * storage: one LMDB environment per database.
+ * store.h: storage, one LMDB environment per database.
  *
  * An environment holds every table of one database, so a change that touches
  * several tables commits atomically.  Storage knows tables by name and number,

@@ -1,0 +1,185 @@
+/*
+ * store_i.h: storage's private header.  The structs behind store.h's
+ * handles, the on-disk layouts, and the helpers that storage's .c files
+ * share.  Only storage's own .c files include it; everything else uses
+ * store.h, the one public header.
+ *
+ * Design: each database is one environment opened with MDB_NOSYNC and
+ * MDB_WRITEMAP.  A transaction writes its pages straight into the shared
+ * map (the page cache), and a commit writes no file at all: it costs
+ * neither an fsync nor a write(2) of the dirty pages (that pwrite was a
+ * third of a delete), and a committed change still survives the daemon
+ * being killed (the kernel holds the pages).  It reaches the disk at the
+ * next store_env_sync(), which the daemon calls on fsync, on a timer and
+ * at unmount.
+ *
+ * A store into a page of the map that the file system has no block for
+ * would be a SIGBUS when the disk is full, so the file's blocks are
+ * reserved (posix_fallocate) before the map is made larger, and the map
+ * starts small (DEFAULT_MAP) and doubles.  That holds where a block, once
+ * allocated, is overwritten in place: ext2/3/4, XFS (a file not sharing
+ * extents) and tmpfs.  Elsewhere (btrfs, ZFS and other copy-on-write file
+ * systems need new blocks for every overwrite), if the blocks of an
+ * existing map cannot be had, or when another process may have the
+ * environment open (STORE_OPEN_SHARED: LMDB sets the file's length to its
+ * map's when it opens one with MDB_WRITEMAP), the environment is opened
+ * without MDB_WRITEMAP, where a full disk is a failed write(2): ENOSPC,
+ * not a crash.
+ *
+ * Keys carry a 4-byte big-endian table number first, so one table's objects
+ * are one contiguous range and dropping a table is a range delete.
+ */
+#ifndef RECORDFS_STORE_I_H
+#define RECORDFS_STORE_I_H
+
+#include "store.h"
+
+#include <endian.h>
+#include <lmdb.h>
+#include <stdint.h>
+#include <string.h>
+
+struct store_env {
+	MDB_env *env;
+	char *dir;
+	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
+	uint32_t id;
+	uint64_t next_ino;	/* next number to hand out */
+	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
+				   out and committed */
+	uint64_t commits; /* commits since open (store_write's, batches') */
+	uint64_t changes; /* changes since open: store_write's commits and
+			     store_batch_apply's changes */
+	size_t mapsize;
+	int writemap; /* opened with MDB_WRITEMAP: the file's blocks reserved */
+	/* the map's address range, once found, and how far a walk has asked
+	 * the kernel to read ahead (store_env_prefetch) */
+	uintptr_t map_lo, map_hi;
+	size_t map_found_size; /* mapsize when the range was found */
+	uint64_t pf_lo, pf_hi;
+	/* the intent slot: its file (-1: none), and the environment's own
+	 * random number (meta "envid"), which a slot must carry to count;
+	 * stuck: a slot could not be applied, so nothing else may be
+	 * written before it is (at the next open) */
+	int intent_fd;
+	uint64_t envid;
+	int stuck;
+	unsigned psize;
+	/* the last read transaction ended, reset for mdb_txn_renew(): a read
+	 * then needs no allocation (or NULL) */
+	MDB_txn *spare;
+	/* the open batch (store_batch_apply): a write transaction kept
+	 * across calls, batch_n changes in it; borrows counts the
+	 * store_read_begin views of it not yet ended, which must be none
+	 * when it commits */
+	MDB_txn *batch;
+	unsigned batch_n;
+	int borrows;
+	/* what store_intent_safe has granted since the last commit, and
+	 * the last change it granted */
+	size_t room_len, room_entries, room_changes;
+	size_t last_len, last_entries;
+	/* the slot as this process writes it: the commit it follows
+	 * (txnid), its number, where its next change goes, how many */
+	uint64_t slot_txnid, slot_seq;
+	size_t slot_end;
+	unsigned slot_n;
+	int slot_unsynced; /* written since store_env_sync (any thread) */
+	int (*redo)(void *arg, int why);
+	void *redo_arg;
+};
+
+struct store_txn {
+	struct store_env *env;
+	MDB_txn *txn;
+	int map_full; /* set when an operation met MDB_MAP_FULL */
+	int borrowed; /* a view of the open batch: ending it ends nothing */
+};
+
+struct store_cursor {
+	struct store_txn *txn;
+	MDB_cursor *cur;
+	uint8_t prefix[5];
+	int started;
+	uint8_t start[5 + STORE_KEY_MAX];
+	size_t startlen;
+	int skip_equal;
+};
+
+/* On-disk object header; little-endian, fixed size. */
+struct obj_hdr {
+	uint64_t ino;
+	int64_t btime_ns;
+	int64_t mtime_ns;
+	uint64_t size;
+};
+
+/*
+ * The file "intent": a header, then the changes, each a head and its
+ * bytes.  A slot is pending while the data.mdb it was written for
+ * (envid) has committed nothing since (txnid, LMDB's last transaction
+ * then): the commit that applies its changes ends it, and so does any
+ * other, so a slot never lands on a newer state, nor on a data.mdb made
+ * anew or put back from a copy.  A change written while the slot is
+ * pending is added after the others (the batch holds them all).  Each
+ * change's checksum covers the slot's txnid and number (seq, new for
+ * each slot) and the bytes, so a change cut short by a crash (it was
+ * never answered) ends the slot there, and the changes of an older slot
+ * further on in the file never count.
+ */
+struct intent_head {
+	uint32_t magic; /* INTENT_MAGIC; all little-endian */
+	uint32_t zero;
+	uint64_t envid;
+	uint64_t txnid;
+	uint64_t seq;
+};
+
+struct intent_change {
+	uint32_t len;
+	uint32_t zero;
+	uint64_t sum;
+};
+
+#define INTENT_MAGIC	   0x34494652u /* "RFI4" */
+#define INTENT_MAX	   (1u << 20)
+#define INTENT_ENTRIES_MAX 4096
+#define INTENT_PATH_PAGES  10
+
+/* On-disk table row: struct store_table's fields, little-endian. */
+struct table_disk {
+	uint32_t tid;
+	uint32_t flags;
+	uint64_t ino;
+	int64_t btime_ns;
+	int64_t mtime_ns;
+};
+
+/* Longest index key: [tid][u16 attr length][attr][value]. */
+#define IKEY_MAX (6 + STORE_ATTR_MAX + STORE_VALUE_MAX)
+
+struct store_icursor {
+	struct store_txn *txn;
+	MDB_cursor *cur;
+	uint8_t prefix[6 + STORE_ATTR_MAX];
+	size_t plen;
+	uint8_t seek[IKEY_MAX + 1]; /* a position may pass the longest value */
+	size_t seeklen;
+	int pending; /* seek before the next read */
+	uint8_t entry[STORE_VALUE_MAX + STORE_KEY_MAX];
+};
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+/* Drop the read transaction kept for renewal (mdb_txn_abort takes NULL). */
+static inline void store_spare_end(struct store_env *env)
+{
+	mdb_txn_abort(env->spare);
+	env->spare = NULL;
+}
+
+#endif
