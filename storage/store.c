@@ -28,46 +28,6 @@
 #define IGNORE_INO_BELOW 64
 #define INO_AHEAD	 4096
 
-/*
- * The one place LMDB's codes are read.  MDB_MAP_FULL is reported as ENOSPC
- * but also marks the transaction so store_write() grows the map and retries.
- */
-static int store_errno(struct store_txn *t, int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return ENOENT;
-	case MDB_KEYEXIST:
-		return EEXIST;
-	case MDB_MAP_FULL:
-		if (t)
-			t->map_full = 1;
-		return ENOSPC;
-	case MDB_TXN_FULL:
-		return EFBIG; /* too many pages for one transaction */
-	case MDB_PAGE_NOTFOUND:
-	case MDB_CORRUPTED:
-	case MDB_PANIC:
-	case MDB_VERSION_MISMATCH:
-	case MDB_INVALID:
-		return EIO;
-	case MDB_READERS_FULL:
-	case MDB_DBS_FULL:
-	case MDB_TLS_FULL:
-	case MDB_CURSOR_FULL:
-	case MDB_PAGE_FULL:
-		return EAGAIN;
-	case MDB_MAP_RESIZED:
-		return EAGAIN;
-	case MDB_BAD_VALSIZE:
-		return EINVAL;
-	default:
-		return rc > 0 ? rc : EIO;
-	}
-}
-
 static int meta_get_u64(struct store_txn *t, const char *name, uint64_t *v)
 {
 	MDB_val k = {strlen(name), (void *)name}, d;

@@ -182,4 +182,10 @@ static inline void store_spare_end(struct store_env *env)
 	env->spare = NULL;
 }
 
+/* ---- shared within storage, by the file that defines them ---------- */
+
+/* errno.c: LMDB's code rc as an errno; MDB_MAP_FULL also marks t (which
+ * may be NULL) for store_write()'s retry. */
+int store_errno(struct store_txn *t, int rc);
+
 #endif
