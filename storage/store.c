@@ -26,28 +26,6 @@
 
 #define DEFAULT_MAP	 (1ull << 20)
 #define IGNORE_INO_BELOW 64
-#define INO_AHEAD	 4096
-
-static int meta_get_u64(struct store_txn *t, const char *name, uint64_t *v)
-{
-	MDB_val k = {strlen(name), (void *)name}, d;
-	int rc = mdb_get(t->txn, t->env->meta, &k, &d);
-	if (rc)
-		return store_errno(t, rc);
-	if (d.mv_size != 8)
-		return EIO;
-	memcpy(v, d.mv_data, 8);
-	*v = le64toh(*v);
-	return 0;
-}
-
-static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
-{
-	v = htole64(v);
-	MDB_val k = {strlen(name), (void *)name}, d = {8, &v};
-	return store_errno(t, mdb_put(t->txn, t->env->meta, &k, &d, 0));
-}
-
 /* ---- the intent slot ------------------------------------------------- */
 
 static uint64_t last_txnid(struct store_env *env)
@@ -442,19 +420,19 @@ again:
 		rc = store_errno(NULL, rc);
 		goto fail;
 	}
-	rc = meta_get_u64(&t, "next_ino", &v);
+	rc = store_meta_get(&t, "next_ino", &v);
 	if (rc == ENOENT) {
 		v = IGNORE_INO_BELOW;
-		rc = meta_put_u64(&t, "next_ino", v);
+		rc = store_meta_put(&t, "next_ino", v);
 	}
 	if (rc) {
 		mdb_txn_abort(t.txn);
 		goto fail;
 	}
 	e->next_ino = e->persisted_ino = v;
-	if (meta_get_u64(&t, "dbid", &v) == 0)
+	if (store_meta_get(&t, "dbid", &v) == 0)
 		e->id = (uint32_t)v;
-	rc = meta_get_u64(&t, "envid", &e->envid);
+	rc = store_meta_get(&t, "envid", &e->envid);
 	if (rc == ENOENT && !(flags & STORE_OPEN_SHARED)) {
 		/* a new environment (or one from before the slot): no slot
 		 * beside it is its own */
@@ -463,7 +441,7 @@ again:
 			e->envid = (uint64_t)time(NULL) ^ (uint64_t)getpid()
 							      << 32;
 		e->envid |= 1;
-		rc = meta_put_u64(&t, "envid", e->envid);
+		rc = store_meta_put(&t, "envid", e->envid);
 	} else if (rc == ENOENT) {
 		rc = 0;
 	}
@@ -560,7 +538,7 @@ uint32_t store_env_id(struct store_env *env)
 
 static int set_id_fn(struct store_txn *t, void *arg)
 {
-	return meta_put_u64(t, "dbid", *(uint32_t *)arg);
+	return store_meta_put(t, "dbid", *(uint32_t *)arg);
 }
 
 int store_env_set_id(struct store_env *env, uint32_t id)
@@ -675,17 +653,6 @@ uint64_t store_env_commits(struct store_env *env)
 	return env->commits;
 }
 
-uint64_t store_ino_alloc(struct store_env *env)
-{
-	return env->next_ino++;
-}
-
-void store_ino_seen(struct store_env *env, uint64_t ino)
-{
-	if (ino >= env->next_ino)
-		env->next_ino = ino + 1;
-}
-
 int store_read_begin(struct store_env *env, struct store_txn **out)
 {
 	struct store_txn *t = malloc(sizeof(*t));
@@ -777,21 +744,6 @@ static int disk_nearly_full(struct store_env *env)
 	return (uint64_t)sv.f_bavail * sv.f_frsize < (32ull << 20);
 }
 
-/*
- * Every number handed out stays under meta "next_ino", which runs
- * INO_AHEAD ahead: one put per INO_AHEAD new numbers, not one per create;
- * a restart skips the rest.  *ahead is the value put (0: none).
- */
-static int ino_persist(struct store_txn *t, uint64_t *ahead)
-{
-	struct store_env *env = t->env;
-	*ahead = 0;
-	if (env->next_ino <= env->persisted_ino)
-		return 0;
-	*ahead = env->next_ino + INO_AHEAD;
-	return meta_put_u64(t, "next_ino", *ahead);
-}
-
 static void committed(struct store_env *env, uint64_t ahead)
 {
 	if (ahead)
@@ -826,7 +778,7 @@ int store_write(struct store_env *env,
 			return rc;
 		rc = fn(&t, arg);
 		if (!rc)
-			rc = ino_persist(&t, &ahead);
+			rc = store_ino_persist(&t, &ahead);
 		if (rc) {
 			mdb_txn_abort(t.txn);
 		} else {
@@ -878,7 +830,7 @@ int store_batch_commit(struct store_env *env)
 	if (!env->batch)
 		return 0;
 	assert(env->borrows == 0);
-	rc = ino_persist(&t, &ahead);
+	rc = store_ino_persist(&t, &ahead);
 	if (rc) {
 		mdb_txn_abort(env->batch);
 		return batch_lost(env, rc);
@@ -975,7 +927,7 @@ int store_table_create(struct store_txn *t, const char *name, size_t len,
 
 	if (len == 0 || len > 511)
 		return EINVAL;
-	rc = meta_get_u64(t, "next_tid", &next_tid);
+	rc = store_meta_get(t, "next_tid", &next_tid);
 	if (rc && rc != ENOENT)
 		return rc;
 	if (next_tid == 0)
@@ -988,7 +940,7 @@ int store_table_create(struct store_txn *t, const char *name, size_t len,
 	rc = mdb_put(t->txn, t->env->tables, &k, &d, MDB_NOOVERWRITE);
 	if (rc)
 		return store_errno(t, rc);
-	rc = meta_put_u64(t, "next_tid", next_tid + 1);
+	rc = store_meta_put(t, "next_tid", next_tid + 1);
 	if (rc)
 		return rc;
 	return table_decode(&d, out);
@@ -1103,16 +1055,6 @@ int store_table_schema_put(struct store_txn *t, uint32_t tid, const void *data,
 		return rc == MDB_NOTFOUND ? 0 : store_errno(t, rc);
 	}
 	return store_errno(t, mdb_put(t->txn, t->env->schemas, &k, &d, 0));
-}
-
-int store_meta_get(struct store_txn *t, const char *name, uint64_t *v)
-{
-	return meta_get_u64(t, name, v);
-}
-
-int store_meta_put(struct store_txn *t, const char *name, uint64_t v)
-{
-	return meta_put_u64(t, name, v);
 }
 
 int store_index_clear(struct store_txn *t, uint32_t tid)
@@ -1314,7 +1256,7 @@ int store_table_next_int(struct store_txn *t, uint32_t tid, int64_t floor,
 	uint64_t v = 0;
 	int rc;
 	snprintf(name, sizeof(name), "next:%u", tid);
-	rc = meta_get_u64(t, name, &v);
+	rc = store_meta_get(t, name, &v);
 	if (rc && rc != ENOENT)
 		return rc;
 	if ((int64_t)v < floor)
@@ -1322,7 +1264,7 @@ int store_table_next_int(struct store_txn *t, uint32_t tid, int64_t floor,
 	if ((int64_t)v == INT64_MAX)
 		return EOVERFLOW;
 	*out = (int64_t)v;
-	return meta_put_u64(t, name, v + 1);
+	return store_meta_put(t, name, v + 1);
 }
 
 int store_obj_last_before(struct store_txn *t, uint32_t tid,

@@ -188,4 +188,8 @@ static inline void store_spare_end(struct store_env *env)
  * may be NULL) for store_write()'s retry. */
 int store_errno(struct store_txn *t, int rc);
 
+/* meta.c: put meta "next_ino" ahead of the numbers handed out, if it
+ * must be (write txn); *ahead is the value put, 0 for none. */
+int store_ino_persist(struct store_txn *t, uint64_t *ahead);
+
 #endif
