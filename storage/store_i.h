@@ -192,4 +192,15 @@ int store_errno(struct store_txn *t, int rc);
  * must be (write txn); *ahead is the value put, 0 for none. */
 int store_ino_persist(struct store_txn *t, uint64_t *ahead);
 
+/* map.c: blocks on disk for the file's first size bytes (0 or
+ * posix_fallocate's error). */
+int store_map_reserve(struct store_env *e, size_t size);
+/* map.c: double the map.  No transaction of env may be open. */
+int store_map_grow(struct store_env *env);
+/* map.c: 1 if a change of len bytes and entries index entries fits in the
+ * map beside those granted since the last commit, which
+ * store_room_reset() forgets when it commits. */
+int store_room_for(struct store_env *env, size_t len, size_t entries);
+void store_room_reset(struct store_env *env);
+
 #endif
