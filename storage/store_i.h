@@ -203,4 +203,7 @@ int store_map_grow(struct store_env *env);
 int store_room_for(struct store_env *env, size_t len, size_t entries);
 void store_room_reset(struct store_env *env);
 
+/* txn.c: begin a transaction of env (flags as mdb_txn_begin's) in *t. */
+int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t);
+
 #endif
