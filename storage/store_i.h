@@ -206,4 +206,7 @@ void store_room_reset(struct store_env *env);
 /* txn.c: begin a transaction of env (flags as mdb_txn_begin's) in *t. */
 int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t);
 
+/* intent.c: at open, void a slot that is not pending (see there). */
+void store_intent_forget_stale(struct store_env *env);
+
 #endif
