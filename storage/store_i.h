@@ -209,4 +209,8 @@ int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t);
 /* intent.c: at open, void a slot that is not pending (see there). */
 void store_intent_forget_stale(struct store_env *env);
 
+/* table.c: delete every key of dbi that starts with prefix. */
+int store_delete_prefix(struct store_txn *t, MDB_dbi dbi, const void *prefix,
+			size_t plen);
+
 #endif
