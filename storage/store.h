@@ -22,7 +22,7 @@
  *            a table without one is dynamic)
  *
  * Every function returns 0 or a positive errno.  LMDB's own codes are read
- * in one place (store.c: store_errno); MDB_MAP_FULL grows the map and retries
+ * in one place (errno.c: store_errno); MDB_MAP_FULL grows the map and retries
  * the whole write inside store_write().
  *
  * Threads: an environment's transactions are used from one thread at a

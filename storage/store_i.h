@@ -28,6 +28,18 @@
  *
  * Keys carry a 4-byte big-endian table number first, so one table's objects
  * are one contiguous range and dropping a table is a range delete.
+ *
+ * The files, lowest first: each calls only files before it here, so that
+ * no two call each other in a circle.
+ *   errno.c   LMDB's return codes, read in one place
+ *   meta.c    the meta database's named numbers; inode numbers
+ *   map.c     the map: its size and blocks, a commit's room, its pages
+ *   table.c   tables and their schemas
+ *   obj.c     objects and their cursors, scratch file chunks, aliases
+ *   txn.c     read and write transactions, commits, the batch
+ *   intent.c  the intent slot
+ *   env.c     opening, closing, syncing and removing an environment
+ *   index.c   index entries, attributes, index cursors, the index check
  */
 #ifndef RECORDFS_STORE_I_H
 #define RECORDFS_STORE_I_H
@@ -198,19 +210,19 @@ int store_map_reserve(struct store_env *e, size_t size);
 /* map.c: double the map.  No transaction of env may be open. */
 int store_map_grow(struct store_env *env);
 /* map.c: 1 if a change of len bytes and entries index entries fits in the
- * map beside those granted since the last commit, which
- * store_room_reset() forgets when it commits. */
+ * map beside those granted since the last commit; store_room_reset()
+ * forgets those, at a commit. */
 int store_room_for(struct store_env *env, size_t len, size_t entries);
 void store_room_reset(struct store_env *env);
+
+/* table.c: delete every key of dbi that starts with prefix. */
+int store_delete_prefix(struct store_txn *t, MDB_dbi dbi, const void *prefix,
+			size_t plen);
 
 /* txn.c: begin a transaction of env (flags as mdb_txn_begin's) in *t. */
 int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t);
 
 /* intent.c: at open, void a slot that is not pending (see there). */
 void store_intent_forget_stale(struct store_env *env);
-
-/* table.c: delete every key of dbi that starts with prefix. */
-int store_delete_prefix(struct store_txn *t, MDB_dbi dbi, const void *prefix,
-			size_t plen);
 
 #endif

@@ -1,25 +1,20 @@
 /*
- * store.c: LMDB environments, tables, objects, chunks and aliases.
+ * env.c: environments: opening one (its named databases, its map's first
+ * size, its intent slot's file), closing, syncing and removing it, and
+ * its number.
  *
- * The design, and the structs these functions share, are in store_i.h.
+ * It sits above storage's other files and calls them: it commits the
+ * batch (txn.c) before it closes, and voids a stale slot (intent.c) when
+ * it opens.  Tables, objects and indexes it leaves to their files.
  */
 #include "store_i.h"
 
-#include <assert.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <lmdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/statvfs.h>
-#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
