@@ -196,7 +196,7 @@ int schema_check_key(const struct schema_check *c, const struct schema_key *key,
  * Give an existing record a new key (a rename): text is its stored canonical
  * text; the result carries key in attribute pk, keeps __createdtime__ and
  * sets __updatedtime__ to now_ms when dynamic.  Output and errors as for
- * schema_record_prepare().  (schema/rekey.c)
+ * schema_record_prepare().  (schema/edit.c)
  */
 int schema_record_rekey(const char *text, size_t len,
 			const struct schema_key *key, const char *pk,
@@ -214,7 +214,7 @@ int schema_record_rekey(const char *text, size_t len,
  * the move.  *body is malloc'd compact JSON,
  * to be written as a new record (schema_record_prepare() without an old
  * record keeps a creation time the body carries).  EIO if text is not a
- * JSON object, ENOMEM.  (schema/rekey.c)
+ * JSON object, ENOMEM.  (schema/edit.c)
  *
  * schema_record_retable_needed() says whether the two differ in those
  * names at all; when not, a record needs no such change.

@@ -1,5 +1,12 @@
 /*
- * rekey.c: a record under a new key.
+ * edit.c: the record edits the daemon makes of a stored record.
+ *
+ * It owns the changes that start from a record's stored text rather than
+ * from a user's write: a new key (schema_record_rekey) and a body for
+ * another table (schema_record_retable).  It prints no canonical text of
+ * its own: an edited body goes through schema_record_prepare() in
+ * record.c like any write (rekey calls it, fs/ does for the others), and
+ * storing the record is fs/'s.
  *
  * A rename changes the primary key the body carries.  Rather than a second
  * printer, the old body loses its key attribute and goes through
