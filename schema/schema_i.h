@@ -147,4 +147,79 @@ int schema_record_text(struct json_object *obj, const char *pk, int dynamic,
  */
 int schema_json_body(struct json_object *obj, char **body, size_t *bodylen);
 
+/*
+ * Index values taken apart, and the coders of their ordered bytes
+ * (value.c).  The files that find values in a record's text and edit.c,
+ * which writes one back, fill in a struct schema_val and leave its bytes
+ * to these, so every path gives the same bytes for the same value.
+ */
+enum schema_val_kind {
+	SCHEMA_V_NULL,
+	SCHEMA_V_FALSE,
+	SCHEMA_V_TRUE,
+	SCHEMA_V_INT,
+	SCHEMA_V_UINT,
+	SCHEMA_V_DBL,
+	SCHEMA_V_STR
+};
+
+/* A value taken apart; strings point into memory the caller owns. */
+struct schema_val {
+	enum schema_val_kind kind;
+	int64_t i;	  /* SCHEMA_V_INT */
+	uint64_t u;	  /* SCHEMA_V_UINT: only above INT64_MAX */
+	double d;	  /* SCHEMA_V_DBL: finite, and no SCHEMA_V_INT/UINT */
+	const uint8_t *s; /* SCHEMA_V_STR: the string, or a cut one's prefix */
+	size_t len;	  /* bytes at s */
+	const uint8_t *digest; /* a cut string's SHA-256, else NULL */
+};
+
+/* A finite double as a value: whole numbers that fit become integers. */
+void schema_num_of_double(double d, struct schema_val *v);
+
+/* An unsigned integer as a value: SCHEMA_V_INT up to INT64_MAX. */
+void schema_num_of_u64(uint64_t u, struct schema_val *v);
+
+/* v's ordered bytes into out (SCHEMA_VALUE_MAX bytes); returns the length. */
+size_t schema_encode_val(const struct schema_val *v, uint8_t *out);
+
+/*
+ * Take apart the value at the start of in; a string is unescaped into raw
+ * (SCHEMA_VALUE_MAX bytes), which v->s then points into.  Returns the
+ * value's length, or 0 if the bytes are not what the encoder writes.
+ */
+size_t schema_decode_val(const uint8_t *in, size_t len, struct schema_val *v,
+			 uint8_t *raw);
+
+/*
+ * A JSON scalar as a value: returns 0, or 1 for what is not indexed
+ * (objects, arrays, a double json-c read as infinite), or EINVAL.
+ */
+int schema_val_of_json(struct json_object *j, struct schema_val *v);
+
+/*
+ * A list's scalar elements in ordered byte form, one buffer for all
+ * (value.c): schema_elems_add() each element, then schema_elems_each()
+ * calls fn once per distinct one, in value order, and empties the list for
+ * the next; schema_elems_free() at the end.  Zeroed to start.
+ */
+struct schema_elem {
+	size_t off, len;
+	const uint8_t *p; /* buf + off, once buf has stopped moving */
+};
+
+struct schema_elems {
+	struct schema_elem *el;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t used, size;
+};
+
+int schema_elems_add(struct schema_elems *e, const struct schema_val *v);
+int schema_elems_each(struct schema_elems *e, const char *attr, size_t attrlen,
+		      int (*fn)(const char *, size_t, const uint8_t *, size_t,
+				void *),
+		      void *arg);
+void schema_elems_free(struct schema_elems *e);
+
 #endif

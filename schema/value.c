@@ -65,19 +65,6 @@
 
 #define SIGN_BIT (UINT64_C(1) << 63)
 
-enum val_kind { V_NULL, V_FALSE, V_TRUE, V_INT, V_UINT, V_DBL, V_STR };
-
-/* A value taken apart; strings point into memory the caller owns. */
-struct val {
-	enum val_kind kind;
-	int64_t i;	       /* V_INT */
-	uint64_t u;	       /* V_UINT: only above INT64_MAX */
-	double d;	       /* V_DBL: finite, and not a V_INT or V_UINT */
-	const uint8_t *s;      /* V_STR: the string, or a cut one's prefix */
-	size_t len;	       /* bytes at s */
-	const uint8_t *digest; /* a cut string's SHA-256, else NULL */
-};
-
 static const char hex_upper[] = "0123456789ABCDEF";
 static const char hex_lower[] = "0123456789abcdef";
 
@@ -154,34 +141,34 @@ static int is_whole(double d)
 }
 
 /* A finite double as a value: whole numbers that fit become integers. */
-static void num_of_double(double d, struct val *v)
+void schema_num_of_double(double d, struct schema_val *v)
 {
 	if (is_whole(d) && d >= -0x1p63 && d < 0x1p64) {
 		if (d < 0x1p63) {
-			v->kind = V_INT;
+			v->kind = SCHEMA_V_INT;
 			v->i = (int64_t)d;
 		} else {
-			v->kind = V_UINT;
+			v->kind = SCHEMA_V_UINT;
 			v->u = (uint64_t)d;
 		}
 	} else {
-		v->kind = V_DBL;
+		v->kind = SCHEMA_V_DBL;
 		v->d = d;
 	}
 }
 
-static void num_of_u64(uint64_t u, struct val *v)
+void schema_num_of_u64(uint64_t u, struct schema_val *v)
 {
 	if (u > INT64_MAX) {
-		v->kind = V_UINT;
+		v->kind = SCHEMA_V_UINT;
 		v->u = u;
 	} else {
-		v->kind = V_INT;
+		v->kind = SCHEMA_V_INT;
 		v->i = (int64_t)u;
 	}
 }
 
-static size_t encode_num(const struct val *v, uint8_t *out)
+static size_t encode_num(const struct schema_val *v, uint8_t *out)
 {
 	uint64_t diff = 0;
 	double d;
@@ -191,11 +178,11 @@ static size_t encode_num(const struct val *v, uint8_t *out)
 	 * and the difference to the rounded value is small and exact.
 	 */
 	switch (v->kind) {
-	case V_INT:
+	case SCHEMA_V_INT:
 		d = (double)v->i;
 		diff = (uint64_t)v->i - double_wrap(d);
 		break;
-	case V_UINT:
+	case SCHEMA_V_UINT:
 		d = (double)v->u;
 		diff = v->u - double_wrap(d);
 		break;
@@ -262,29 +249,29 @@ static size_t encode_str(const uint8_t *s, size_t len, uint8_t *out)
 }
 
 /* out has SCHEMA_VALUE_MAX bytes; v->digest is not looked at. */
-static size_t encode_val(const struct val *v, uint8_t *out)
+size_t schema_encode_val(const struct schema_val *v, uint8_t *out)
 {
 	switch (v->kind) {
-	case V_NULL:
+	case SCHEMA_V_NULL:
 		out[0] = TAG_NULL;
 		return 1;
-	case V_FALSE:
+	case SCHEMA_V_FALSE:
 		out[0] = TAG_FALSE;
 		return 1;
-	case V_TRUE:
+	case SCHEMA_V_TRUE:
 		out[0] = TAG_TRUE;
 		return 1;
-	case V_INT:
-	case V_UINT:
-	case V_DBL:
+	case SCHEMA_V_INT:
+	case SCHEMA_V_UINT:
+	case SCHEMA_V_DBL:
 		return encode_num(v, out);
-	case V_STR:
+	case SCHEMA_V_STR:
 		return encode_str(v->s, v->len, out);
 	}
 	return 0;
 }
 
-static size_t decode_num(const uint8_t *in, size_t len, struct val *v)
+static size_t decode_num(const uint8_t *in, size_t len, struct schema_val *v)
 {
 	uint8_t again[NUM_LEN];
 	uint64_t diff, n;
@@ -300,13 +287,13 @@ static size_t decode_num(const uint8_t *in, size_t len, struct val *v)
 	    !(d == 0x1p64 && diff == 0)) {
 		n = double_wrap(d) + diff;
 		if (d < 0) {
-			v->kind = V_INT;
+			v->kind = SCHEMA_V_INT;
 			v->i = u64_to_i64(n);
 		} else {
-			num_of_u64(n, v);
+			schema_num_of_u64(n, v);
 		}
 	} else {
-		v->kind = V_DBL;
+		v->kind = SCHEMA_V_DBL;
 		v->d = d;
 	}
 	/* Only the bytes encode_num() writes are a number (no -0.0, ...). */
@@ -319,12 +306,12 @@ static size_t decode_num(const uint8_t *in, size_t len, struct val *v)
  * Unescape a string's bytes into raw (SCHEMA_VALUE_MAX bytes), checking
  * that they are what encode_str() writes.
  */
-static size_t decode_str(const uint8_t *in, size_t len, struct val *v,
+static size_t decode_str(const uint8_t *in, size_t len, struct schema_val *v,
 			 uint8_t *raw)
 {
 	size_t p = 1, o = 0, esc;
 
-	v->kind = V_STR;
+	v->kind = SCHEMA_V_STR;
 	v->digest = NULL;
 	for (;;) {
 		if (p >= len || p >= SCHEMA_VALUE_MAX)
@@ -365,7 +352,7 @@ static size_t decode_str(const uint8_t *in, size_t len, struct val *v,
 }
 
 /* Take apart the value at the start of in; returns its length or 0. */
-static size_t decode_val(const uint8_t *in, size_t len, struct val *v,
+size_t schema_decode_val(const uint8_t *in, size_t len, struct schema_val *v,
 			 uint8_t *raw)
 {
 	memset(v, 0, sizeof(*v));
@@ -373,13 +360,13 @@ static size_t decode_val(const uint8_t *in, size_t len, struct val *v,
 		return 0;
 	switch (in[0]) {
 	case TAG_NULL:
-		v->kind = V_NULL;
+		v->kind = SCHEMA_V_NULL;
 		return 1;
 	case TAG_FALSE:
-		v->kind = V_FALSE;
+		v->kind = SCHEMA_V_FALSE;
 		return 1;
 	case TAG_TRUE:
-		v->kind = V_TRUE;
+		v->kind = SCHEMA_V_TRUE;
 		return 1;
 	case TAG_NUM:
 		return decode_num(in, len, v);
@@ -392,9 +379,9 @@ static size_t decode_val(const uint8_t *in, size_t len, struct val *v,
 size_t schema_value_len(const uint8_t *buf, size_t len)
 {
 	uint8_t raw[SCHEMA_VALUE_MAX];
-	struct val v;
+	struct schema_val v;
 
-	return decode_val(buf, len, &v, raw);
+	return schema_decode_val(buf, len, &v, raw);
 }
 
 /* ---- names ----------------------------------------------------------- */
@@ -541,7 +528,7 @@ static size_t str_stem(const uint8_t *s, size_t len, int escape_first,
 	return o;
 }
 
-static size_t str_name(const struct val *v, char *name)
+static size_t str_name(const struct schema_val *v, char *name)
 {
 	char stem[SCHEMA_NAME_MAX + 4];
 	uint8_t digest[DIGEST_LEN];
@@ -587,22 +574,22 @@ static size_t str_name(const struct val *v, char *name)
 	return o;
 }
 
-static size_t val_name(const struct val *v, char *name)
+static size_t val_name(const struct schema_val *v, char *name)
 {
 	switch (v->kind) {
-	case V_NULL:
+	case SCHEMA_V_NULL:
 		return (size_t)sprintf(name, "null");
-	case V_FALSE:
+	case SCHEMA_V_FALSE:
 		return (size_t)sprintf(name, "false");
-	case V_TRUE:
+	case SCHEMA_V_TRUE:
 		return (size_t)sprintf(name, "true");
-	case V_INT:
+	case SCHEMA_V_INT:
 		return (size_t)sprintf(name, "%" PRId64, v->i);
-	case V_UINT:
+	case SCHEMA_V_UINT:
 		return (size_t)sprintf(name, "%" PRIu64, v->u);
-	case V_DBL:
+	case SCHEMA_V_DBL:
 		return double_name(v->d, name);
-	case V_STR:
+	case SCHEMA_V_STR:
 		return str_name(v, name);
 	}
 	name[0] = '\0';
@@ -612,9 +599,9 @@ static size_t val_name(const struct val *v, char *name)
 size_t schema_value_to_name(const uint8_t *val, size_t vallen, char *name)
 {
 	uint8_t raw[SCHEMA_VALUE_MAX];
-	struct val v;
+	struct schema_val v;
 
-	if (!decode_val(val, vallen, &v, raw)) {
+	if (!schema_decode_val(val, vallen, &v, raw)) {
 		name[0] = '\0';
 		return 0;
 	}
@@ -642,7 +629,7 @@ static int hashed_name(const char *name, size_t namelen)
 
 /* Read a number name into v (not yet checked for being canonical). */
 static int number_of_name(const char *name, size_t namelen, int whole,
-			  struct val *v, struct schema_err *err)
+			  struct schema_val *v, struct schema_err *err)
 {
 	char buf[SCHEMA_NAME_MAX + 1];
 	uint64_t mag = 0, limit = UINT64_MAX;
@@ -669,10 +656,10 @@ static int number_of_name(const char *name, size_t namelen, int whole,
 			mag = mag * 10 + dig;
 		}
 		if (neg) {
-			v->kind = V_INT;
+			v->kind = SCHEMA_V_INT;
 			v->i = mag ? -(int64_t)(mag - 1) - 1 : 0;
 		} else {
-			num_of_u64(mag, v);
+			schema_num_of_u64(mag, v);
 		}
 		return 0;
 	}
@@ -681,7 +668,7 @@ static int number_of_name(const char *name, size_t namelen, int whole,
 	d = strtod(buf, NULL);
 	if (!isfinite(d))
 		return schema_fail(err, EINVAL, "number out of range");
-	num_of_double(d, v);
+	schema_num_of_double(d, v);
 	return 0;
 }
 
@@ -690,7 +677,7 @@ int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
 {
 	char canon[SCHEMA_NAME_MAX + 1];
 	uint8_t raw[SCHEMA_NAME_MAX];
-	struct val v = {.kind = V_STR};
+	struct schema_val v = {.kind = SCHEMA_V_STR};
 	size_t rl, cl;
 	int rc, whole;
 
@@ -715,11 +702,11 @@ int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
 	}
 
 	if (namelen == 4 && !memcmp(name, "null", 4)) {
-		v.kind = V_NULL;
+		v.kind = SCHEMA_V_NULL;
 	} else if (namelen == 4 && !memcmp(name, "true", 4)) {
-		v.kind = V_TRUE;
+		v.kind = SCHEMA_V_TRUE;
 	} else if (namelen == 5 && !memcmp(name, "false", 5)) {
-		v.kind = V_FALSE;
+		v.kind = SCHEMA_V_FALSE;
 	} else if (namelen == 2 && !memcmp(name, "\"\"", 2)) {
 		v.len = 0;
 		v.s = raw;
@@ -744,7 +731,7 @@ int schema_name_to_value(const char *name, size_t namelen, uint8_t *out,
 		    err, EINVAL,
 		    "not the canonical name of its value, which is \"%s\"",
 		    canon);
-	*outlen = encode_val(&v, out);
+	*outlen = schema_encode_val(&v, out);
 	return 0;
 }
 
@@ -797,7 +784,7 @@ int schema_name_to_range(const char *name, size_t namelen, uint8_t *lo,
  * A JSON scalar as a value: returns 0, or 1 for what is not indexed
  * (objects, arrays, a double json-c read as infinite), or EINVAL.
  */
-static int val_of_json(struct json_object *j, struct val *v)
+int schema_val_of_json(struct json_object *j, struct schema_val *v)
 {
 	int64_t i;
 	uint64_t u;
@@ -806,10 +793,11 @@ static int val_of_json(struct json_object *j, struct val *v)
 	memset(v, 0, sizeof(*v));
 	switch (json_object_get_type(j)) {
 	case json_type_null:
-		v->kind = V_NULL;
+		v->kind = SCHEMA_V_NULL;
 		return 0;
 	case json_type_boolean:
-		v->kind = json_object_get_boolean(j) ? V_TRUE : V_FALSE;
+		v->kind =
+		    json_object_get_boolean(j) ? SCHEMA_V_TRUE : SCHEMA_V_FALSE;
 		return 0;
 	case json_type_int:
 		/*
@@ -819,9 +807,9 @@ static int val_of_json(struct json_object *j, struct val *v)
 		i = json_object_get_int64(j);
 		u = json_object_get_uint64(j);
 		if (i == INT64_MAX && u > INT64_MAX) {
-			num_of_u64(u, v);
+			schema_num_of_u64(u, v);
 		} else {
-			v->kind = V_INT;
+			v->kind = SCHEMA_V_INT;
 			v->i = i;
 		}
 		return 0;
@@ -829,10 +817,10 @@ static int val_of_json(struct json_object *j, struct val *v)
 		d = json_object_get_double(j);
 		if (!isfinite(d))
 			return 1;
-		num_of_double(d, v);
+		schema_num_of_double(d, v);
 		return 0;
 	case json_type_string:
-		v->kind = V_STR;
+		v->kind = SCHEMA_V_STR;
 		v->s = (const uint8_t *)json_object_get_string(j);
 		v->len = (size_t)json_object_get_string_len(j);
 		return schema_utf8_valid(v->s, v->len) ? 0 : EINVAL;
@@ -841,32 +829,19 @@ static int val_of_json(struct json_object *j, struct val *v)
 	}
 }
 
-/* A list's scalar elements in ordered byte form, one buffer for all. */
-struct elem {
-	size_t off, len;
-	const uint8_t *p; /* buf + off, once buf has stopped moving */
-};
-
-struct elems {
-	struct elem *el;
-	size_t n, cap;
-	uint8_t *buf;
-	size_t used, size;
-};
-
 static int elem_cmp(const void *a, const void *b)
 {
-	const struct elem *x = a, *y = b;
+	const struct schema_elem *x = a, *y = b;
 	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
 
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-static int elems_add(struct elems *e, const struct val *v)
+int schema_elems_add(struct schema_elems *e, const struct schema_val *v)
 {
 	if (e->n == e->cap) {
 		size_t c = e->cap ? 2 * e->cap : 16;
-		struct elem *ne = realloc(e->el, c * sizeof(*ne));
+		struct schema_elem *ne = realloc(e->el, c * sizeof(*ne));
 		if (!ne)
 			return ENOMEM;
 		e->el = ne;
@@ -881,7 +856,7 @@ static int elems_add(struct elems *e, const struct val *v)
 		e->size = c;
 	}
 	e->el[e->n].off = e->used;
-	e->el[e->n].len = encode_val(v, e->buf + e->used);
+	e->el[e->n].len = schema_encode_val(v, e->buf + e->used);
 	e->used += e->el[e->n++].len;
 	return 0;
 }
@@ -892,7 +867,7 @@ static int elems_add(struct elems *e, const struct val *v)
  * n^2; the buffer stays near the size of the record's text.  Empties e
  * for the next list.
  */
-static int elems_each(struct elems *e, const char *attr, size_t attrlen,
+int schema_elems_each(struct schema_elems *e, const char *attr, size_t attrlen,
 		      int (*fn)(const char *, size_t, const uint8_t *, size_t,
 				void *),
 		      void *arg)
@@ -910,7 +885,7 @@ static int elems_each(struct elems *e, const char *attr, size_t attrlen,
 	return rc;
 }
 
-static void elems_free(struct elems *e)
+void schema_elems_free(struct schema_elems *e)
 {
 	free(e->el);
 	free(e->buf);
@@ -923,20 +898,20 @@ array_entries(const char *attr, size_t attrlen, struct json_object *arr,
 	      void *arg)
 {
 	size_t n = json_object_array_length(arr), i;
-	struct elems e = {0};
-	struct val v;
+	struct schema_elems e = {0};
+	struct schema_val v;
 	int rc = 0;
 
 	for (i = 0; i < n && !rc; i++) {
-		rc = val_of_json(json_object_array_get_idx(arr, i), &v);
+		rc = schema_val_of_json(json_object_array_get_idx(arr, i), &v);
 		if (rc == 1)
 			rc = 0;
 		else if (!rc)
-			rc = elems_add(&e, &v);
+			rc = schema_elems_add(&e, &v);
 	}
 	if (!rc)
-		rc = elems_each(&e, attr, attrlen, fn, arg);
-	elems_free(&e);
+		rc = schema_elems_each(&e, attr, attrlen, fn, arg);
+	schema_elems_free(&e);
 	return rc;
 }
 
@@ -949,7 +924,7 @@ int schema_index_entries(const char *text, size_t len, const char *pk,
 	uint8_t enc[SCHEMA_VALUE_MAX];
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
-	struct val v;
+	struct schema_val v;
 	size_t end;
 	int rc = 0;
 
@@ -978,14 +953,14 @@ int schema_index_entries(const char *text, size_t len, const char *pk,
 		if (json_object_is_type(m, json_type_array)) {
 			rc = array_entries(attr, strlen(attr), m, fn, arg);
 		} else {
-			rc = val_of_json(m, &v);
+			rc = schema_val_of_json(m, &v);
 			if (rc == 1) {
 				rc = 0;
 				continue;
 			}
 			if (!rc)
 				rc = fn(attr, strlen(attr), enc,
-					encode_val(&v, enc), arg);
+					schema_encode_val(&v, enc), arg);
 		}
 		if (rc)
 			break;
@@ -997,26 +972,26 @@ out:
 }
 
 /* A json-c object for a decoded value; NULL with *err for null... */
-static int json_of_val(const struct val *v, struct json_object **out)
+static int json_of_val(const struct schema_val *v, struct json_object **out)
 {
 	*out = NULL;
 	switch (v->kind) {
-	case V_NULL:
+	case SCHEMA_V_NULL:
 		return 0; /* json-c's null is the NULL object */
-	case V_FALSE:
-	case V_TRUE:
-		*out = json_object_new_boolean(v->kind == V_TRUE);
+	case SCHEMA_V_FALSE:
+	case SCHEMA_V_TRUE:
+		*out = json_object_new_boolean(v->kind == SCHEMA_V_TRUE);
 		break;
-	case V_INT:
+	case SCHEMA_V_INT:
 		*out = json_object_new_int64(v->i);
 		break;
-	case V_UINT:
+	case SCHEMA_V_UINT:
 		*out = json_object_new_uint64(v->u);
 		break;
-	case V_DBL:
+	case SCHEMA_V_DBL:
 		*out = json_object_new_double(v->d);
 		break;
-	case V_STR:
+	case SCHEMA_V_STR:
 		if (v->digest)
 			return EINVAL; /* only a prefix is known */
 		*out =
@@ -1034,13 +1009,13 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *obj = NULL, *cur, *nv = NULL;
 	uint8_t raw[SCHEMA_VALUE_MAX];
-	struct val v;
+	struct schema_val v;
 	int rc = 0;
 
 	*body = NULL;
 	if (!tok)
 		return ENOMEM;
-	if (decode_val(val, vallen, &v, raw) != vallen) {
+	if (schema_decode_val(val, vallen, &v, raw) != vallen) {
 		rc = schema_fail(err, EINVAL, "malformed value");
 		goto out;
 	}
@@ -1072,9 +1047,9 @@ int schema_record_set_value(const char *text, size_t len, const char *attr,
 			struct json_object *e =
 			    json_object_array_get_idx(cur, i);
 			uint8_t enc[SCHEMA_VALUE_MAX];
-			struct val ev;
-			if (val_of_json(e, &ev) ||
-			    encode_val(&ev, enc) != oldlen ||
+			struct schema_val ev;
+			if (schema_val_of_json(e, &ev) ||
+			    schema_encode_val(&ev, enc) != oldlen ||
 			    memcmp(enc, old, oldlen) != 0)
 				continue;
 			json_object_array_put_idx(
@@ -1261,8 +1236,8 @@ static int scan_string(struct scan *s)
 }
 
 /* The literal word (true, false, null) at s->p, which is of kind k. */
-static int scan_word(struct scan *s, const char *word, enum val_kind k,
-		     struct val *v)
+static int scan_word(struct scan *s, const char *word, enum schema_val_kind k,
+		     struct schema_val *v)
 {
 	size_t n = strlen(word);
 	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
@@ -1274,12 +1249,12 @@ static int scan_word(struct scan *s, const char *word, enum val_kind k,
 
 /*
  * A scalar at s->p as json-c makes it: 0 with *v set (strings point into
- * s->sbuf), 1 for an object or array (skipped past, as val_of_json()
+ * s->sbuf), 1 for an object or array (skipped past, as schema_val_of_json()
  * skips them), ENOTSUP, ENOMEM.
  */
 static int scan_skip(struct scan *s);
 
-static int scan_value(struct scan *s, struct val *v)
+static int scan_value(struct scan *s, struct schema_val *v)
 {
 	char num[64];
 	const char *q;
@@ -1294,7 +1269,7 @@ static int scan_value(struct scan *s, struct val *v)
 		int rc = scan_string(s);
 		if (rc)
 			return rc;
-		v->kind = V_STR;
+		v->kind = SCHEMA_V_STR;
 		v->s = s->sbuf ? s->sbuf : (const uint8_t *)"";
 		v->len = s->slen;
 		return 0;
@@ -1303,11 +1278,11 @@ static int scan_value(struct scan *s, struct val *v)
 	case '[':
 		return scan_skip(s) ? ENOTSUP : 1;
 	case 't':
-		return scan_word(s, "true", V_TRUE, v);
+		return scan_word(s, "true", SCHEMA_V_TRUE, v);
 	case 'f':
-		return scan_word(s, "false", V_FALSE, v);
+		return scan_word(s, "false", SCHEMA_V_FALSE, v);
 	case 'n':
-		return scan_word(s, "null", V_NULL, v);
+		return scan_word(s, "null", SCHEMA_V_NULL, v);
 	}
 	/* a number: json-c takes one without '.', 'e' or 'E' as an integer
 	 * (int64 when negative, else uint64), any other as strtod's double */
@@ -1360,20 +1335,20 @@ static int scan_value(struct scan *s, struct val *v)
 			return ENOTSUP;
 		if (!isfinite(d)) {
 			s->p = q;
-			return 1; /* val_of_json() skips it too */
+			return 1; /* schema_val_of_json() skips it too */
 		}
-		num_of_double(d, v);
+		schema_num_of_double(d, v);
 	} else if (num[0] == '-') {
 		long long i = strtoll(num, NULL, 10);
 		if (errno)
 			return ENOTSUP;
-		v->kind = V_INT;
+		v->kind = SCHEMA_V_INT;
 		v->i = (int64_t)i;
 	} else {
 		unsigned long long u = strtoull(num, NULL, 10);
 		if (errno)
 			return ENOTSUP;
-		num_of_u64((uint64_t)u, v);
+		schema_num_of_u64((uint64_t)u, v);
 	}
 	s->p = q;
 	return 0;
@@ -1447,7 +1422,7 @@ static int scan_skip_at(struct scan *s, int depth)
 			if (scan_skip_at(s, depth + 1))
 				return ENOTSUP;
 		} else {
-			struct val v;
+			struct schema_val v;
 			int rc = scan_value(s, &v);
 			if (rc != 0 && rc != 1)
 				return ENOTSUP;
@@ -1590,10 +1565,10 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 {
 	struct scan s = {.p = text, .end = text + len};
 	struct found f = {0};
-	struct elems e = {0};
+	struct schema_elems e = {0};
 	uint8_t enc[SCHEMA_VALUE_MAX];
 	size_t pklen = pk ? strlen(pk) : 0, i;
-	struct val v;
+	struct schema_val v;
 	int rc = ENOTSUP, more = -1, emitting = 0;
 
 	if (len > INT_MAX) /* json-c takes an int */
@@ -1620,7 +1595,7 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 			     items = scan_more(&s, ']')) {
 				rc = scan_value(&s, &v);
 				if (rc == 0)
-					rc = elems_add(&e, &v);
+					rc = schema_elems_add(&e, &v);
 				else if (rc == 1)
 					rc = 0;
 				if (rc)
@@ -1631,14 +1606,15 @@ int schema_index_entries_quick(const char *text, size_t len, const char *pk,
 			if (skip)
 				e.n = e.used = 0;
 			else
-				rc = elems_each(&e, attr, alen, found_add, &f);
+				rc = schema_elems_each(&e, attr, alen,
+						       found_add, &f);
 		} else {
 			rc = scan_value(&s, &v);
 			if (rc == 1)
 				rc = 0;
 			else if (rc == 0 && !skip)
 				rc = found_add(attr, alen, enc,
-					       encode_val(&v, enc), &f);
+					       schema_encode_val(&v, enc), &f);
 		}
 		if (rc)
 			goto out;
@@ -1659,7 +1635,7 @@ fail:
 	rc = ENOTSUP;
 out:
 	free(s.sbuf);
-	elems_free(&e);
+	schema_elems_free(&e);
 	free(f.buf);
 	free(f.e);
 	free(f.names);
@@ -1674,7 +1650,7 @@ int schema_text_int_attr(const char *text, size_t len, const char *name,
 	struct scan s = {.p = text, .end = text + len};
 	size_t nlen = strlen(name);
 	int found = 0, seen = 0, rc = ENOTSUP, more = -1;
-	struct val v;
+	struct schema_val v;
 
 	if (len > INT_MAX)
 		goto out;
@@ -1695,7 +1671,7 @@ int schema_text_int_attr(const char *text, size_t len, const char *name,
 			goto out;
 		/* an integer in the text (json-c's int type), not a whole
 		 * float, and within int64_t */
-		if (is_name && r == 0 && v.kind == V_INT && s.num_int) {
+		if (is_name && r == 0 && v.kind == SCHEMA_V_INT && s.num_int) {
 			*out = v.i;
 			found = 1;
 		}
