@@ -2,9 +2,10 @@
  * edit.c: the record edits the daemon makes of a stored record.
  *
  * It owns the changes that start from a record's stored text rather than
- * from a user's write: a new key (schema_record_rekey) and a body for
- * another table (schema_record_retable).  It prints no canonical text of
- * its own: an edited body goes through schema_record_prepare() in
+ * from a user's write: a new key (schema_record_rekey), a body for another
+ * table (schema_record_retable) and an attribute set to an index value, a
+ * link moved through .by (schema_record_set_value).  It prints no canonical
+ * text of its own: an edited body goes through schema_record_prepare() in
  * record.c like any write (rekey calls it, fs/ does for the others), and
  * storing the record is fs/'s.
  *
@@ -155,6 +156,112 @@ int schema_record_retable(const char *text, size_t len,
 out:
 	json_object_put(times[0]);
 	json_object_put(times[1]);
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* A json-c object for a decoded value; NULL with *err for null... */
+static int json_of_val(const struct schema_val *v, struct json_object **out)
+{
+	*out = NULL;
+	switch (v->kind) {
+	case SCHEMA_V_NULL:
+		return 0; /* json-c's null is the NULL object */
+	case SCHEMA_V_FALSE:
+	case SCHEMA_V_TRUE:
+		*out = json_object_new_boolean(v->kind == SCHEMA_V_TRUE);
+		break;
+	case SCHEMA_V_INT:
+		*out = json_object_new_int64(v->i);
+		break;
+	case SCHEMA_V_UINT:
+		*out = json_object_new_uint64(v->u);
+		break;
+	case SCHEMA_V_DBL:
+		*out = json_object_new_double(v->d);
+		break;
+	case SCHEMA_V_STR:
+		if (v->digest)
+			return EINVAL; /* only a prefix is known */
+		*out =
+		    json_object_new_string_len((const char *)v->s, (int)v->len);
+		break;
+	}
+	return *out ? 0 : ENOMEM;
+}
+
+int schema_record_set_value(const char *text, size_t len, const char *attr,
+			    const uint8_t *old, size_t oldlen,
+			    const uint8_t *val, size_t vallen, char **body,
+			    size_t *bodylen, struct schema_err *err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj = NULL, *cur, *nv = NULL;
+	uint8_t raw[SCHEMA_VALUE_MAX];
+	struct schema_val v;
+	int rc = 0;
+
+	*body = NULL;
+	if (!tok)
+		return ENOMEM;
+	if (schema_decode_val(val, vallen, &v, raw) != vallen) {
+		rc = schema_fail(err, EINVAL, "malformed value");
+		goto out;
+	}
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		rc =
+		    schema_fail(err, EIO, "stored record is not a JSON object");
+		goto out;
+	}
+	if (json_of_val(&v, &nv)) {
+		rc = schema_fail(err, EINVAL,
+				 "the value is too long to be set through .by; "
+				 "edit the record instead");
+		goto out;
+	}
+	if (json_object_object_get_ex(obj, attr, &cur) &&
+	    json_object_is_type(cur, json_type_array)) {
+		/* an array: the element that held the old value changes */
+		size_t i, n = json_object_array_length(cur), hits = 0;
+		if (!old) {
+			rc = schema_fail(err, EPERM,
+					 "\"%s\" is a list: move the link out "
+					 "of the directory of the element to "
+					 "change",
+					 attr);
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			struct json_object *e =
+			    json_object_array_get_idx(cur, i);
+			uint8_t enc[SCHEMA_VALUE_MAX];
+			struct schema_val ev;
+			if (schema_val_of_json(e, &ev) ||
+			    schema_encode_val(&ev, enc) != oldlen ||
+			    memcmp(enc, old, oldlen) != 0)
+				continue;
+			json_object_array_put_idx(
+			    cur, i, nv ? json_object_get(nv) : NULL);
+			hits++;
+		}
+		if (!hits) {
+			rc = schema_fail(err, EPERM,
+					 "no element of \"%s\" holds the value "
+					 "the link was moved from",
+					 attr);
+			goto out;
+		}
+		json_object_put(nv);
+		nv = NULL;
+	} else {
+		json_object_object_add(obj, attr, nv);
+		nv = NULL;
+	}
+	rc = schema_json_body(obj, body, bodylen);
+out:
+	json_object_put(nv);
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return rc;
