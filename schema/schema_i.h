@@ -192,8 +192,8 @@ size_t schema_decode_val(const uint8_t *in, size_t len, struct schema_val *v,
 			 uint8_t *raw);
 
 /*
- * A JSON scalar as a value: returns 0, or 1 for what is not indexed
- * (objects, arrays, a double json-c read as infinite), or EINVAL.
+ * A JSON scalar as a value (entries.c): returns 0, or 1 for what is not
+ * indexed (objects, arrays, a double json-c read as infinite), or EINVAL.
  */
 int schema_val_of_json(struct json_object *j, struct schema_val *v);
 
