@@ -9,6 +9,10 @@
  * declared table reads exactly like any other.  schema_table_json_schema()
  * states the same rules as JSON Schema, for tools outside.
  *
+ * It must not print a record its own way nor read schema text: printing
+ * is record.c's and parsing sdl.c's; which attributes a table indexes is
+ * entries.c's.
+ *
  * The checks work on json-c objects parsed from canonical text, which the
  * lexer in record.c has already passed, so json-c's strict mode is enough
  * here: no integer past 64 bits, bad UTF-8 or lone surrogate reaches it.

@@ -21,6 +21,10 @@
  * A plain body (one flat object of simple values, what `echo` writes)
  * skips both readers: record_plain() reads it once and lays its bytes out
  * as the canonical text, for a quarter of the time json-c takes.
+ *
+ * It must not know a table's declared types: check.c holds a record to
+ * them after schema_record_prepare().  Edits of a stored record are
+ * edit.c's; the old creation time is read through scan.c.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -7,6 +7,10 @@
  * asks schema_key_to_name() for the canonical name of what it found: the
  * name is accepted only if the two agree byte for byte.  The encoder is the
  * single definition of the mapping; the decoder cannot drift from it.
+ *
+ * It also keeps schema_fail() and the percent-decoding that value names
+ * share.  Every other file of schema/ may call it, so it must call none of
+ * them; index values and their names are value.c's.
  */
 #include <errno.h>
 #include <inttypes.h>

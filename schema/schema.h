@@ -1,9 +1,10 @@
 /*
- * schema: the rules that turn what a user writes into what storage keeps.
+ * schema.h: the rules that turn what a user writes into what storage keeps.
  *
  * Record keys and their file names, the ordered byte form of keys that
  * storage sorts by, and the canonical text of a record.  Nothing here knows
- * FUSE; nothing here touches LMDB.
+ * FUSE; nothing here touches LMDB.  This is schema/'s one public header:
+ * what its files share beyond it stays in schema_i.h.
  *
  * Every function returns 0 or a positive errno.  Where a refusal needs words,
  * the caller passes a struct schema_err and gets one line that says why,
@@ -240,7 +241,7 @@ int schema_record_retable_needed(const struct schema_table *from,
  */
 size_t schema_compact(const char *canon, size_t len, char *out);
 
-/* ---- index values (schema/value.c) ---------------------------------- */
+/* ---- index values (schema/value.c, entries.c, scan.c) --------------- */
 
 /* The primary key attribute of dynamic tables. */
 #define SCHEMA_PK "id"
@@ -273,7 +274,7 @@ int schema_table_store_entries(const struct schema_table *t, const void *text,
  * The integer a canonical text holds in its top-level attribute name, read
  * without json-c: 1 with *out set when it is an integer (json-c's int type)
  * within int64_t, 0 when the text holds none, ENOTSUP when the scanner
- * cannot tell as json-c would (then parse the text).
+ * cannot tell as json-c would (then parse the text).  (schema/scan.c)
  */
 int schema_text_int_attr(const char *text, size_t len, const char *name,
 			 int64_t *out);
@@ -318,7 +319,7 @@ int schema_table_store_entries_quick(const struct schema_table *t,
  * each name as written (NUL-terminated; attrlen its length).
  * The value bytes live only during the call.  fn returning non-zero stops
  * the walk and is returned.  EINVAL if text is not one JSON object (json-c
- * strict mode, whitespace after it allowed), ENOMEM.
+ * strict mode, whitespace after it allowed), ENOMEM.  (schema/entries.c)
  */
 int schema_index_entries(const char *text, size_t len, const char *pk,
 			 int (*fn)(const char *attr, size_t attrlen,
@@ -333,7 +334,7 @@ int schema_index_entries(const char *text, size_t len, const char *pk,
  * for nothing, on any text it is not sure to read as json-c does (a name
  * given twice, a name with a NUL, a lone surrogate, an integer out of
  * range, deep nesting, trailing bytes); then use schema_index_entries().
- * Other returns are fn's, or ENOMEM before any call.
+ * Other returns are fn's, or ENOMEM before any call.  (schema/scan.c)
  */
 #define SCHEMA_QUICK_NO (-1)
 int schema_index_entries_quick(const char *text, size_t len, const char *pk,
@@ -413,6 +414,7 @@ int schema_name_to_range(const char *name, size_t namelen, uint8_t *lo,
  * becomes val.  *body is malloc'd JSON (not canonical: it goes through
  * schema_record_prepare like any write).  EINVAL with err for a value
  * whose whole text is not known (a long string's hashed form).
+ * (schema/edit.c)
  */
 int schema_record_set_value(const char *text, size_t len, const char *attr,
 			    const uint8_t *old, size_t oldlen,

@@ -1,5 +1,12 @@
 /*
  * schema_i.h: what the files of schema/ share and nobody else needs.
+ *
+ * Only schema/'s own files include it; fs/ and the tests keep to schema.h.
+ * It holds the UTF-8 and percent-encoding rules that key and value names
+ * share, the canonical printer that check.c prints with, and value.c's
+ * value type and coders for the files that find or set values in a
+ * record's text.  It must not grow into a second public header: what fs/
+ * or the tests need goes in schema.h.
  */
 #ifndef RECORDFS_SCHEMA_I_H
 #define RECORDFS_SCHEMA_I_H

@@ -15,6 +15,10 @@
  *
  * Positions are 1-based lines (counted by '\n') and columns counted in
  * bytes, as editors that jump to "file:line:col" expect.
+ *
+ * It reads and prints schema text only, and must not look at records:
+ * holding a record to its declarations is check.c's, storing the schema
+ * fs/'s.
  */
 #include <errno.h>
 #include <limits.h>

@@ -28,6 +28,11 @@
  *
  * Numbers are written and read with snprintf() and strtod(), which follow
  * LC_NUMERIC; the daemon never calls setlocale(), so that is "C".
+ *
+ * Only this file makes or takes apart those bytes; the other files of
+ * schema/ call it through schema_i.h.  It uses no json-c: finding the
+ * values in a record's text is left to entries.c (with json-c) and scan.c
+ * (without), and setting one through .by to edit.c.
  */
 #include <errno.h>
 #include <inttypes.h>
