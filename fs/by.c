@@ -24,6 +24,15 @@
 
 #define BY_MAX_CONDS 16
 
+/* What mv through .by changes: record key's attr, from old to val. */
+struct fs_by_move {
+	uint8_t key[SCHEMA_KEYBUF_MAX];
+	size_t keylen;
+	char attr[STORE_ATTR_MAX + 1];
+	uint8_t old[SCHEMA_VALUE_MAX], val[SCHEMA_VALUE_MAX];
+	size_t oldlen, vallen;
+};
+
 struct by_cond {
 	const uint8_t *attr;
 	size_t alen;
@@ -587,9 +596,9 @@ uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl)
  * target is not a plain value directory, ENOENT when the record is not
  * listed where it is said to be.
  */
-int fs_by_move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
-		    const char *dname, struct fs_by_move *mv,
-		    struct schema_err *err)
+static int move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
+		     const char *dname, struct fs_by_move *mv,
+		     struct schema_err *err)
 {
 	struct by_query sq, dq;
 	char kbuf[SCHEMA_KEYBUF_MAX];
@@ -676,7 +685,7 @@ int fs_by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
 	memset(&op, 0, sizeof(op));
 	op.tn = sp;
 	op.now = fs_now_ns();
-	rc = fs_by_move_spec(sp, name, dp, newname, &op.mv, &op.err);
+	rc = move_spec(sp, name, dp, newname, &op.mv, &op.err);
 	if (!rc)
 		rc = store_write(sp->db->env, by_move_fn, &op);
 	if (rc && rc != ENOENT)

@@ -1,5 +1,5 @@
 /*
- * fs_i.h: the daemon's private structures.
+ * fs_i.h: the daemon's private structures, and what its files share.
  *
  * The session loop is single-threaded: every structure here is touched only
  * by the thread that runs FUSE requests, except the database list, which the
@@ -10,6 +10,32 @@
  * numbers, and everything inside a database gets (database id << 40 | number
  * stored in that database).  A node exists while the kernel holds a lookup
  * reference on it (nlookup > 0) or a file handle is open on it.
+ *
+ * The files, lowest first: each calls only files before it here, so that
+ * no two call each other in a circle (tests/layout holds this).  Their
+ * declarations below follow the same order.
+ *   node.c        the inode table; the node of each kind of name
+ *   names.c       what a name stands for; paths for messages
+ *   log.c         the daemon's log and the refusals of .recordfs/errors
+ *   notify.c      entry invalidations, from a thread of their own
+ *   index.c       a record's index entries, kept in step with its text
+ *   schema.c      a database's schema: what each table is, applying a text
+ *   record.c      a record into storage, with its index entries
+ *   by.c          the .by tree; mv through it
+ *   scratch.c     scratch files' bytes
+ *   special.c     the texts of .next and .recordfs/stats
+ *   commit.c      a record file's commit; changes answered before stored
+ *   schemafile.c  schema.graphql as a file: commit, refusal, rename
+ *   db.c          the databases of the data directory
+ *   file.c        open files: open, read, write, flush, release, fsync
+ *   attr.c        attributes and their timeouts: getattr, setattr
+ *   lookup.c      lookup, forget
+ *   dir.c         create, mknod, mkdir, rmdir
+ *   rename.c      unlink, rename
+ *   readdir.c     opendir, readdir, releasedir
+ *   statx.c       the session loop, and FUSE_STATX below libfuse
+ *   ops.c         the table of handlers; init, destroy, statfs, fsyncdir
+ *   main.c        options, mount, the sync thread
  */
 #ifndef RECORDFS_FS_I_H
 #define RECORDFS_FS_I_H
@@ -259,18 +285,36 @@ char *fs_errors_text(size_t *len);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fs_log_free(void);
 
-/* db.c */
-int fs_dbs_open(void);
-void fs_dbs_close(void);
-struct fs_db *fs_db_find(const char *name);
-int fs_db_create(const char *name, struct fs_db **out);
-int fs_db_drop(struct fs_db *db);
-void fs_sync_all(void);
-/* Make db durable on disk: its batch committed, then synced. */
-int fs_db_sync(struct fs_db *db);
+/* notify.c: entry invalidations, sent from a thread of their own */
+int fs_notify_start(void);
+void fs_notify_stop(void);
+void fs_notify_entry(uint64_t parent, const char *name);
 
-/* ops.c */
-extern const struct fuse_lowlevel_ops fs_ops;
+/* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
+int fs_index_record(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *text, size_t len, int del);
+/* A record rewritten in place: delete the entries only the old text has,
+ * put those only the new one has. */
+int fs_index_update(struct store_txn *t, uint32_t tid,
+		    const struct schema_table *ts, const uint8_t *key,
+		    size_t kl, const char *oldtext, size_t oldlen,
+		    const char *text, size_t len);
+/* Add the number of index entries text has to *n. */
+int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
+		   size_t *n);
+
+/* schema.c */
+int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		  const struct schema_table **out);
+void fs_schema_reset(struct fs_db *db);
+int fs_schema_text(struct fs_db *db, char **out, size_t *len);
+int fs_schema_json(struct fs_db *db, const char *tname, char **out,
+		   size_t *len);
+int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
+		    struct schema_err *err);
+int fs_schema_exists(struct fs_db *db);
+int64_t fs_schema_mtime(struct fs_db *db);
 
 /* record.c: a record into storage, inside the caller's write transaction */
 /* A commit of one record node's text (fs_commit_fn, in store_write). */
@@ -324,16 +368,21 @@ int fs_table_same(struct store_txn *t, const char *tname, size_t tnlen,
 int fs_commit_fn(struct store_txn *t, void *arg);
 int fs_committed(struct fs_db *db);
 
-/* commit.c: a record file's commit, and changes answered before stored */
-int fs_file_commit(struct fs_file *f);
-/* fs_flush's commit of f: answers req, before or after the commit. */
-void fs_file_commit_answer(fuse_req_t req, struct fs_file *f);
-/* Unlink record name of table p answered before stored: 1 when done so
- * (req answered), 0 when the caller is to unlink it the usual way. */
-int fs_unlink_answer(fuse_req_t req, struct fs_node *p, const char *name);
-int fs_intent_replay(struct fs_db *db);
-void fs_batches_commit(void);
-int fs_batches_open(void);
+/* by.c */
+typedef int (*fs_by_emit_fn)(void *ctx, const char *name, uint64_t ino,
+			     mode_t mode, const void *key, size_t keylen);
+int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
+		struct schema_err *err);
+size_t fs_by_readlink(const struct fs_node *n, char *buf, size_t size);
+int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
+		     fs_by_emit_fn emit, void *ctx);
+int fs_by_list_values(struct fs_node *n, const uint8_t *after, size_t afterlen,
+		      fs_by_emit_fn emit, void *ctx);
+int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count);
+uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
+/* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug. */
+int fs_by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
+	       const char *newname);
 
 /* scratch.c: scratch files' bytes, each change committed */
 int fs_scratch_write(struct fs_node *n, const char *buf, size_t size,
@@ -352,12 +401,50 @@ int fs_scratch_put(struct fs_node *n, const struct store_obj *o);
 int fs_next_text(struct fs_node *n, char **out, size_t *len);
 char *fs_stats_text(size_t *len);
 
+/* commit.c: a record file's commit, and changes answered before stored */
+int fs_file_commit(struct fs_file *f);
+/* fs_flush's commit of f: answers req, before or after the commit. */
+void fs_file_commit_answer(fuse_req_t req, struct fs_file *f);
+/* Unlink record name of table p answered before stored: 1 when done so
+ * (req answered), 0 when the caller is to unlink it the usual way. */
+int fs_unlink_answer(fuse_req_t req, struct fs_node *p, const char *name);
+int fs_intent_replay(struct fs_db *db);
+void fs_batches_commit(void);
+int fs_batches_open(void);
+
 /* schemafile.c: schema.graphql as a file */
 int fs_schema_refuse(int rc, const struct fs_node *n,
 		     const struct schema_err *err);
 int fs_schema_commit(struct fs_file *f);
 int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
 		     const char *newname, unsigned flags);
+
+/* db.c */
+int fs_dbs_open(void);
+void fs_dbs_close(void);
+struct fs_db *fs_db_find(const char *name);
+int fs_db_create(const char *name, struct fs_db **out);
+int fs_db_drop(struct fs_db *db);
+void fs_sync_all(void);
+/* Make db durable on disk: its batch committed, then synced. */
+int fs_db_sync(struct fs_db *db);
+
+/* file.c: open files */
+void fs_files_commit_all(void);
+struct fs_file *fs_file_new(struct fs_node *n);
+void fs_file_free(struct fs_file *f);
+int fs_file_reserve(struct fs_file *f, size_t need);
+/* Start a record handle that replaces the whole text. */
+int fs_file_truncated(struct fs_file *f);
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	      off_t off, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
 
 /* attr.c: attributes, times, and how long the kernel keeps them */
 #define TTL_LONG 86400.0
@@ -402,81 +489,10 @@ void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
-/* file.c: open files */
-void fs_files_commit_all(void);
-struct fs_file *fs_file_new(struct fs_node *n);
-void fs_file_free(struct fs_file *f);
-int fs_file_reserve(struct fs_file *f, size_t need);
-/* Start a record handle that replaces the whole text. */
-int fs_file_truncated(struct fs_file *f);
-void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	     struct fuse_file_info *fi);
-void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-	      off_t off, struct fuse_file_info *fi);
-void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-	      struct fuse_file_info *fi);
-
-/* index.c: ts is the table's schema (fs_schema_get), NULL for dynamic */
-int fs_index_record(struct store_txn *t, uint32_t tid,
-		    const struct schema_table *ts, const uint8_t *key,
-		    size_t kl, const char *text, size_t len, int del);
-/* A record rewritten in place: delete the entries only the old text has,
- * put those only the new one has. */
-int fs_index_update(struct store_txn *t, uint32_t tid,
-		    const struct schema_table *ts, const uint8_t *key,
-		    size_t kl, const char *oldtext, size_t oldlen,
-		    const char *text, size_t len);
-/* Add the number of index entries text has to *n. */
-int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
-		   size_t *n);
-
-/* schema.c */
-int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		  const struct schema_table **out);
-void fs_schema_reset(struct fs_db *db);
-int fs_schema_text(struct fs_db *db, char **out, size_t *len);
-int fs_schema_json(struct fs_db *db, const char *tname, char **out,
-		   size_t *len);
-int fs_schema_apply(struct fs_db *db, const char *text, size_t len,
-		    struct schema_err *err);
-int fs_schema_exists(struct fs_db *db);
-int64_t fs_schema_mtime(struct fs_db *db);
-
-/* by.c */
-typedef int (*fs_by_emit_fn)(void *ctx, const char *name, uint64_t ino,
-			     mode_t mode, const void *key, size_t keylen);
-int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
-		struct schema_err *err);
-size_t fs_by_readlink(const struct fs_node *n, char *buf, size_t size);
-int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
-		     fs_by_emit_fn emit, void *ctx);
-int fs_by_list_values(struct fs_node *n, const uint8_t *after, size_t afterlen,
-		      fs_by_emit_fn emit, void *ctx);
-int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count);
-struct fs_by_move {
-	uint8_t key[SCHEMA_KEYBUF_MAX];
-	size_t keylen;
-	char attr[STORE_ATTR_MAX + 1];
-	uint8_t old[SCHEMA_VALUE_MAX], val[SCHEMA_VALUE_MAX];
-	size_t oldlen, vallen;
-};
-int fs_by_move_spec(struct fs_node *sp, const char *sname, struct fs_node *dp,
-		    const char *dname, struct fs_by_move *mv,
-		    struct schema_err *err);
-uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
-/* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug. */
-int fs_by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
-	       const char *newname);
-
-/* notify.c: entry invalidations, sent from a thread of their own */
-int fs_notify_start(void);
-void fs_notify_stop(void);
-void fs_notify_entry(uint64_t parent, const char *name);
-
 /* statx.c */
 int fs_session_loop(struct fuse_session *se);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops fs_ops;
 
 #endif
