@@ -78,7 +78,7 @@ int fs_file_commit(struct fs_file *f)
  * before their B-tree work (the record, its index entries: most of a
  * commit's time) is done, so the client runs on while the daemon stores:
  * the daemon reads no request before it has finished.  Everything that
- * can refuse the change runs first, in a read transaction (record_make
+ * can refuse the change runs first, in a read transaction (fs_record_make
  * for a body), and the change as it will be stored is added to the
  * environment's intent slot (store_intent_write: a pwritev into the page
  * cache), which survives the daemon being killed as a commit does.  Then

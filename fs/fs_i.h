@@ -122,7 +122,7 @@ struct fs_node {
 	int unlinked;		 /* removed while open: handles do not commit */
 	struct fs_file *pending; /* record created, not yet committed */
 	int64_t pending_btime_ns;
-	/* What the kernel may hold for this inode (see "Caching" in ops.c):
+	/* What the kernel may hold for this inode (see "Caching" in attr.c):
 	 * kcache for its pages, kattr whether it holds attributes with a
 	 * timeout that a change must end. */
 	uint8_t kcache; /* FS_KC_* */

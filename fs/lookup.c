@@ -17,7 +17,7 @@
  * sends LOOKUP, then CREATE, for every new file: the create needs no
  * second look (a read transaction, the key, a B-tree search) while the
  * environment has stored no change since (store_env_changes).  Records being
- * written (not committed yet) are found in memory either way (find_pending).
+ * written (not committed yet) are found in memory either way (fs_find_pending).
  */
 static struct {
 	uint64_t parent, changes;

@@ -274,7 +274,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 	}
 	if (r->s.kind == STORE_SCRATCH && r->d.kind == STORE_RECORD) {
 		/* Editors and rsync: a finished temp file becomes the record
-		 * (record_put replaces an existing one, indexes included). */
+		 * (fs_record_put replaces an existing one, indexes included).
+		 */
 		char *body = NULL;
 		if (so.size > SCHEMA_RECORD_MAX)
 			return EFBIG;

@@ -1091,7 +1091,7 @@ static int quick_agrees(const char *text, size_t len, const char *pk,
 	int ok, commas = 0;
 	size_t i;
 
-	/* the daemon's bound on a text's entries (fs/ops.c entries_bound) */
+	/* the daemon's bound on a text's entries (fs/commit.c entries_bound) */
 	for (i = 0; i < len; i++)
 		commas += text[i] == ',';
 	check(ra != 0 || a.calls <= commas + 1, file, line,
