@@ -117,21 +117,12 @@ static int put_item(uint8_t *buf, size_t *len, size_t cap, uint8_t type,
 	return 0;
 }
 
-/* Byte order of two ordered values (which never prefix each other). */
-static int vcmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
 /* Does a value fall in the range of c (an empty end is open)? */
 static int in_range(const struct by_cond *c, const uint8_t *v, size_t vl)
 {
-	if (c->lolen && vcmp(v, vl, c->lo, c->lolen) < 0)
+	if (c->lolen && fs_bytes_cmp(v, vl, c->lo, c->lolen) < 0)
 		return 0;
-	if (c->hilen && vcmp(v, vl, c->hi, c->hilen) > 0)
+	if (c->hilen && fs_bytes_cmp(v, vl, c->hi, c->hilen) > 0)
 		return 0;
 	return 1;
 }
@@ -484,10 +475,7 @@ static int keycmp_packed(const void *a, const void *b)
 	const uint8_t *x = *(const uint8_t *const *)a;
 	const uint8_t *y = *(const uint8_t *const *)b;
 	size_t xl = (size_t)x[0] << 8 | x[1], yl = (size_t)y[0] << 8 | y[1];
-	int c = memcmp(x + 2, y + 2, xl < yl ? xl : yl);
-	if (c)
-		return c;
-	return xl < yl ? -1 : xl > yl;
+	return fs_bytes_cmp(x + 2, xl, y + 2, yl);
 }
 
 /*
@@ -521,7 +509,7 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 		if (!vl)
 			break;
 		if (c->range ? !in_range(c, e, vl)
-			     : vcmp(e, vl, c->lo, c->lolen) != 0)
+			     : fs_bytes_cmp(e, vl, c->lo, c->lolen) != 0)
 			break;
 		kl = el - vl;
 		if (!matches(t, n->tid, &q, q.n - 1, (const uint8_t *)e + vl,

@@ -45,6 +45,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -202,6 +203,15 @@ extern struct fs fs;
 static inline uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
 {
 	return ((uint64_t)db->id << FS_DB_SHIFT) | local;
+}
+
+/* Byte order of (a, al) against (b, bl), shorter first on a tie: the
+ * order of keys, index values and names in storage. */
+static inline int fs_bytes_cmp(const void *a, size_t al, const void *b,
+			       size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
 }
 
 /* Now, in nanoseconds since the epoch. */

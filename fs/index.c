@@ -117,19 +117,14 @@ static int ix_gather(const void *attr, size_t alen, const void *val,
 	return 0;
 }
 
-static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	return c ? c : (al > bl) - (al < bl);
-}
-
 static int ent_cmp(const struct ix_set *s, const struct ix_ent *a,
 		   const struct ix_set *t, const struct ix_ent *b)
 {
-	int c = bytes_cmp(s->buf + a->off, a->alen, t->buf + b->off, b->alen);
+	int c =
+	    fs_bytes_cmp(s->buf + a->off, a->alen, t->buf + b->off, b->alen);
 	return c ? c
-		 : bytes_cmp(s->buf + a->off + a->alen, a->vlen,
-			     t->buf + b->off + b->alen, b->vlen);
+		 : fs_bytes_cmp(s->buf + a->off + a->alen, a->vlen,
+				t->buf + b->off + b->alen, b->vlen);
 }
 
 static int ent_qcmp(const void *a, const void *b, void *s)

@@ -184,15 +184,6 @@ advance:
 	return 0;
 }
 
-/* Byte order of (a, al) against (b, bl), shorter first on a tie. */
-static int keycmp(const void *a, size_t al, const void *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
 static int list_root(struct fill *fl)
 {
 	struct fs_dir *pos = &fl->d->pos;
@@ -202,7 +193,7 @@ static int list_root(struct fill *fl)
 		if (db->dropped)
 			continue;
 		if (pos->last &&
-		    keycmp(db->name, l, pos->last, pos->lastlen) <= 0)
+		    fs_bytes_cmp(db->name, l, pos->last, pos->lastlen) <= 0)
 			continue;
 		if (emit(fl, db->name, fs_db_ino(db, FS_INO_DBDIR), S_IFDIR, 1,
 			 db->name, l))
@@ -221,7 +212,7 @@ static int list_status(struct fill *fl)
 	for (i = 0; i < 2; i++) {
 		size_t l = strlen(names[i]);
 		if (pos->last &&
-		    keycmp(names[i], l, pos->last, pos->lastlen) <= 0)
+		    fs_bytes_cmp(names[i], l, pos->last, pos->lastlen) <= 0)
 			continue;
 		if (emit(fl, names[i], inos[i], S_IFREG, 1, names[i], l))
 			return 0;
@@ -387,7 +378,7 @@ static int list_by(struct fill *fl, struct fs_node *n)
 		size_t mid = (lo + hi) / 2;
 		const uint8_t *k = d->keys[mid];
 		size_t kl = (size_t)k[0] << 8 | k[1];
-		if (keycmp(k + 2, kl, pos->last, pos->lastlen) <= 0)
+		if (fs_bytes_cmp(k + 2, kl, pos->last, pos->lastlen) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
