@@ -222,56 +222,53 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	others = n->opens;
+	/* Refusals first: nothing is made before them. */
 	switch (n->kind) {
 	case FS_NEXT:
-		if (acc != O_RDONLY) {
+		if (acc != O_RDONLY)
 			rc = fs_refuse_node(EACCES, n, NULL, NULL,
 					    ".next is read to reserve a key");
-			goto out;
-		}
-		f = fs_file_new(n);
-		if (!f) {
-			rc = ENOMEM;
-			goto out;
-		}
-		rc = fs_next_text(n, &f->buf, &f->len);
-		if (rc)
-			goto out;
-		f->cap = f->len + 1;
-		fi->direct_io = 1;
 		break;
 	case FS_ERRORS:
 	case FS_STATS:
-		if (acc != O_RDONLY) {
+		if (acc != O_RDONLY)
 			rc = EACCES;
-			goto out;
-		}
-		f = fs_file_new(n);
-		if (!f || special_load(f)) {
-			rc = ENOMEM;
-			goto out;
-		}
-		fi->direct_io = 1;
 		break;
 	case FS_JSCHEMA:
 	case FS_SCHEMA:
-		if (n->db->dropped) {
+		if (n->db->dropped)
 			rc = ENOENT;
-			goto out;
-		}
-		if (n->kind == FS_JSCHEMA && acc != O_RDONLY) {
+		else if (n->kind == FS_JSCHEMA && acc != O_RDONLY)
 			rc = fs_refuse_node(
 			    EACCES, n, NULL, NULL,
 			    "a table's JSON Schema follows its "
 			    "schema: change schema.graphql instead");
-			goto out;
-		}
-		f = fs_file_new(n);
-		if (!f) {
-			rc = ENOMEM;
-			goto out;
-		}
-		f->writable = acc != O_RDONLY;
+		break;
+	case FS_RECORD:
+	case FS_SCRATCH:
+		break;
+	default:
+		rc = EISDIR;
+	}
+	if (rc)
+		goto out;
+	f = fs_file_new(n);
+	if (!f) {
+		rc = ENOMEM;
+		goto out;
+	}
+	f->writable = acc != O_RDONLY;
+	switch (n->kind) {
+	case FS_NEXT:
+		rc = fs_next_text(n, &f->buf, &f->len);
+		f->cap = f->len + 1;
+		break;
+	case FS_ERRORS:
+	case FS_STATS:
+		rc = special_load(f);
+		break;
+	case FS_JSCHEMA:
+	case FS_SCHEMA:
 		if (f->writable && (fi->flags & O_TRUNC)) {
 			f->dirty = 1;
 			break;
@@ -279,17 +276,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = n->kind == FS_SCHEMA
 			 ? fs_schema_text(n->db, &f->buf, &f->len)
 			 : fs_schema_json(n->db, n->tname, &f->buf, &f->len);
-		if (rc)
-			goto out;
 		f->cap = f->len + 1;
 		break;
 	case FS_RECORD:
-		f = fs_file_new(n);
-		if (!f) {
-			rc = ENOMEM;
-			goto out;
-		}
-		f->writable = acc != O_RDONLY;
 		if (f->writable && (fi->flags & O_TRUNC))
 			rc = fs_file_truncated(f);
 		else
@@ -298,26 +287,14 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			/* Writes into an existing text: check it at commit. */
 			f->holes = 1;
 		}
-		if (rc)
-			goto out;
 		break;
-	case FS_SCRATCH:
-		f = fs_file_new(n);
-		if (!f) {
-			rc = ENOMEM;
-			goto out;
-		}
-		f->writable = acc != O_RDONLY;
-		if (f->writable && (fi->flags & O_TRUNC)) {
+	default: /* FS_SCRATCH */
+		if (f->writable && (fi->flags & O_TRUNC))
 			rc = fs_scratch_truncate(n, 0);
-			if (rc)
-				goto out;
-		}
 		break;
-	default:
-		rc = EISDIR;
-		goto out;
 	}
+	if (rc)
+		goto out;
 	fi->fh = (uintptr_t)f;
 	/* Only a writer of a record or of the schema has anything to say
 	 * at close. */
