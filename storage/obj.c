@@ -89,6 +89,19 @@ static size_t chunk_prefix(uint8_t *buf, uint32_t tid, const void *key,
 	return 6 + keylen;
 }
 
+/* The key of chunk idx of scratch file (tid, key), in buf; its prefix's
+ * length (the key less the index) in *prefix if not NULL. */
+static MDB_val chunk_key(uint8_t *buf, uint32_t tid, const void *key,
+			 size_t keylen, uint32_t idx, size_t *prefix)
+{
+	size_t n = chunk_prefix(buf, tid, key, keylen);
+	MDB_val k = {n + 4, buf};
+	put_be32(buf + n, idx);
+	if (prefix)
+		*prefix = n;
+	return k;
+}
+
 int store_obj_del(struct store_txn *t, uint32_t tid, enum store_kind kind,
 		  const void *key, size_t keylen)
 {
@@ -200,14 +213,10 @@ int store_chunk_get(struct store_txn *t, uint32_t tid, const void *key,
 {
 	uint8_t buf[10 + STORE_KEY_MAX];
 	MDB_val k, d;
-	size_t n;
 	int rc;
 	if (keylen > STORE_KEY_MAX)
 		return ENOENT;
-	n = chunk_prefix(buf, tid, key, keylen);
-	put_be32(buf + n, idx);
-	k.mv_size = n + 4;
-	k.mv_data = buf;
+	k = chunk_key(buf, tid, key, keylen, idx, NULL);
 	rc = mdb_get(t->txn, t->env->chunks, &k, &d);
 	if (rc)
 		return store_errno(t, rc);
@@ -221,13 +230,9 @@ int store_chunk_put(struct store_txn *t, uint32_t tid, const void *key,
 {
 	uint8_t buf[10 + STORE_KEY_MAX];
 	MDB_val k, d = {len, (void *)data};
-	size_t n;
 	if (keylen > STORE_KEY_MAX)
 		return EINVAL;
-	n = chunk_prefix(buf, tid, key, keylen);
-	put_be32(buf + n, idx);
-	k.mv_size = n + 4;
-	k.mv_data = buf;
+	k = chunk_key(buf, tid, key, keylen, idx, NULL);
 	return store_errno(t, mdb_put(t->txn, t->env->chunks, &k, &d, 0));
 }
 
@@ -241,10 +246,7 @@ int store_chunk_trim(struct store_txn *t, uint32_t tid, const void *key,
 	int rc;
 	if (keylen > STORE_KEY_MAX)
 		return EINVAL;
-	n = chunk_prefix(buf, tid, key, keylen);
-	put_be32(buf + n, from);
-	k.mv_size = n + 4;
-	k.mv_data = buf;
+	k = chunk_key(buf, tid, key, keylen, from, &n);
 	rc = mdb_cursor_open(t->txn, t->env->chunks, &c);
 	if (rc)
 		return store_errno(t, rc);
