@@ -228,6 +228,17 @@ static int rmtable_fn(struct store_txn *t, void *arg)
 	return store_table_drop(t, op->name, strlen(op->name), op->force);
 }
 
+/* Refuse name for a database (p the root) or a table (p a database). */
+static int bad_name(const struct fs_node *p, const char *name)
+{
+	struct schema_err err;
+	schema_fail(&err, EINVAL,
+		    "a %s name must not hold '.', '%%', '/' or control "
+		    "characters, and be 1 to 200 bytes",
+		    p->kind == FS_ROOT ? "database" : "table");
+	return fs_refuse_node(EINVAL, p, name, &err, NULL);
+}
+
 void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
@@ -257,10 +268,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 			goto out;
 		}
 		if (!fs_name_ok(name)) {
-			rc = fs_refuse_node(
-			    EINVAL, p, name, NULL,
-			    "a database name must not hold '.', '%', '/' or "
-			    "control characters, and be 1 to 200 bytes");
+			rc = bad_name(p, name);
 			goto out;
 		}
 		rc = fs_db_create(name, &db);
@@ -281,10 +289,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 			goto out;
 		}
 		if (!fs_name_ok(name)) {
-			rc = fs_refuse_node(
-			    EINVAL, p, name, NULL,
-			    "a table name must not hold '.', '%', '/' or "
-			    "control characters, and be 1 to 200 bytes");
+			rc = bad_name(p, name);
 			goto out;
 		}
 		rc = store_write(p->db->env, mktable_fn, &op);
