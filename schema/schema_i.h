@@ -7,6 +7,17 @@
  * value type and coders for the files that find or set values in a
  * record's text.  It must not grow into a second public header: what fs/
  * or the tests need goes in schema.h.
+ *
+ * The files, lowest first: each calls only files before it here, so that
+ * no two call each other in a circle.
+ *   schema.c   keys, their file names and ordered bytes; errors
+ *   value.c    index values, their ordered bytes and directory names
+ *   scan.c     canonical text read without json-c
+ *   record.c   checking what is written; the canonical text
+ *   sdl.c      the GraphQL schema subset
+ *   check.c    the records of declared tables; JSON Schema
+ *   entries.c  a record's index entries, as storage checks them
+ *   edit.c     a stored record under a new key, table or value
  */
 #ifndef RECORDFS_SCHEMA_I_H
 #define RECORDFS_SCHEMA_I_H
