@@ -831,7 +831,8 @@ int schema_elems_each(struct schema_elems *e, const char *attr, size_t attrlen,
 
 	for (i = 0; i < e->n; i++)
 		e->el[i].p = e->buf + e->el[i].off;
-	qsort(e->el, e->n, sizeof(*e->el), elem_cmp);
+	if (e->n > 1) /* qsort's array may not be NULL, even empty */
+		qsort(e->el, e->n, sizeof(*e->el), elem_cmp);
 	for (i = 0; i < e->n && !rc; i++)
 		if (i == 0 || elem_cmp(&e->el[i - 1], &e->el[i]))
 			rc = fn(attr, attrlen, e->el[i].p, e->el[i].len, arg);
