@@ -86,7 +86,10 @@ static inline void check_mem(const void *a, size_t alen, const void *b,
 
 /*
  * A deterministic generator, so a failure can be rerun as it was.  A file
- * may start it elsewhere by setting rng_state in main().
+ * may start it elsewhere by setting rng_state in main().  A statement
+ * draws at most once (or only across a sequence point: ?:, &&, ||): C
+ * leaves open which operand or argument is evaluated first, and builds
+ * with other flags would otherwise draw different data.
  */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 

@@ -1478,13 +1478,19 @@ static void gen_value(struct buf *b, int depth)
 {
 	char tmp[96];
 	size_t i, n;
+	int r0, r1, y, mo, d, h, mi, s, fw, f;
+	char sep;
+	const char *tz;
+	int64_t num;
+	size_t den;
 
 	switch (rnd_below(depth > 2 ? 6 : 9)) {
 	case 0: /* an integer near a boundary or anywhere */
 		switch (rnd_below(3)) {
 		case 0:
-			snprintf(tmp, sizeof(tmp), "%d",
-				 (int)rnd() + (int)rnd_below(3) - 1);
+			r0 = (int)rnd();
+			r1 = (int)rnd_below(3);
+			snprintf(tmp, sizeof(tmp), "%d", r0 + r1 - 1);
 			break;
 		case 1:
 			snprintf(tmp, sizeof(tmp), "%" PRId64, (int64_t)rnd());
@@ -1495,16 +1501,19 @@ static void gen_value(struct buf *b, int depth)
 		add(b, tmp);
 		break;
 	case 1: /* a date-like string, often broken */
+		y = (int)rnd_below(10000);
+		mo = (int)rnd_below(14);
+		d = (int)rnd_below(33);
+		sep = " Tt-"[rnd_below(4)];
+		h = (int)rnd_below(26);
+		mi = (int)rnd_below(61);
+		s = (int)rnd_below(61);
+		fw = (int)rnd_below(4) + 1;
+		f = (int)rnd_below(10000);
+		tz = rnd_below(2) ? "Z" : rnd_below(2) ? "+05:30" : "";
 		snprintf(tmp, sizeof(tmp),
-			 "\"%04d-%02d-%02d%c%02d:%02d:%02d.%0*d%s\"",
-			 (int)rnd_below(10000), (int)rnd_below(14),
-			 (int)rnd_below(33), " Tt-"[rnd_below(4)],
-			 (int)rnd_below(26), (int)rnd_below(61),
-			 (int)rnd_below(61), (int)rnd_below(4) + 1,
-			 (int)rnd_below(10000),
-			 rnd_below(2)	? "Z"
-			 : rnd_below(2) ? "+05:30"
-					: "");
+			 "\"%04d-%02d-%02d%c%02d:%02d:%02d.%0*d%s\"", y, mo, d,
+			 sep, h, mi, s, fw, f, tz);
 		if (rnd_below(4) == 0) { /* cut short */
 			i = 11 + rnd_below(strlen(tmp) - 12);
 			tmp[i] = '"';
@@ -1524,9 +1533,9 @@ static void gen_value(struct buf *b, int depth)
 		add(b, "\"");
 		break;
 	case 3: /* a double */
-		snprintf(tmp, sizeof(tmp), "%.17g",
-			 (double)(int64_t)rnd() /
-			     (double)(rnd_below(1000) + 1));
+		num = (int64_t)rnd();
+		den = rnd_below(1000) + 1;
+		snprintf(tmp, sizeof(tmp), "%.17g", (double)num / (double)den);
 		if (!strpbrk(tmp, ".e"))
 			strcat(tmp, ".5");
 		add(b, tmp);

@@ -348,7 +348,8 @@ static void fuzz_key_names(void)
 	uint8_t d1[32], d2[32];
 	struct schema_key k, got;
 	int bad = 0, hashed = 0, rc, n;
-	size_t len, nl, i;
+	size_t len, nl, i, shift;
+	int64_t v;
 
 	for (n = 0; n < 20000; n++) {
 		size_t parts = rnd_below(n % 10 == 0 ? 200 : 12) + 1;
@@ -386,7 +387,9 @@ static void fuzz_key_names(void)
 			fprintf(stderr, ": rc %d\n", rc);
 		}
 		/* integers too */
-		k = int_key((int64_t)rnd() >> rnd_below(64));
+		v = (int64_t)rnd();
+		shift = rnd_below(64);
+		k = int_key(v >> shift);
 		nl = schema_key_to_name(&k, name);
 		if (schema_name_to_key(name, nl, &got, buf, sizeof(buf),
 				       NULL) ||
@@ -524,14 +527,17 @@ static struct schema_key random_key(char *s)
 	    255, 256};
 	static const char chars[] = {'\0',   '\x01', 'a', 'b', '\x7f',
 				     '\x80', '\xff', '0', '-'};
-	size_t len, i;
+	size_t len, i, shift;
+	int64_t v;
 
 	switch (rnd_below(4)) {
 	case 0:
 		return int_key(
 		    edges[rnd_below(sizeof(edges) / sizeof(edges[0]))]);
 	case 1:
-		return int_key((int64_t)rnd() >> rnd_below(64));
+		v = (int64_t)rnd();
+		shift = rnd_below(64);
+		return int_key(v >> shift);
 	default:
 		len = rnd_below(6);
 		for (i = 0; i < len; i++)

@@ -335,6 +335,7 @@ static double rnd_double(void)
 {
 	uint64_t b;
 	double d;
+	size_t shift, neg;
 
 	switch (rnd_below(4)) {
 	case 0: /* any finite bits */
@@ -348,8 +349,10 @@ static double rnd_double(void)
 	case 2: /* a whole number as a float */
 		return (double)((int64_t)rnd_below(201) - 100);
 	default: /* near 2^53 .. 2^64 */
-		return (double)(rnd() >> rnd_below(12)) *
-		       (rnd_below(2) ? 1 : -1);
+		b = rnd();
+		shift = rnd_below(12);
+		neg = rnd_below(2);
+		return (double)(b >> shift) * (neg ? 1 : -1);
 	}
 }
 
@@ -358,6 +361,7 @@ static void rnd_tv(struct tv *t)
 	int64_t i;
 	uint64_t u;
 	double d;
+	size_t shift;
 
 	t->kind = (int)rnd_below(10);
 	if (t->kind > 4)
@@ -381,7 +385,9 @@ static void rnd_tv(struct tv *t)
 			break;
 		case 1:
 			/* any int64_t, often near a power of two */
-			u = rnd() >> rnd_below(64);
+			u = rnd();
+			shift = rnd_below(64);
+			u >>= shift;
 			i = (int64_t)(u >> 1);
 			if (rnd_below(2))
 				i = -i - (int64_t)rnd_below(2);
@@ -1016,9 +1022,11 @@ static void fuzz_inputs(void)
 		/* mutate a copy */
 		memcpy(h, v, n);
 		vl = n;
-		for (j = rnd_below(3) + 1; j > 0 && vl; j--)
-			h[rnd_below(vl)] =
-			    i % 2 ? (uint8_t)rnd() : (uint8_t)rnd_below(6);
+		for (j = rnd_below(3) + 1; j > 0 && vl; j--) {
+			size_t at = rnd_below(vl);
+
+			h[at] = i % 2 ? (uint8_t)rnd() : (uint8_t)rnd_below(6);
+		}
 		if (rnd_below(8) == 0)
 			vl = rnd_below(vl + 1);
 		hl = schema_value_len(h, vl);
@@ -1033,10 +1041,13 @@ static void fuzz_inputs(void)
 		char rec[sizeof(sample)];
 
 		memcpy(rec, sample, sizeof(sample));
-		for (j = rnd_below(4) + 1; j > 0; j--)
-			rec[rnd_below(sizeof(sample) - 1)] =
+		for (j = rnd_below(4) + 1; j > 0; j--) {
+			size_t at = rnd_below(sizeof(sample) - 1);
+
+			rec[at] =
 			    i % 2 ? (char)rnd()
 				  : alphabet[rnd_below(sizeof(alphabet) - 1)];
+		}
 		schema_index_entries(rec, rnd_below(sizeof(sample)), "id",
 				     count_fn, &broken);
 		schema_index_entries(rec, sizeof(sample) - 1, "id", count_fn,
@@ -1301,6 +1312,7 @@ static void fuzz_quick_entries(void)
 		o = (size_t)sprintf(body, "%s{", rnd_below(2) ? "" : " \n");
 		for (j = 0; j < nattr; j++) {
 			char name[64], nj[512];
+			const char *before, *after;
 			size_t nl;
 			struct tv t;
 			rnd_string(name, &nl, 40);
@@ -1315,10 +1327,10 @@ static void fuzz_quick_entries(void)
 			memcpy(prev, name, nl);
 			prevl = nl;
 			json_string(name, nl, nj);
-			o +=
-			    (size_t)sprintf(body + o, "%s%s%s:%s", j ? "," : "",
-					    rnd_below(3) ? "" : "\n  ", nj,
-					    rnd_below(3) ? "" : " ");
+			before = rnd_below(3) ? "" : "\n  ";
+			after = rnd_below(3) ? "" : " ";
+			o += (size_t)sprintf(body + o, "%s%s%s:%s",
+					     j ? "," : "", before, nj, after);
 			switch (rnd_below(4)) {
 			case 0: { /* a list, with repeats and nesting */
 				size_t m = rnd_below(6), q;
@@ -1369,9 +1381,11 @@ static void fuzz_quick_entries(void)
 		}
 		/* and broken ones: the scanner gives up or agrees */
 		if (o > 2) {
-			for (j = rnd_below(3) + 1; j > 0; j--)
-				body[rnd_below(o)] =
-				    noise[rnd_below(sizeof(noise))];
+			for (j = rnd_below(3) + 1; j > 0; j--) {
+				size_t at = rnd_below(o);
+
+				body[at] = noise[rnd_below(sizeof(noise))];
+			}
 			quick_agrees(body, o, "id", __FILE__, __LINE__);
 			int_attr_agrees(body, o, "id", __FILE__, __LINE__);
 		}
