@@ -185,17 +185,6 @@ static int not_object(struct schema_check *c, size_t at, uint8_t ch)
 			   "a record must be a JSON object, not %s", what);
 }
 
-static int hex_digit(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * One byte of a number.  Returns 1 if it belongs to the number, 0 if the
  * number ended before it (the caller reads it again as a token), or EINVAL
@@ -383,7 +372,7 @@ again:
 			return 0;
 		return lex_fail(c, at, "unknown escape after '\\': ", ch);
 	case LX_UHEX:
-		r = hex_digit(ch);
+		r = schema_hex_value((char)ch);
 		if (r < 0)
 			return lex_fail(
 			    c, at, "\\u must have four hex digits; found ", ch);

@@ -57,25 +57,6 @@ static int scan_put(struct scan *s, const void *b, size_t n)
 	return 0;
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return 0;
-	}
-	*out = v;
-	return 1;
-}
-
 /* A string at s->p ('"') decoded into s->sbuf/s->slen; 0, ENOTSUP, ENOMEM */
 static int scan_string(struct scan *s)
 {
@@ -101,7 +82,7 @@ static int scan_string(struct scan *s)
 			return ENOTSUP;
 		{
 			char c = q[1], b[4];
-			unsigned u, lo;
+			uint32_t u, lo;
 			size_t n;
 			p = q + 2;
 			switch (c) {
@@ -132,40 +113,22 @@ static int scan_string(struct scan *s)
 				n = 1;
 				break;
 			case 'u':
-				if (s->end - p < 4 || !hex4(p, &u))
+				if (s->end - p < 4 || !schema_hex4(p, &u))
 					return ENOTSUP;
 				p += 4;
 				if (u >= 0xDC00 && u <= 0xDFFF)
 					return ENOTSUP; /* a lone low half */
 				if (u >= 0xD800 && u <= 0xDBFF) {
 					if (s->end - p < 6 || p[0] != '\\' ||
-					    p[1] != 'u' || !hex4(p + 2, &lo) ||
+					    p[1] != 'u' ||
+					    !schema_hex4(p + 2, &lo) ||
 					    lo < 0xDC00 || lo > 0xDFFF)
 						return ENOTSUP;
 					p += 6;
 					u = 0x10000 + ((u - 0xD800) << 10) +
 					    (lo - 0xDC00);
 				}
-				if (u < 0x80) {
-					b[0] = (char)u;
-					n = 1;
-				} else if (u < 0x800) {
-					b[0] = (char)(0xC0 | (u >> 6));
-					b[1] = (char)(0x80 | (u & 0x3F));
-					n = 2;
-				} else if (u < 0x10000) {
-					b[0] = (char)(0xE0 | (u >> 12));
-					b[1] = (char)(0x80 | ((u >> 6) & 0x3F));
-					b[2] = (char)(0x80 | (u & 0x3F));
-					n = 3;
-				} else {
-					b[0] = (char)(0xF0 | (u >> 18));
-					b[1] =
-					    (char)(0x80 | ((u >> 12) & 0x3F));
-					b[2] = (char)(0x80 | ((u >> 6) & 0x3F));
-					b[3] = (char)(0x80 | (u & 0x3F));
-					n = 4;
-				}
+				n = schema_utf8_put(u, b);
 				break;
 			default:
 				return ENOTSUP;

@@ -97,6 +97,47 @@ static inline int schema_hex_value(char c)
 	return -1;
 }
 
+/* Four hex digits at p, either case, into *v: 1, or 0 if they are not. */
+static inline int schema_hex4(const char *p, uint32_t *v)
+{
+	uint32_t r = 0;
+	int i, d;
+
+	for (i = 0; i < 4; i++) {
+		if ((d = schema_hex_value(p[i])) < 0)
+			return 0;
+		r = r << 4 | (uint32_t)d;
+	}
+	*v = r;
+	return 1;
+}
+
+/* Code point cp (at most 0x10FFFF) as UTF-8 into out (4 bytes of room);
+ * returns its length. */
+static inline size_t schema_utf8_put(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 /*
  * Percent-decode name[0..namelen) into raw (room for namelen bytes):
  * *rawlen gets the length.  EINVAL with a message at a '%' not followed by

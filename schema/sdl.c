@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "schema.h"
+#include "schema_i.h"
 
 #define SDL_FILE "schema.graphql"
 
@@ -137,52 +138,6 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-static int hex4(const char *s, uint32_t *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		char c = s[i];
-		uint32_t d;
-
-		if (c >= '0' && c <= '9')
-			d = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (uint32_t)(c - 'A' + 10);
-		else
-			return 0;
-		*v = *v << 4 | d;
-	}
-	return 1;
-}
-
-static size_t put_utf8(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /*
  * Decode the string token tok into out (at least tok->len + 1 bytes; NULL
  * only to check it), NUL-terminated, *outlen its length.  The lexer calls
@@ -229,7 +184,7 @@ static int unescape(struct parser *ps, const struct tok *tok, char *out,
 				cp = '\t';
 				break;
 			case 'u':
-				if (n - i < 6 || !hex4(s + i + 2, &cp))
+				if (n - i < 6 || !schema_hex4(s + i + 2, &cp))
 					goto bad_escape;
 				if (cp >= 0xdc00 && cp <= 0xdfff)
 					return fail_at(ps, tok->line, col,
@@ -239,7 +194,7 @@ static int unescape(struct parser *ps, const struct tok *tok, char *out,
 					/* A pair spells one character. */
 					if (n - i < 12 || s[i + 6] != '\\' ||
 					    s[i + 7] != 'u' ||
-					    !hex4(s + i + 8, &lo) ||
+					    !schema_hex4(s + i + 8, &lo) ||
 					    lo < 0xdc00 || lo > 0xdfff)
 						return fail_at(ps, tok->line,
 							       col,
@@ -258,7 +213,7 @@ static int unescape(struct parser *ps, const struct tok *tok, char *out,
 				goto bad_escape;
 			}
 			i += 2;
-			k = put_utf8(cp, tmp);
+			k = schema_utf8_put(cp, tmp);
 			if (out)
 				memcpy(out + o, tmp, k);
 			o += k;
