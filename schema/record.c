@@ -13,6 +13,13 @@
  * nesting, so it knows where the top-level object ends: json-c is fed the
  * object and nothing after it, and what follows is ours to check.
  *
+ * json-c 0.16 also decodes 32,768 surrogate pairs wrongly: every code point
+ * whose low 16 bits fall in D800..DFFF (U+1D800..U+1DFFF, U+2D800.., up to
+ * U+10D800..) becomes U+FFFD, the form Python's json.dumps writes for them.
+ * So json-c never sees a pair: the lexer decodes each one itself and feeds
+ * json-c the character's UTF-8 bytes in its place (feed_pair), holding a
+ * pair's first bytes back when a write ends inside it.
+ *
  * The canonical text is printed by hand rather than by json-c's pretty
  * printer, which writes "[ ]" and "{ }", indents by its own rules and
  * cannot put the key first.  Scalars still go through json-c, so a number
@@ -84,6 +91,15 @@ struct schema_check {
 	int name_nul; /* the last string did, if ':' makes it a name */
 	int want_low; /* a high surrogate escape needs its low half */
 	unsigned hex_n, hex_v;
+	/* surrogate pairs, which json-c is fed as UTF-8 (see the top) */
+	size_t esc_at;	  /* where the current escape's '\' is */
+	size_t pair_at;	  /* where the pair's high half's '\' is */
+	unsigned pair_hi; /* the high half */
+	uint32_t pair_cp; /* the character of a pair just completed */
+	int pair_done;	  /* pair_cp waits to be fed */
+	char held[12];	  /* bytes of a pair (or an escape that may start
+			     one) that a write ended inside, not yet fed */
+	size_t nheld, held_at;
 	enum num_state num;
 	int num_neg, num_int, num_big;
 	uint64_t num_mag;
@@ -347,6 +363,7 @@ again:
 			}
 			if (ch == '\\') {
 				c->st = LX_ESCAPE;
+				c->esc_at = at;
 				return 0;
 			}
 			if (ch < 0x20)
@@ -384,8 +401,13 @@ again:
 			if (c->hex_v < 0xdc00 || c->hex_v > 0xdfff)
 				goto lone;
 			c->want_low = 0;
+			c->pair_cp = 0x10000 + ((c->pair_hi - 0xd800) << 10) +
+				     (c->hex_v - 0xdc00);
+			c->pair_done = 1;
 		} else if (c->hex_v >= 0xd800 && c->hex_v <= 0xdbff) {
 			c->want_low = 1;
+			c->pair_hi = c->hex_v;
+			c->pair_at = c->esc_at;
 		} else if (c->hex_v >= 0xdc00 && c->hex_v <= 0xdfff) {
 			goto lone;
 		} else if (c->hex_v == 0) {
@@ -459,30 +481,96 @@ static int tokener_feed(struct schema_check *c, const char *p, size_t n,
 	return 0;
 }
 
+/*
+ * Whether the lexer is inside a surrogate pair, or an escape that may begin
+ * one: those bytes wait, since json-c is to get the pair's character instead.
+ */
+static int in_pair(const struct schema_check *c)
+{
+	return c->want_low || c->st == LX_ESCAPE || c->st == LX_UHEX;
+}
+
+/* Feed json-c buf[*from..to) (to, from: indexes into buf), as it is. */
+static int feed_to(struct schema_check *c, const char *buf, size_t *from,
+		   size_t to)
+{
+	int rc = 0;
+
+	if (to > *from)
+		rc = tokener_feed(c, buf + *from, to - *from, c->fed + *from);
+	*from = to;
+	return rc;
+}
+
+/*
+ * A pair ended at buf[i]: feed json-c what comes before it, then its
+ * character as UTF-8 in place of its twelve bytes (some of which a write
+ * before may have left held).
+ */
+static int feed_pair(struct schema_check *c, const char *buf, size_t *from,
+		     size_t i)
+{
+	char u[4];
+	size_t n = schema_utf8_put(c->pair_cp, u);
+	int rc = 0;
+
+	c->pair_done = 0;
+	if (c->nheld)
+		c->nheld = 0; /* the pair began in a write before */
+	else
+		rc = feed_to(c, buf, from, c->pair_at - c->fed);
+	if (!rc)
+		rc = tokener_feed(c, u, n, c->pair_at);
+	*from = i + 1;
+	return rc;
+}
+
 int schema_check_feed(struct schema_check *c, const char *buf, size_t len,
 		      struct schema_err *err)
 {
-	enum lex_state was = c->st;
-	size_t i;
+	size_t i, from = 0; /* buf[from..] is not yet json-c's */
 	int lex_rc = 0, rc = 0;
 
 	if (c->st == LX_FAILED)
 		goto failed;
-	for (i = 0; i < len && c->st != LX_AFTER; i++) {
-		lex_rc = lex_byte(c, (uint8_t)buf[i], c->fed + i);
-		if (lex_rc)
-			break;
-	}
 	/*
 	 * json-c sees what the lexer passed (up to the object's last byte, or
 	 * to the byte the lexer refused), so a grammar error it finds earlier
 	 * is the one reported.
 	 */
-	if (was != LX_AFTER && i) {
-		rc = tokener_feed(c, buf, i, c->fed);
+	for (i = 0; i < len && c->st != LX_AFTER; i++) {
+		lex_rc = lex_byte(c, (uint8_t)buf[i], c->fed + i);
+		if (lex_rc)
+			break;
+		if (c->pair_done) {
+			rc = feed_pair(c, buf, &from, i);
+		} else if (c->nheld && !in_pair(c)) {
+			/* what was held was an escape of another kind */
+			rc = tokener_feed(c, c->held, c->nheld, c->held_at);
+			c->nheld = 0;
+		}
 		if (rc)
 			goto failed;
 	}
+	if (!lex_rc && in_pair(c)) {
+		/* hold the pair's bytes so far for the next write */
+		size_t hold = (c->want_low ? c->pair_at : c->esc_at);
+
+		hold = hold > c->fed + from ? hold - c->fed : from;
+		rc = feed_to(c, buf, &from, hold);
+		if (rc)
+			goto failed;
+		if (!c->nheld)
+			c->held_at = c->fed + from;
+		if (c->nheld + (i - from) > sizeof(c->held))
+			goto broken; /* a pair is 12 bytes */
+		memcpy(c->held + c->nheld, buf + from, i - from);
+		c->nheld += i - from;
+		from = i;
+	}
+	rc = feed_to(c, buf, &from, i);
+	if (rc)
+		goto failed;
 	if (lex_rc)
 		goto failed;
 	/* The two readers agree on where the object ends, or we stop. */
