@@ -169,15 +169,18 @@ static const char *show(uint8_t ch, char buf[8])
 	return buf;
 }
 
-/* Refuse at byte number at (from 0); the message counts from 1. */
-static int lex_fail(struct schema_check *c, size_t at, const char *why,
-		    uint8_t ch)
+#define NO_BYTE (-1) /* lex_fail: the message shows no byte */
+
+/* Refuse at byte number at (from 0); the message counts from 1, and shows
+ * byte ch (NUL too) unless it is NO_BYTE. */
+static int lex_fail(struct schema_check *c, size_t at, const char *why, int ch)
 {
 	char b[8];
 
 	c->st = LX_FAILED;
 	return schema_fail(&c->failure, EINVAL, "bad JSON at byte %zu: %s%s",
-			   at + 1, why, ch ? show(ch, b) : "");
+			   at + 1, why,
+			   ch != NO_BYTE ? show((uint8_t)ch, b) : "");
 }
 
 static int not_object(struct schema_check *c, size_t at, uint8_t ch)
@@ -213,7 +216,8 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 	switch (c->num) {
 	case NUM_SIGN:
 		if (!digit)
-			return -lex_fail(c, at, "a digit must follow '-'", 0);
+			return -lex_fail(c, at, "a digit must follow '-'",
+					 NO_BYTE);
 		c->num = ch == '0' ? NUM_ZERO : NUM_INT;
 		c->num_mag = ch - '0';
 		return 1;
@@ -224,7 +228,8 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 
 			if (c->num == NUM_ZERO)
 				return -lex_fail(
-				    c, at, "a number must not start with 0", 0);
+				    c, at, "a number must not start with 0",
+				    NO_BYTE);
 			if (c->num_mag > (UINT64_MAX - d) / 10)
 				c->num_big = 1;
 			else
@@ -244,7 +249,8 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 		break;
 	case NUM_DOT:
 		if (!digit)
-			return -lex_fail(c, at, "a digit must follow '.'", 0);
+			return -lex_fail(c, at, "a digit must follow '.'",
+					 NO_BYTE);
 		c->num = NUM_FRAC;
 		return 1;
 	case NUM_FRAC:
@@ -264,7 +270,8 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 	case NUM_ESIGN:
 		if (!digit)
 			return -lex_fail(
-			    c, at, "a digit must follow the exponent's 'e'", 0);
+			    c, at, "a digit must follow the exponent's 'e'",
+			    NO_BYTE);
 		c->num = NUM_EXP;
 		return 1;
 	case NUM_EXP:
@@ -283,7 +290,7 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 		    c, at - 1,
 		    "integer out of the 64-bit range (write it with "
 		    "a fraction or exponent, or as a string)",
-		    0);
+		    NO_BYTE);
 	return 0;
 }
 
@@ -308,7 +315,7 @@ again:
 		if (c->name_nul && ch == ':')
 			return lex_fail(
 			    c, at, "an attribute name must not hold \\u0000",
-			    0);
+			    NO_BYTE);
 		c->name_nul = 0;
 		switch (ch) {
 		case '{':
@@ -373,7 +380,7 @@ again:
 						ch);
 		}
 		if (schema_utf8_byte(&c->utf8, ch))
-			return lex_fail(c, at, "invalid UTF-8", 0);
+			return lex_fail(c, at, "invalid UTF-8", NO_BYTE);
 		return 0;
 	case LX_ESCAPE:
 		if (c->want_low && ch != 'u')
@@ -438,8 +445,9 @@ again:
 	}
 	return EINVAL;
 lone:
-	return lex_fail(
-	    c, at, "a surrogate \\u escape must come as a high-low pair", 0);
+	return lex_fail(c, at,
+			"a surrogate \\u escape must come as a high-low pair",
+			NO_BYTE);
 }
 
 /*

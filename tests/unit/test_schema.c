@@ -715,6 +715,19 @@ static void test_check(void)
 	CHECK(strstr(err.msg, "bad JSON at byte") != NULL);
 	feed("{\"a\":99999999999999999999}", 26, 0, &done, &err);
 	CHECK(strstr(err.msg, "64-bit") != NULL);
+	/* a NUL byte is named, wherever it stands */
+	feed("\0{}", 3, 1, &done, &err);
+	CHECK_STR(err.msg, strlen(err.msg),
+		  "bad JSON at byte 1: a record is a JSON object; found 0x00");
+	feed("{\"a\":\"x\0\"}", 10, 1, &done, &err);
+	CHECK(strstr(err.msg, "byte 8: a control character") &&
+	      strstr(err.msg, "0x00"));
+	feed("{\"a\":\"\\\0\"}", 10, 1, &done, &err);
+	CHECK(strstr(err.msg, "unknown escape") && strstr(err.msg, "0x00"));
+	feed("{\"a\":\"\\u0\0\"}", 11, 1, &done, &err);
+	CHECK(strstr(err.msg, "four hex digits; found 0x00") != NULL);
+	feed("{}\0", 3, 1, &done, &err);
+	CHECK(strstr(err.msg, "byte 3") && strstr(err.msg, "found 0x00"));
 
 	/* nesting: json-c's limit of 32 */
 	strcpy(deep, "{\"a\":");
