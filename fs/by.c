@@ -553,7 +553,8 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 		used += 2 + ((size_t)p[0] << 8 | p[1]);
 	}
 	/* a range gives a record once per value in it: sort, keep one */
-	qsort(arr, cnt, sizeof(*arr), keycmp_packed);
+	if (cnt > 1)
+		qsort(arr, cnt, sizeof(*arr), keycmp_packed);
 	for (i = 0, j = 0; i < cnt; i++)
 		if (j == 0 || keycmp_packed(&arr[j - 1], &arr[i]) != 0)
 			arr[j++] = arr[i];

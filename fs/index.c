@@ -157,8 +157,11 @@ int fs_index_update(struct store_txn *t, uint32_t tid,
 		rc = rc == EINVAL ? EIO : rc;
 		goto out;
 	}
-	qsort_r(o.e, o.n, sizeof(*o.e), ent_qcmp, &o);
-	qsort_r(n.e, n.n, sizeof(*n.e), ent_qcmp, &n);
+	/* a text without entries has no array: qsort may not be given NULL */
+	if (o.n > 1)
+		qsort_r(o.e, o.n, sizeof(*o.e), ent_qcmp, &o);
+	if (n.n > 1)
+		qsort_r(n.e, n.n, sizeof(*n.e), ent_qcmp, &n);
 	/* deletes first: an entry in both lists stays as it is */
 	while (!rc && (i < o.n || j < n.n)) {
 		int c = i == o.n   ? 1

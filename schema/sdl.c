@@ -773,7 +773,8 @@ static size_t first_dup(struct dup_key *keys, size_t n)
 {
 	size_t i, best = SIZE_MAX;
 
-	qsort(keys, n, sizeof(*keys), dup_cmp);
+	if (n > 1) /* and never a NULL keys */
+		qsort(keys, n, sizeof(*keys), dup_cmp);
 	for (i = 1; i < n; i++) {
 		if (strcmp(keys[i].a, keys[i - 1].a) == 0 &&
 		    cmp_opt(keys[i].b, keys[i - 1].b) == 0 &&
