@@ -1,5 +1,6 @@
 /*
- * dir.c: new names: create and mknod of files, mkdir and rmdir.
+ * dir.c: new names: create and mknod of files, mkdir and rmdir; symlink
+ * and link, refused.
  *
  * A new record is a pending node until its first commit (commit.c), a new
  * scratch file is stored at once, empty (scratch.c); mkdir makes a
@@ -36,7 +37,7 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 				      "files cannot be created here");
 	if (tn->db->dropped)
 		return ENOENT;
-	if (strlen(name) > SCHEMA_NAME_MAX)
+	if (fs_refuse_long(tn, name))
 		return ENAMETOOLONG;
 	if (tn->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0)
 		return EEXIST;
@@ -250,10 +251,9 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		rc = ESTALE;
 		goto out;
 	}
-	if (strlen(name) > SCHEMA_NAME_MAX) {
-		rc = ENAMETOOLONG;
+	rc = fs_refuse_long(p, name);
+	if (rc)
 		goto out;
-	}
 	if ((p->kind == FS_ROOT || p->kind == FS_DB) && strlen(name) > 200) {
 		rc = fs_refuse_node(
 		    ENAMETOOLONG, p, name, NULL,
@@ -352,6 +352,9 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = ESTALE;
 		goto out;
 	}
+	rc = fs_refuse_long(p, name);
+	if (rc)
+		goto out;
 	if (p->kind == FS_ROOT) {
 		struct fs_db *db = fs_db_find(name);
 		if (!db) {
@@ -403,5 +406,39 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	rc = p->kind == FS_TABLE ? ENOTDIR : ENOENT;
 out:
+	fuse_reply_err(req, rc);
+}
+
+/* Records, tables and files have one name each and hold no links: the
+ * .by tree's links are the index's. */
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name)
+{
+	struct fs_node *p = fs_node_get(parent);
+	int rc;
+
+	fs.n_ops++;
+	if (!p)
+		rc = ESTALE;
+	else if (!(rc = fs_refuse_long(p, name)))
+		rc = fs_refuse_node(EPERM, p, name, NULL,
+				    "symbolic links cannot be made here; a "
+				    "table's .by tree has one per record");
+	fuse_reply_err(req, rc);
+}
+
+void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	     const char *newname)
+{
+	struct fs_node *p = fs_node_get(newparent);
+	int rc;
+
+	fs.n_ops++;
+	if (!p)
+		rc = ESTALE;
+	else if (!(rc = fs_refuse_long(p, newname)))
+		rc = fs_refuse_node(EPERM, p, newname, NULL,
+				    "hard links cannot be made: a record or "
+				    "file has one name (cp copies it)");
 	fuse_reply_err(req, rc);
 }

@@ -30,7 +30,7 @@
  *   file.c        open files: open, read, write, flush, release, fsync
  *   attr.c        attributes and their timeouts: getattr, setattr
  *   lookup.c      lookup, forget
- *   dir.c         create, mknod, mkdir, rmdir
+ *   dir.c         create, mknod, mkdir, rmdir; symlink, link refused
  *   rename.c      unlink, rename
  *   readdir.c     opendir, readdir, releasedir
  *   statx.c       the session loop, and FUSE_STATX below libfuse
@@ -291,6 +291,9 @@ void fs_refuse(const char *path, const char *fmt, ...)
  * err's message, else fallback, else strerror(rc). */
 int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
 		   const struct schema_err *err, const char *fallback);
+/* ENAMETOOLONG, with a line about name in p, for a name past NAME_MAX;
+ * 0 for one that fits. */
+int fs_refuse_long(const struct fs_node *p, const char *name);
 char *fs_errors_text(size_t *len);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fs_log_free(void);
@@ -487,6 +490,10 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	      dev_t rdev);
 void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name);
+void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	     const char *newname);
 
 /* rename.c */
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -8,6 +8,7 @@
  * why; this file only words the line (a node's path comes from names.c)
  * and keeps it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,18 @@ void fs_log_free(void)
 		free(ring[i]);
 		ring[i] = NULL;
 	}
+}
+
+/*
+ * ENAMETOOLONG for a name longer than a file name may be (NAME_MAX, as
+ * statfs says), with a line about name in p; 0 for a name that fits.
+ */
+int fs_refuse_long(const struct fs_node *p, const char *name)
+{
+	if (strlen(name) <= SCHEMA_NAME_MAX)
+		return 0;
+	return fs_refuse_node(ENAMETOOLONG, p, name, NULL,
+			      "a name holds at most 255 bytes");
 }
 
 /* Report a refusal about node n (and name) and return rc. */

@@ -68,6 +68,11 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = ESTALE;
 		goto out;
 	}
+	/* the kernel looks a name up before it unlinks, renames or makes
+	 * it, so this is where those hear that it is too long */
+	rc = fs_refuse_long(p, name);
+	if (rc)
+		goto out;
 	switch (p->kind) {
 	case FS_ROOT: {
 		struct fs_db *db;

@@ -7,7 +7,7 @@
  *
  *   lookup.c    lookup, forget, forget_multi
  *   attr.c      getattr, setattr
- *   dir.c       create, mknod, mkdir, rmdir
+ *   dir.c       create, mknod, mkdir, rmdir, symlink, link
  *   rename.c    unlink, rename
  *   file.c      open, read, write, flush, release, fsync
  *   readdir.c   opendir, readdir, releasedir
@@ -95,6 +95,8 @@ const struct fuse_lowlevel_ops fs_ops = {
     .mkdir = fs_mkdir,
     .unlink = fs_unlink,
     .rmdir = fs_rmdir,
+    .symlink = fs_symlink,
+    .link = fs_link,
     .rename = fs_rename,
     .open = fs_open,
     .read = fs_read,

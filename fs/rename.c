@@ -52,6 +52,9 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = ESTALE;
 		goto out;
 	}
+	rc = fs_refuse_long(p, name);
+	if (rc)
+		goto out;
 	if (p->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) {
 		/*
 		 * The schema is the tables, which only rmdir drops: removing
@@ -334,6 +337,33 @@ out:
 	return rc;
 }
 
+/*
+ * What name in database directory dn is: 1 a table (*empty: it holds no
+ * record or file), -1 a file (schema.graphql, a scratch file), 0 nothing.
+ */
+static int table_state(const struct fs_node *dn, const char *name, int *empty)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	struct store_obj o;
+	int what = 0;
+
+	*empty = 1;
+	if (strcmp(name, SCHEMA_FILE) == 0 && fs_schema_exists(dn->db))
+		return -1;
+	if (dn->db->dropped || store_read_begin(dn->db->env, &t))
+		return 0;
+	if (store_table_get(t, name, strlen(name), &tb) == 0) {
+		what = 1;
+		*empty = store_table_is_empty(t, tb.tid);
+	} else if (store_obj_get(t, 0, STORE_SCRATCH, name, strlen(name), &o) ==
+		   0) {
+		what = -1;
+	}
+	store_txn_abort(t);
+	return what;
+}
+
 /* Whether name in database directory dn is a table. */
 static int is_table(const struct fs_node *dn, const char *name)
 {
@@ -365,9 +395,30 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				    "exchanging two names is not supported");
 		goto out;
 	}
-	if (strlen(newname) > SCHEMA_NAME_MAX) {
-		rc = ENAMETOOLONG;
+	if (flags & RENAME_WHITEOUT) {
+		rc = fs_refuse_node(EINVAL, sp, name, NULL,
+				    "whiteouts (overlayfs) are not supported");
 		goto out;
+	}
+	rc = fs_refuse_long(sp, name);
+	if (!rc)
+		rc = fs_refuse_long(dp, newname);
+	if (rc)
+		goto out;
+	if (sp->kind == FS_DB && dp->kind == FS_DB && is_table(sp, name)) {
+		/* what a rename onto the new name would meet */
+		int empty, target = table_state(dp, newname, &empty);
+		if (target < 0) {
+			rc = fs_refuse_node(ENOTDIR, dp, newname, NULL,
+					    "a table cannot replace a file");
+			goto out;
+		}
+		if (target && !empty) {
+			rc = fs_refuse_node(ENOTEMPTY, dp, newname, NULL,
+					    "the table it would replace is not "
+					    "empty");
+			goto out;
+		}
 	}
 	if (sp->kind == FS_DB && is_table(sp, name)) {
 		rc = fs_refuse_node(
