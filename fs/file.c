@@ -209,18 +209,18 @@ static void record_cache(struct fs_node *n, struct fs_file *f,
 	n->pc_len = f->len;
 }
 
-void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/*
+ * Open node n as fi->flags say: the handle in *out, and fi's handle and
+ * caching fields set for the reply.  0 or an errno; nothing is left made
+ * on an error.
+ */
+int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
+		 struct fs_file **out)
 {
-	struct fs_node *n = fs_node_get(ino);
 	struct fs_file *f = NULL;
 	int acc = fi->flags & O_ACCMODE, rc = 0;
 	unsigned others;
 
-	fs.n_ops++;
-	if (!n) {
-		rc = ESTALE;
-		goto out;
-	}
 	others = n->opens;
 	/* Refusals first: nothing is made before them. */
 	switch (n->kind) {
@@ -306,13 +306,25 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			n->kind == FS_JSCHEMA;
 	if (n->kind == FS_RECORD)
 		record_cache(n, f, fi, others);
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		fs_file_free(f); /* the opener was interrupted */
-	return;
+	*out = f;
+	return 0;
 out:
 	if (f)
 		fs_file_free(f);
-	fuse_reply_err(req, rc);
+	return rc;
+}
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct fs_file *f;
+	int rc = n ? fs_file_open(n, fi, &f) : ESTALE;
+
+	fs.n_ops++;
+	if (rc)
+		fuse_reply_err(req, rc);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_file_free(f); /* the opener was interrupted */
 }
 
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -449,6 +449,9 @@ void fs_file_free(struct fs_file *f);
 int fs_file_reserve(struct fs_file *f, size_t need);
 /* Start a record handle that replaces the whole text. */
 int fs_file_truncated(struct fs_file *f);
+/* Open node n as fi->flags say (fs_open without the reply). */
+int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
+		 struct fs_file **out);
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	     struct fuse_file_info *fi);
