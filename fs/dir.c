@@ -131,6 +131,17 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		rc = n ? 0 : ENOMEM;
 	} else {
 		rc = new_file(p, name, 0, &n);
+		if (rc == EEXIST && !(fi->flags & O_EXCL) &&
+		    (p->kind == FS_TABLE || p->kind == FS_DB)) {
+			/* taken since the kernel's lookup (another process
+			 * made it): open it, as open(2) does without O_EXCL */
+			rc = fs_lookup_file(p, name, &n);
+			if (!rc)
+				rc = fs_file_open(n, fi, &f);
+			if (rc)
+				goto out;
+			goto reply;
+		}
 	}
 	if (rc)
 		goto out;
@@ -147,7 +158,12 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (rc)
 			goto out;
 		n->pending = f;
+		n->pending_pid = fuse_req_ctx(req)->pid;
 	}
+	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
+	/* a writer's raw bytes stay out of the page cache (record_cache) */
+	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_SCHEMA;
+reply:
 	memset(&e, 0, sizeof(e));
 	rc = fs_node_attr(n, &e.attr, NULL);
 	if (rc)
@@ -156,9 +172,6 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	e.attr_timeout = fs_attr_ttl(n);
 	e.entry_timeout = fs_entry_ttl(n);
 	fi->fh = (uintptr_t)f;
-	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
-	/* a writer's raw bytes stay out of the page cache (record_cache) */
-	fi->direct_io = n->kind == FS_RECORD || n->kind == FS_SCHEMA;
 	n->nlookup++;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		n->nlookup--;

@@ -123,6 +123,8 @@ struct fs_node {
 	int unlinked;		 /* removed while open: handles do not commit */
 	struct fs_file *pending; /* record created, not yet committed */
 	int64_t pending_btime_ns;
+	pid_t pending_pid; /* the process that created it: only it finds
+			      the name before the first commit */
 	/* What the kernel may hold for this inode (see "Caching" in attr.c):
 	 * kcache for its pages, kattr whether it holds attributes with a
 	 * timeout that a change must end. */
@@ -482,6 +484,7 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 int fs_miss_take(const struct fs_node *tn, const char *name,
 		 struct fs_resolved *r);
 void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_lookup_file(struct fs_node *p, const char *name, struct fs_node **out);
 void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void fs_forget_multi(fuse_req_t req, size_t count,
 		     struct fuse_forget_data *forgets);

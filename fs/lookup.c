@@ -198,12 +198,19 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			goto out;
 		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
 		if (rc == ENOENT && r.kind == STORE_RECORD) {
-			/* being written by another open: it exists already */
+			/*
+			 * Being created: it is there for the process that
+			 * creates it, and not yet for others, who would read
+			 * it empty (ENOENT until its first commit, asked
+			 * again each time).
+			 */
 			n = fs_find_pending(p, r.key, r.keylen);
-			if (n) {
+			if (n && n->pending_pid == fuse_req_ctx(req)->pid) {
 				rc = 0;
 				break;
 			}
+			n = NULL;
+			uncached = 1;
 			if (!r.long_form)
 				miss_note(p, name, &r);
 		}
@@ -266,4 +273,42 @@ void fs_forget_multi(fuse_req_t req, size_t count,
 			fs_node_forget(n, forgets[i].nlookup);
 	}
 	fuse_reply_none(req);
+}
+
+/*
+ * The node of the file name stands for in table (or database directory)
+ * p, stored or being created: for a create that finds the name taken since
+ * the kernel's lookup said it was free.  ENOENT when there is none, EISDIR
+ * for a table's name.
+ */
+int fs_lookup_file(struct fs_node *p, const char *name, struct fs_node **out)
+{
+	struct schema_err err;
+	struct fs_resolved r;
+	struct store_table tb;
+	struct store_obj o;
+	struct store_txn *t;
+	int rc;
+
+	*out = NULL;
+	if (p->db->dropped)
+		return ENOENT;
+	rc = store_read_begin(p->db->env, &t);
+	if (rc)
+		return rc;
+	if (p->kind == FS_DB &&
+	    store_table_get(t, name, strlen(name), &tb) == 0)
+		rc = EISDIR;
+	else if ((rc = fs_resolve(t, p, name, &r, &err)) == 0) {
+		rc = store_obj_get(t, p->tid, r.kind, r.key, r.keylen, &o);
+		if (!rc)
+			*out = fs_obj_node(p, r.kind, r.key, r.keylen, o.ino);
+		else if (rc == ENOENT && r.kind == STORE_RECORD &&
+			 (*out = fs_find_pending(p, r.key, r.keylen)) != NULL)
+			rc = 0;
+	}
+	store_txn_abort(t);
+	if (!rc && !*out)
+		rc = ENOMEM;
+	return rc;
 }

@@ -475,6 +475,14 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	fs_committed(sp->db);
+	if (r.d.kind == STORE_RECORD) {
+		/* A record being created under the new name lost it, as a
+		 * file does on any POSIX file system: its close stores
+		 * nothing over the record that has the name now. */
+		struct fs_node *lost = fs_find_pending(dp, r.d.key, r.d.keylen);
+		if (lost)
+			lost->unlinked = 1;
+	}
 	if (r.replaced_ino && r.replaced_ino != r.ino) {
 		struct fs_node *old =
 		    fs_node_get(fs_db_ino(sp->db, r.replaced_ino));

@@ -83,3 +83,111 @@ def test_links_whiteouts_and_table_renames(mnt):
         errno.EPERM
     assert "data/u/.by/.../nope: the .by tree shows the indexes" in \
         mnt.errors()
+
+
+def test_create_that_lost_its_name(mnt):
+    """A creates 1.json and keeps it open; C renames k1.json onto 1.json;
+    A's close stores nothing over C's record.  (A is a process of its own:
+    a fork of the test while A's descriptor is open would close a copy of
+    it, a FLUSH that commits A's text early.)"""
+    import subprocess
+    mnt.sh("mkdir data/t")
+    a = subprocess.Popen(
+        ["python3", "-c", """if 1:
+            import os, sys
+            fd = os.open("data/t/1.json", os.O_WRONLY | os.O_CREAT, 0o644)
+            os.write(fd, b'{"from":"A"}')
+            print("written", flush=True)
+            sys.stdin.readline()
+            os.close(fd)  # 0, as on any POSIX file system
+            print("closed", flush=True)"""],
+        cwd=mnt.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    assert a.stdout.readline() == "written\n"
+    with open(mnt.p("data", "t", "k1.json"), "w") as f:
+        f.write('{"from":"C"}')
+    os.rename(mnt.p("data", "t", "k1.json"), mnt.p("data", "t", "1.json"))
+    out, _ = a.communicate("go\n")
+    assert a.returncode == 0 and out == "closed\n"
+    assert json.loads(mnt.read("data", "t", "1.json"))["from"] == "C"
+    assert sorted(os.listdir(mnt.p("data", "t"))) == ["1.json"]
+
+
+def test_record_being_created_is_not_there_for_others(mnt):
+    """Until its first commit a record is ENOENT for other processes (never
+    0 bytes); the process that creates it finds it."""
+    mnt.sh("mkdir data/t")
+    path = mnt.p("data", "t", "1.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        assert os.path.exists(path)  # the creator
+        r = mnt.sh("cat data/t/1.json", check=False)
+        assert r.returncode != 0 and "No such file" in r.stderr
+        assert mnt.sh("ls data/t").stdout.split() == []
+        os.write(fd, b'{"a":1}')
+    finally:
+        os.close(fd)
+    assert json.loads(mnt.sh("cat data/t/1.json").stdout)["a"] == 1
+
+
+def test_create_without_o_excl_opens_what_another_made(mnt):
+    """O_CREAT without O_EXCL opens a name another process is creating (or
+    made since the kernel's lookup), as open(2) does; with O_EXCL it is
+    EEXIST."""
+    mnt.sh("mkdir data/t")
+    fd = os.open(mnt.p("data", "t", "1.json"),
+                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        mnt.sh("""python3 -c 'import os; f = os.open("data/t/1.json", """
+               """os.O_WRONLY | os.O_CREAT | os.O_TRUNC); """
+               """os.write(f, b"{\\"by\\":\\"B\\"}"); os.close(f)'""")
+        assert json.loads(mnt.read("data", "t", "1.json"))["by"] == "B"
+        r = mnt.sh("""python3 -c 'import os; os.open("data/t/1.json", """
+                   """os.O_WRONLY | os.O_CREAT | os.O_EXCL)'""",
+                   check=False)
+        assert r.returncode != 0 and "FileExistsError" in r.stderr
+        os.write(fd, b'{"by":"A"}')
+    finally:
+        os.close(fd)
+    assert json.loads(mnt.read("data", "t", "1.json"))["by"] == "A"
+
+
+def test_concurrent_creates_never_eexist(mnt):
+    """Four processes create (O_CREAT|O_TRUNC, no O_EXCL), rename and
+    unlink the same four names across two tables: no create fails with
+    EEXIST, and every record left reads whole."""
+    mnt.sh("mkdir data/t data/u")
+    script = r'''
+import errno, os, random, sys
+random.seed(int(sys.argv[1]))
+names = ["data/%s/%d.json" % (t, i) for t in "tu" for i in range(2)]
+eexist = 0
+for n in range(1500):
+    a = random.choice(names)
+    op = random.random()
+    try:
+        if op < 0.6:
+            fd = os.open(a, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, b'{"n":%d}' % n)
+            os.close(fd)
+        elif op < 0.8:
+            b = random.choice([x for x in names if x[5] == a[5]])
+            os.rename(a, b)
+        else:
+            os.unlink(a)
+    except OSError as e:
+        if e.errno == errno.EEXIST:
+            eexist += 1
+        elif e.errno not in (errno.ENOENT, errno.EINVAL):
+            raise
+print(eexist)
+'''
+    procs = [__import__("subprocess").Popen(
+        ["python3", "-c", script, str(i)], cwd=mnt.path,
+        stdout=__import__("subprocess").PIPE, text=True) for i in range(4)]
+    counts = [int(p.communicate()[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert counts == [0, 0, 0, 0]
+    for t in "tu":
+        for name in os.listdir(mnt.p("data", t)):
+            assert "n" in json.loads(mnt.read("data", t, name))
