@@ -94,6 +94,31 @@ static int pinned(const struct fs_node *n)
 }
 
 /*
+ * The attributes of a record whose name stands for another record now, or
+ * for nothing (rm, or a rename onto it), while handles are still open on
+ * it: theirs, with no link.  Its page cache readers' text sets the size
+ * (the kernel clamps their reads to it); a handle that opened the name
+ * after it changed hands reads another record's text, with direct_io, so
+ * its size is nobody's.  ENOENT when no handle is open.
+ */
+static int gone_attr(struct fs_node *n, struct stat *st, int64_t *btime)
+{
+	struct fs_file *f, *any = NULL;
+
+	for (f = fs.files; f; f = f->next)
+		if (f->node == n &&
+		    (!any || (any->other && !f->other) || (f->pc && !any->pc)))
+			any = f;
+	if (!(f = any))
+		return ENOENT;
+	file_attr(st, n->ino, n->pc_opens ? n->pc_len : f->len,
+		  f->snap_mtime_ns, 0644);
+	st->st_nlink = 0;
+	*btime = f->snap_btime_ns;
+	return 0;
+}
+
+/*
  * Fill st for node n, and *btime (if not NULL) with its creation time.
  * ENOENT when what it names is gone.
  */
@@ -182,6 +207,13 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 	rc = store_obj_get(t, n->tid,
 			   n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH,
 			   n->key, n->keylen, &o);
+	if (rc == 0 && !fs_obj_is(n, &o))
+		rc = ENOENT; /* the name stands for another file now */
+	if (n->kind == FS_RECORD &&
+	    (n->unlinked || (rc == ENOENT && !n->pending))) {
+		rc = gone_attr(n, st, btime);
+		goto out;
+	}
 	if (rc == ENOENT && n->pending) {
 		file_attr(st, n->ino, n->pending->len, n->pending_btime_ns,
 			  0644);

@@ -150,7 +150,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		rc = ENOMEM;
 		goto out;
 	}
-	f->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	fs_file_set_writable(f, (fi->flags & O_ACCMODE) != O_RDONLY);
 	if (n->kind == FS_SCHEMA)
 		f->dirty = 1;
 	if (n->kind == FS_RECORD) {

@@ -45,7 +45,12 @@ void fs_file_free(struct fs_file *f)
 		n->pending = NULL;
 	if (f->pc) {
 		assert(n->pc_opens > 0);
-		n->pc_opens--;
+		if (--n->pc_opens == 0 && n->waiting)
+			fs_open_waits_run(n);
+	}
+	if (f->writable) {
+		assert(n->writers > 0);
+		n->writers--;
 	}
 	schema_check_free(f->check);
 	free(f->buf);
@@ -53,6 +58,15 @@ void fs_file_free(struct fs_file *f)
 	assert(n->opens > 0);
 	n->opens--;
 	fs_node_maybe_free(n);
+}
+
+/* Whether f writes; a node's writers keep its readers off the page cache
+ * (record_cache). */
+void fs_file_set_writable(struct fs_file *f, int writable)
+{
+	if (writable && !f->writable)
+		f->node->writers++;
+	f->writable = writable;
 }
 
 int fs_file_reserve(struct fs_file *f, size_t need)
@@ -82,13 +96,22 @@ static int file_load(struct fs_file *f)
 	if (rc)
 		return rc;
 	rc = store_obj_get(t, n->tid, STORE_RECORD, n->key, n->keylen, &o);
-	if (rc == ENOENT && n->pending) {
+	if (rc == ENOENT && n->pending && !n->unlinked) {
 		rc = 0;
 		f->len = 0;
+		f->snap_mtime_ns = f->snap_btime_ns = n->pending_btime_ns;
 		goto out;
 	}
 	if (rc)
 		goto out;
+	/*
+	 * The kernel opens the inode a path led to, and a rename may have
+	 * given the name to another record since: the open reads what the
+	 * name holds now, outside this inode's page cache and size.
+	 */
+	f->other = n->unlinked || !fs_obj_is(n, &o);
+	f->snap_mtime_ns = o.mtime_ns;
+	f->snap_btime_ns = o.btime_ns;
 	if (fs.opts.compact) {
 		size_t cl = schema_compact(o.data, o.len, NULL);
 		rc = fs_file_reserve(f, cl + 1);
@@ -199,6 +222,13 @@ static void record_cache(struct fs_node *n, struct fs_file *f,
 		fi->direct_io = 1;
 		return;
 	}
+	if (n->writers || n->waiting || f->other) {
+		/* a writer's writes move the size the kernel knows, which
+		 * clamps what the page cache gives; another record's text is
+		 * not this inode's */
+		fi->direct_io = 1;
+		return;
+	}
 	if (n->kcache != FS_KC_CLEAN)
 		record_cache_fill(n, f, fi, others);
 	if (fi->direct_io)
@@ -257,7 +287,7 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 		rc = ENOMEM;
 		goto out;
 	}
-	f->writable = acc != O_RDONLY;
+	fs_file_set_writable(f, acc != O_RDONLY);
 	switch (n->kind) {
 	case FS_NEXT:
 		rc = fs_next_text(n, &f->buf, &f->len);
@@ -314,17 +344,110 @@ out:
 	return rc;
 }
 
-void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Open n and answer req. */
+static void open_reply(fuse_req_t req, struct fs_node *n,
+		       struct fuse_file_info *fi)
 {
-	struct fs_node *n = fs_node_get(ino);
 	struct fs_file *f;
-	int rc = n ? fs_file_open(n, fi, &f) : ESTALE;
+	int rc = fs_file_open(n, fi, &f);
 
-	fs.n_ops++;
 	if (rc)
 		fuse_reply_err(req, rc);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
 		fs_file_free(f); /* the opener was interrupted */
+}
+
+/*
+ * A writer's open of a record waits while readers read it through the
+ * page cache.  The kernel keeps one size for an inode, whoever opened it,
+ * and a writer moves it: an O_TRUNC open sets it to 0, each write past it
+ * grows it.  A reader through the page cache reads up to that size, so it
+ * would read its text cut short, or padded with zeros.  The writer's open
+ * is answered when the last such reader closes, or after OPEN_WAIT_NS (a
+ * reader that stays open, such as less, holds no writer longer); readers
+ * that open meanwhile read with direct_io.
+ */
+#define OPEN_WAIT_NS (50 * 1000000LL)
+
+struct open_wait {
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	struct fs_node *n;
+	int64_t deadline;
+	struct open_wait *next;
+};
+
+static struct open_wait *waits; /* in arrival order */
+
+/*
+ * Answer the opens that wait on n (on any node, n NULL) and may go on:
+ * its page cache readers closed, or their time ran out.  Returns whether
+ * any open still waits.
+ */
+int fs_open_waits_run(struct fs_node *n)
+{
+	struct open_wait **pp = &waits, *w;
+	int64_t now;
+
+	if (!waits)
+		return 0;
+	now = fs_now_ns();
+	while ((w = *pp)) {
+		if ((n && w->n != n) || (w->n->pc_opens && now < w->deadline)) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		assert(w->n->waiting > 0);
+		w->n->waiting--;
+		open_reply(w->req, w->n, &w->fi);
+		free(w);
+	}
+	return waits != NULL;
+}
+
+/* Whether an open waits (the session loop then wakes on time). */
+int fs_open_waits(void)
+{
+	return waits != NULL;
+}
+
+/* At unmount: the waiting opens end with an error. */
+void fs_open_waits_drop(void)
+{
+	struct open_wait *w;
+
+	while ((w = waits)) {
+		waits = w->next;
+		w->n->waiting--;
+		fuse_reply_err(w->req, EIO);
+		free(w);
+	}
+}
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct open_wait *w, **pp;
+
+	fs.n_ops++;
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (n->kind == FS_RECORD && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    n->pc_opens && (w = calloc(1, sizeof(*w))) != NULL) {
+		w->req = req;
+		w->fi = *fi;
+		w->n = n;
+		w->deadline = fs_now_ns() + OPEN_WAIT_NS;
+		for (pp = &waits; *pp; pp = &(*pp)->next)
+			;
+		*pp = w;
+		n->waiting++;
+		return;
+	}
+	open_reply(req, n, fi);
 }
 
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

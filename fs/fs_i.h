@@ -113,7 +113,9 @@ enum {
 struct fs_node {
 	uint64_t ino;
 	uint64_t nlookup;
-	unsigned opens; /* file handles open on this node */
+	unsigned opens;	  /* file handles open on this node */
+	unsigned writers; /* of them, record handles open for writing */
+	unsigned waiting; /* writers' opens waiting for page cache readers */
 	enum fs_kind kind;
 	struct fs_db *db; /* FS_DB, FS_TABLE, FS_RECORD, FS_SCRATCH */
 	uint32_t tid;	  /* FS_TABLE, FS_RECORD, FS_SCRATCH */
@@ -151,10 +153,12 @@ struct fs_file {
 	int dirty;	  /* buf differs from what is stored */
 	int written;	  /* a write arrived since the last commit */
 	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
-	int bad;	  /* a write was refused: this handle never commits */
-	int holes;	  /* written out of order: check at commit only */
-	int fresh;	  /* the text was cut to nothing at open: writes are
-			     checked as they come, by check */
+	int64_t snap_mtime_ns, snap_btime_ns; /* of the text read at open */
+	int other; /* the text is another record's, which has the name now */
+	int bad;   /* a write was refused: this handle never commits */
+	int holes; /* written out of order: check at commit only */
+	int fresh; /* the text was cut to nothing at open: writes are
+		      checked as they come, by check */
 	struct schema_check *check; /* NULL until a write needs it */
 	size_t checked;		    /* bytes of buf fed to check */
 	size_t plain; /* bytes a first write gave whole, in plain JSON
@@ -205,6 +209,13 @@ extern struct fs fs;
 static inline uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
 {
 	return ((uint64_t)db->id << FS_DB_SHIFT) | local;
+}
+
+/* Whether stored object o is node n's own: a name can come to stand for
+ * another file (a rename onto it) while the kernel still holds n. */
+static inline int fs_obj_is(const struct fs_node *n, const struct store_obj *o)
+{
+	return o->ino == (n->ino & ((1ull << FS_DB_SHIFT) - 1));
 }
 
 /* Byte order of (a, al) against (b, bl), shorter first on a tie: the
@@ -446,8 +457,12 @@ int fs_db_sync(struct fs_db *db);
 
 /* file.c: open files */
 void fs_files_commit_all(void);
+int fs_open_waits_run(struct fs_node *n);
+int fs_open_waits(void);
+void fs_open_waits_drop(void);
 struct fs_file *fs_file_new(struct fs_node *n);
 void fs_file_free(struct fs_file *f);
+void fs_file_set_writable(struct fs_file *f, int writable);
 int fs_file_reserve(struct fs_file *f, size_t need);
 /* Start a record handle that replaces the whole text. */
 int fs_file_truncated(struct fs_file *f);

@@ -79,6 +79,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 static void fs_destroy(void *userdata)
 {
 	fs.live = 0; /* the kernel is gone: nothing to tell it */
+	fs_open_waits_drop();
 	fs_files_commit_all();
 	fs_sync_all();
 }

@@ -169,7 +169,7 @@ int fs_session_loop(struct fuse_session *se)
 	struct fuse_buf buf;
 	struct itimerspec due = {.it_value = {0, IDLE_COMMIT_NS}};
 	timer_t timer;
-	int res = 0, armed = 0, timed = batch_timer(&timer) == 0;
+	int res = 0, armed = 0, timed = batch_timer(&timer) == 0, waiting = 0;
 
 	memset(&buf, 0, sizeof(buf));
 	while (!fuse_session_exited(se)) {
@@ -177,8 +177,10 @@ int fs_session_loop(struct fuse_session *se)
 			batch_due = 0;
 			armed = 0;
 			fs_batches_commit();
+			waiting = fs_open_waits_run(NULL);
 		}
-		if (!armed && !fs.crash_after_answer && fs_batches_open())
+		if (!armed &&
+		    ((!fs.crash_after_answer && fs_batches_open()) || waiting))
 			armed =
 			    !timed || timer_settime(timer, 0, &due, NULL) == 0;
 		res = fuse_session_receive_buf(se, &buf);
@@ -192,6 +194,8 @@ int fs_session_loop(struct fuse_session *se)
 			do_statx(se, buf.mem);
 		else
 			fuse_session_process_buf(se, &buf);
+		/* an open that began to wait needs the timer */
+		waiting = waiting || fs_open_waits();
 	}
 	if (timed)
 		timer_delete(timer);

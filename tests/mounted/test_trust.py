@@ -191,3 +191,78 @@ print(eexist)
     for t in "tu":
         for name in os.listdir(mnt.p("data", t)):
             assert "n" in json.loads(mnt.read("data", t, name))
+
+
+TORN = r'''
+import os, sys, time, multiprocessing as mp
+method, secs, readers = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+d = "data/tt"
+A = '{"id":1,"v":"a"}'
+LONG = "b" * (9000 if method != "by" else 150)  # past a page, or a name
+B = '{"id":1,"v":"%s"}' % LONG
+
+def writer(stop):
+    i = 0
+    while not stop.is_set():
+        body, v, old = (A, "a", LONG) if i % 2 == 0 else (B, LONG, "a")
+        if method == "trunc":
+            with open(d + "/1.json", "w") as f:
+                f.write(body)
+        elif method == "mv":
+            with open(d + "/tmp.txt", "w") as f:
+                f.write(body)
+            os.rename(d + "/tmp.txt", d + "/1.json")
+        else:
+            os.rename("%s/.by/v/%s/1.json" % (d, old),
+                      "%s/.by/v/%s/1.json" % (d, v))
+        i += 1
+
+def reader(stop, texts, q):
+    n = bad = 0
+    while not stop.is_set():
+        with open(d + "/1.json", "rb") as f:
+            t = f.read()
+        n += 1
+        if t not in texts:
+            bad += 1
+            if bad == 1:
+                sys.stderr.write("torn: %d bytes: %r\n" % (len(t), t[:60]))
+    q.put((n, bad))
+
+if __name__ == "__main__":
+    texts = []
+    for body in (B, A):  # ends holding A, as the writer starts from it
+        with open(d + "/1.json", "w") as f:
+            f.write(body)
+        with open(d + "/1.json", "rb") as f:
+            texts.append(f.read())
+    stop, q = mp.Event(), mp.Queue()
+    ps = [mp.Process(target=reader, args=(stop, texts, q))
+          for _ in range(readers)] + [mp.Process(target=writer, args=(stop,))]
+    for p in ps:
+        p.start()
+    time.sleep(secs)
+    stop.set()
+    res = [q.get() for _ in range(readers)]
+    for p in ps:
+        p.join()
+    print(sum(n for n, _ in res), sum(b for _, b in res))
+'''
+
+
+@pytest.mark.parametrize("readers", [3, 1])
+@pytest.mark.parametrize("method", ["trunc", "mv", "by"])
+def test_readers_never_see_a_torn_record(mnt, method, readers):
+    """One writer rewrites 1.json between two whole bodies of different
+    lengths (one past a page), by O_TRUNC, by a scratch file and mv, or
+    by mv through .by; three readers (or one: a reader alone reads through
+    the page cache) in a loop read exactly one of the two every time.  A
+    declared table keeps the texts free of times."""
+    with open(mnt.p("data", "schema.graphql"), "w") as f:
+        f.write('type TT @table(table: "tt") '
+                '{ id: Int @primaryKey v: String @indexed }\n')
+    r = mnt.sh("python3 -c '%s' %s 1.5 %d" % (TORN.replace("'", "'\\''"),
+                                               method, readers))
+    reads, bad = map(int, r.stdout.split())
+    assert reads > 300, r.stderr
+    assert bad == 0, r.stderr
