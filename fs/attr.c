@@ -231,6 +231,8 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 			  0644);
 	else
 		file_attr(st, n->ino, o.size, o.mtime_ns, 0644);
+	if (n->orphan)
+		st->st_nlink = 0; /* removed, kept while open */
 out:
 	store_txn_abort(t);
 	return rc;

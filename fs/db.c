@@ -48,6 +48,13 @@ static int db_open(const char *name, int create, struct fs_db **out)
 	if (rc)
 		goto fail;
 	rc = fs_intent_replay(db);
+	if (!rc && (rc = fs_scratch_orphans_clear(db)) != 0) {
+		/* they take room, nothing more: the next open tries again */
+		fs_log("%s: scratch files removed while open are still "
+		       "stored: %s",
+		       name, strerror(rc));
+		rc = 0;
+	}
 	if (rc) {
 		store_env_close(db->env);
 		goto fail;

@@ -56,7 +56,8 @@ void fs_file_free(struct fs_file *f)
 	free(f->buf);
 	free(f);
 	assert(n->opens > 0);
-	n->opens--;
+	if (--n->opens == 0 && n->orphan)
+		fs_scratch_orphan_drop(n);
 	fs_node_maybe_free(n);
 }
 

@@ -122,7 +122,9 @@ struct fs_node {
 	char *tname;	  /* table name (FS_TABLE and what is inside) */
 	uint8_t *key;	  /* FS_RECORD: ordered key bytes; FS_SCRATCH: name */
 	size_t keylen;
-	int unlinked;		 /* removed while open: handles do not commit */
+	int unlinked; /* removed while open: handles do not commit */
+	int orphan;   /* FS_SCRATCH: removed while open, its bytes kept under
+			 its orphan name until the last handle closes */
 	struct fs_file *pending; /* record created, not yet committed */
 	int64_t pending_btime_ns;
 	pid_t pending_pid; /* the process that created it: only it finds
@@ -422,6 +424,14 @@ int fs_scratch_text(struct store_txn *t, uint32_t tid, const void *key,
 int fs_scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 		    size_t kl, const char *text, size_t len);
 int fs_scratch_put(struct fs_node *n, const struct store_obj *o);
+/* Open scratch files outlive their name, as orphans under this table. */
+#define FS_ORPHAN_TID UINT32_MAX
+int fs_scratch_orphan(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		      const void *key, size_t kl, const struct store_obj *o,
+		      int *moved);
+int fs_scratch_orphaned(struct fs_node *n);
+void fs_scratch_orphan_drop(struct fs_node *n);
+int fs_scratch_orphans_clear(struct fs_db *db);
 
 /* special.c: texts made at each open */
 int fs_next_text(struct fs_node *n, char **out, size_t *len);

@@ -22,6 +22,7 @@ struct unlink_op {
 	struct schema_err err;
 	struct fs_resolved r;
 	uint64_t ino;
+	int orphaned; /* an open scratch file, kept as an orphan */
 };
 
 static int unlink_fn(struct store_txn *t, void *arg)
@@ -38,6 +39,10 @@ static int unlink_fn(struct store_txn *t, void *arg)
 	if (u->r.kind == STORE_RECORD)
 		return fs_record_delete(u->tn->db, t, u->tn->tid, u->r.key,
 					u->r.keylen, &o);
+	rc = fs_scratch_orphan(u->tn->db, t, u->tn->tid, u->r.key, u->r.keylen,
+			       &o, &u->orphaned);
+	if (rc || u->orphaned)
+		return rc;
 	return store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
 }
 
@@ -105,7 +110,9 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	fs_committed(p->db);
 	n = fs_node_get(fs_db_ino(p->db, u.ino));
-	if (n)
+	if (n && u.orphaned)
+		rc = fs_scratch_orphaned(n);
+	else if (n)
 		n->unlinked = 1;
 out:
 	fuse_reply_err(req, rc);
@@ -118,6 +125,7 @@ struct rename_op {
 	struct fs_resolved s, d;
 	struct schema_err err;
 	uint64_t ino, replaced_ino;
+	int orphaned; /* the replaced file, open, kept as an orphan */
 	int64_t now;
 };
 
@@ -182,6 +190,13 @@ static int rename_fn(struct store_txn *t, void *arg)
 		return EEXIST;
 	if (dexists)
 		r->replaced_ino = dobj.ino;
+	if (dexists && r->d.kind == STORE_SCRATCH) {
+		/* an open scratch file it replaces keeps its bytes */
+		rc = fs_scratch_orphan(r->dp->db, t, dtid, r->d.key,
+				       r->d.keylen, &dobj, &r->orphaned);
+		if (rc)
+			return rc;
+	}
 	if (r->s.kind != r->d.kind) {
 		/* An open handle keeps a record's text or a scratch file's
 		 * name; it cannot follow the file into the other kind. */
@@ -486,7 +501,9 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (r.replaced_ino && r.replaced_ino != r.ino) {
 		struct fs_node *old =
 		    fs_node_get(fs_db_ino(sp->db, r.replaced_ino));
-		if (old)
+		if (old && r.orphaned)
+			rc = fs_scratch_orphaned(old);
+		else if (old)
 			old->unlinked = 1;
 	}
 	moved = fs_node_get(fs_db_ino(sp->db, r.ino));

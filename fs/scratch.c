@@ -135,8 +135,8 @@ int fs_scratch_read(struct fs_node *n, char *out, size_t size, off_t off,
 	struct store_obj o;
 	size_t done = 0;
 	int rc;
-	/* Scratch data is found by name: once the name is gone or names
-	 * another file, this handle has nothing left to read. */
+	/* Scratch data is found by name, or by its orphan name once
+	 * removed while open; a handle whose file is gone reads nothing. */
 	if (n->unlinked || n->db->dropped)
 		return ESTALE;
 	rc = store_read_begin(n->db->env, &t);
@@ -225,4 +225,122 @@ int fs_scratch_fill(struct store_txn *t, uint32_t tid, const void *key,
 		    t, tid, key, kl, (uint32_t)(at / STORE_CHUNK), text + at,
 		    len - at < STORE_CHUNK ? len - at : STORE_CHUNK);
 	return rc;
+}
+
+/*
+ * Open files outlive their name.  A scratch file removed or replaced while
+ * handles are open on it (rm, or a rename onto its name) moves its bytes
+ * to an orphan name, its inode number under table FS_ORPHAN_TID, which no
+ * listing and no path reaches; its handles read and write them there until
+ * the last one closes (fs_scratch_orphan_drop).  Orphans a crash left are
+ * removed when the database opens (fs_scratch_orphans_clear).
+ */
+static size_t orphan_key(uint64_t ino, uint8_t key[8])
+{
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)(ino >> (56 - 8 * i));
+	return 8;
+}
+
+/*
+ * Inside the caller's transaction: scratch file (tid, key), stored as o,
+ * is about to be removed or replaced.  If a handle is open on it, its
+ * header and bytes move to its orphan name and *moved is 1; else nothing
+ * is done.  After the commit the caller hands the node to
+ * fs_scratch_orphaned().
+ */
+int fs_scratch_orphan(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		      const void *key, size_t kl, const struct store_obj *o,
+		      int *moved)
+{
+	struct fs_node *n = fs_node_get(fs_db_ino(db, o->ino));
+	struct store_obj h = *o;
+	uint8_t ok[8];
+	size_t okl = orphan_key(o->ino, ok);
+	int rc;
+
+	*moved = 0;
+	if (!n || !n->opens || n->kind != FS_SCRATCH)
+		return 0;
+	h.data = NULL;
+	h.len = 0;
+	rc = store_chunk_move(t, tid, key, kl, FS_ORPHAN_TID, ok, okl);
+	if (!rc)
+		rc =
+		    store_obj_put(t, FS_ORPHAN_TID, STORE_SCRATCH, ok, okl, &h);
+	if (!rc)
+		rc = store_obj_del(t, tid, STORE_SCRATCH, key, kl);
+	*moved = !rc;
+	return rc;
+}
+
+/* The node of a scratch file moved to its orphan name: it follows. */
+int fs_scratch_orphaned(struct fs_node *n)
+{
+	uint8_t ok[8];
+	size_t okl = orphan_key(n->ino & ((1ull << FS_DB_SHIFT) - 1), ok);
+
+	n->tid = FS_ORPHAN_TID;
+	n->orphan = 1;
+	fs_node_changed(n); /* no name, no link */
+	return fs_node_set_key(n, ok, okl);
+}
+
+static int orphan_drop_fn(struct store_txn *t, void *arg)
+{
+	struct fs_node *n = arg;
+	int rc =
+	    store_obj_del(t, FS_ORPHAN_TID, STORE_SCRATCH, n->key, n->keylen);
+	return rc == ENOENT ? 0 : rc;
+}
+
+/* The last handle of orphan n closed: its bytes go. */
+void fs_scratch_orphan_drop(struct fs_node *n)
+{
+	n->orphan = 0;
+	n->unlinked = 1;
+	if (n->db->dropped)
+		return;
+	if (store_write(n->db->env, orphan_drop_fn, n) == 0)
+		fs_committed(n->db);
+}
+
+static int orphans_clear_fn(struct store_txn *t, void *arg)
+{
+	struct store_cursor *c;
+	struct store_obj o;
+	const void *key;
+	uint8_t keys[64][8];
+	size_t kl, n, i;
+	int rc;
+
+	(void)arg;
+	do {
+		/* a few at a time: a cursor does not outlive the deletes */
+		rc = store_cursor_open(t, FS_ORPHAN_TID, STORE_SCRATCH, NULL, 0,
+				       &c);
+		if (rc)
+			return rc == ENOENT ? 0 : rc;
+		for (n = 0;
+		     n < 64 && (rc = store_cursor_next(c, &key, &kl, &o)) == 0;)
+			if (kl == 8)
+				memcpy(keys[n++], key, 8);
+		store_cursor_close(c);
+		if (rc && rc != ENOENT)
+			return rc;
+		for (i = 0;
+		     i < n && !(rc = store_obj_del(t, FS_ORPHAN_TID,
+						   STORE_SCRATCH, keys[i], 8));
+		     i++)
+			;
+		if (rc)
+			return rc;
+	} while (n == 64);
+	return 0;
+}
+
+/* At a database's open: the orphans a crash left behind go. */
+int fs_scratch_orphans_clear(struct fs_db *db)
+{
+	return store_write(db->env, orphans_clear_fn, NULL);
 }

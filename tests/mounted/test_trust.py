@@ -266,3 +266,65 @@ def test_readers_never_see_a_torn_record(mnt, method, readers):
     reads, bad = map(int, r.stdout.split())
     assert reads > 300, r.stderr
     assert bad == 0, r.stderr
+
+
+def orphans(mnt):
+    """Scratch files kept as orphans in database data, read from the data
+    file with LMDB's own mdb_dump: keys under table 0xffffffff, kind 's'."""
+    import subprocess
+    r = subprocess.run(["mdb_dump", "-s", "objects", mnt.datadir + "/data"],
+                       capture_output=True, text=True, check=True)
+    return sum(1 for line in r.stdout.splitlines()
+               if line.startswith(" ffffffff73"))
+
+
+def test_open_files_outlive_their_name(mnt):
+    """A scratch file removed, or renamed over, while open stays readable
+    and writable through its descriptor until it is closed; a record read
+    after rm keeps reading, and fstat works."""
+    mnt.sh("mkdir data/t && echo hello > data/t/u.txt")
+    r = mnt.sh("{ rm data/t/u.txt; cat; } < data/t/u.txt")
+    assert r.stdout == "hello\n"
+    assert os.listdir(mnt.p("data", "t")) == []
+    d = mnt.p("data", "t")
+    with open(d + "/v.txt", "w") as f:
+        f.write("first\n")
+    fd = os.open(d + "/v.txt", os.O_RDWR)
+    try:
+        with open(d + "/w.txt", "w") as f:
+            f.write("second\n")
+        os.rename(d + "/w.txt", d + "/v.txt")
+        assert os.pread(fd, 100, 0) == b"first\n"
+        st = os.fstat(fd)
+        assert st.st_nlink == 0 and st.st_size == 6
+        os.pwrite(fd, b"FIRST", 0)
+        assert os.pread(fd, 100, 0) == b"FIRST\n"
+        assert mnt.read("data", "t", "v.txt") == b"second\n"
+        assert orphans(mnt) == 1
+    finally:
+        os.close(fd)
+    assert orphans(mnt) == 0  # its bytes went with the last close
+    with open(d + "/1.json", "w") as f:
+        f.write('{"a":1}')
+    fd = os.open(d + "/1.json", os.O_RDONLY)
+    try:
+        os.unlink(d + "/1.json")
+        st = os.fstat(fd)
+        text = os.read(fd, 1000)
+        assert json.loads(text)["a"] == 1
+        assert st.st_size == len(text) and st.st_nlink == 0
+    finally:
+        os.close(fd)
+
+
+def test_orphans_a_crash_left_go_at_the_next_mount(mnt):
+    mnt.sh("mkdir data/t && echo keep > data/t/k.txt")
+    fd = os.open(mnt.p("data", "t", "k.txt"), os.O_RDONLY)
+    os.unlink(mnt.p("data", "t", "k.txt"))
+    assert os.read(fd, 100) == b"keep\n"
+    assert orphans(mnt) == 1
+    mnt.kill9()
+    os.close(fd)
+    mnt.start()
+    assert orphans(mnt) == 0
+    assert os.listdir(mnt.p("data", "t")) == []
