@@ -328,3 +328,32 @@ def test_orphans_a_crash_left_go_at_the_next_mount(mnt):
     mnt.start()
     assert orphans(mnt) == 0
     assert os.listdir(mnt.p("data", "t")) == []
+
+
+def test_a_close_that_returns_0_stored_the_record(mnt):
+    """Every refusal reaches write or close, but for the one case FUSE
+    cannot report (README, Errors): an open whose only close carries no
+    data, into a table that requires attributes."""
+    with open(mnt.p("data", "schema.graphql"), "w") as f:
+        f.write('type T @table(table: "t") '
+                '{ id: Int @primaryKey name: String! }\n')
+    r = mnt.sh("echo '{}' > data/t/1.json", check=False)
+    assert r.returncode != 0 and "write error: Invalid argument" in r.stderr
+    fd = os.open(mnt.p("data", "t", "2.json"), os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, b'{"id": 2')
+        # the object is whole only now: the write that completes it fails
+        assert errno_of(os.write, fd, b"}") == errno.EINVAL
+    finally:
+        assert errno_of(os.close, fd) == errno.EINVAL  # and the close
+    for cmd in ["touch data/t/3.json", ": > data/t/4.json",
+                ": > /tmp/recordfs-empty && cp /tmp/recordfs-empty "
+                "data/t/5.json"]:
+        assert mnt.sh(cmd).returncode == 0  # the case that cannot be told
+    assert os.listdir(mnt.p("data", "t")) == []
+    errors = mnt.errors()
+    for n in range(1, 6):
+        assert 'data/t/%d.json: "name" is required (String!) and missing' \
+            % n in errors
+    mnt.sh("""echo '{"name":"Rex"}' > data/t/6.json""")
+    assert json.loads(mnt.read("data", "t", "6.json"))["name"] == "Rex"
