@@ -30,7 +30,15 @@ static struct schema_check *file_pre(struct fs_file *f)
 /* A refused commit of f: say why, and return rc. */
 static int file_refused(struct fs_file *f, int rc, const struct schema_err *err)
 {
-	f->bad = 1;
+	struct schema_err pieces;
+
+	/* a full map with the room on its free list, but not in one run */
+	if (rc == ENOSPC && !(err && err->msg[0]) &&
+	    store_env_fits(f->node->db->env, f->len) == 0) {
+		schema_fail(&pieces, ENOSPC, "%s", FS_DISK_PIECES);
+		err = &pieces;
+	}
+	f->bad = rc;
 	/* the kernel may hold this writer's size and pages: the stored
 	 * record stays, so they end */
 	fs_node_changed(f->node);

@@ -602,7 +602,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		goto out;
 	}
 	if (f->bad) {
-		rc = EINVAL;
+		rc = f->bad;
 		goto out;
 	}
 	rc = fs_file_reserve(f, (size_t)off + size + 1);
@@ -622,6 +622,14 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		f->len = (size_t)off + size;
 	f->dirty = 1;
 	f->written = 1;
+	/* a full disk is told at the write, which bash's > reports, not
+	 * only at a close it ignores */
+	if (n->kind == FS_RECORD &&
+	    store_env_fits(n->db->env, f->len) == ENOSPC) {
+		f->bad = ENOSPC;
+		rc = fs_refuse_node(ENOSPC, n, NULL, NULL, FS_DISK_FULL);
+		goto out;
+	}
 	if (file_plain(f, off)) {
 		fuse_reply_write(req, size);
 		return;
@@ -630,7 +638,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	if (!rc && !f->holes && f->check && schema_check_done(f->check))
 		rc = file_validate(f, &err);
 	if (rc) {
-		f->bad = 1;
+		f->bad = rc;
 		rc = fs_refuse_node(rc, n, NULL, &err, NULL);
 		goto out;
 	}
@@ -653,7 +661,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			 */
 			f->dirty = 0;
 			fs_node_changed(f->node); /* see fs_file_commit */
-			rc = EINVAL;
+			rc = f->bad;
 		} else if (f->written) {
 			/*
 			 * Only after a write: shells open, dup2 and close the

@@ -157,7 +157,8 @@ struct fs_file {
 	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
 	int64_t snap_mtime_ns, snap_btime_ns; /* of the text read at open */
 	int other; /* the text is another record's, which has the name now */
-	int bad;   /* a write was refused: this handle never commits */
+	int bad;   /* a write was refused (its errno, which its close says
+		      too): this handle never commits */
 	int holes; /* written out of order: check at commit only */
 	int fresh; /* the text was cut to nothing at open: writes are
 		      checked as they come, by check */
@@ -274,6 +275,12 @@ struct fs_node *fs_schema_node(struct fs_db *db);
 #define SCHEMA_FILE    "schema.graphql"
 #define SCHEMA_SDL_MAX (1u << 20) /* bytes of schema.graphql */
 #define JSCHEMA_SUFFIX ".schema.json"
+#define FS_DISK_FULL                                                           \
+	"No space left on device: the disk that holds the data directory is "  \
+	"full; remove records or files, or free space on it"
+#define FS_DISK_PIECES                                                         \
+	"the data file has room for this record only in pieces smaller than "  \
+	"it: compact the database (README, Full disk)"
 #define FS_BY_READONLY                                                         \
 	"the .by tree shows the indexes and follows the records; change the "  \
 	"record itself (edit, mv or rm it in its table) instead"

@@ -107,7 +107,7 @@ int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
 {
 	const char *why = err && err->msg[0] ? err->msg : fallback;
 	if (!why)
-		why = strerror(rc);
+		why = rc == ENOSPC ? FS_DISK_FULL : strerror(rc);
 	fs_refuse(fs_node_path(n, name), "%s", why);
 	return rc;
 }

@@ -54,7 +54,7 @@ int fs_schema_commit(struct fs_file *f)
 	f->dirty = 0;
 	f->written = 0;
 	if (rc) {
-		f->bad = 1;
+		f->bad = rc;
 		return fs_schema_refuse(rc, n, &err);
 	}
 	return fs_committed(n->db);

@@ -1,7 +1,7 @@
 /*
  * env.c: environments: opening one (its named databases, its map's first
- * size, its intent slot's file), closing, syncing and removing it, and
- * its number.
+ * size, its intent slot's file), closing, syncing and removing it, its
+ * number, and whether a record may still fit (map, disk and free list).
  *
  * It sits above storage's other files and calls them: it commits the
  * batch (txn.c) before it closes, and voids a stale slot (intent.c) when
@@ -255,4 +255,58 @@ int store_env_set_id(struct store_env *env, uint32_t id)
 	if (!rc)
 		env->id = id;
 	return rc;
+}
+
+/*
+ * Pages on LMDB's free list, to be used again (the sum of the counts that
+ * open each of its records), read through t; kept until the next commit.
+ */
+static size_t free_pages(struct store_env *env, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t n = 0;
+
+	if (env->free_commits == env->commits + 1)
+		return env->free_known;
+	if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &c) != 0)
+		return 0;
+	while (mdb_cursor_get(c, &k, &d, n ? MDB_NEXT : MDB_FIRST) == 0)
+		if (d.mv_size >= sizeof(size_t))
+			n += *(const size_t *)d.mv_data;
+	mdb_cursor_close(c);
+	env->free_known = n;
+	env->free_commits = env->commits + 1;
+	return n;
+}
+
+int store_env_fits(struct store_env *env, size_t len)
+{
+	MDB_envinfo info;
+	size_t need = len + 16 * (size_t)env->psize, used, room;
+	struct store_txn *t;
+
+	mdb_env_info(env->env, &info);
+	used = ((size_t)info.me_last_pgno + 1) * env->psize;
+	room = used < env->mapsize ? env->mapsize - used : 0;
+	if (env->writemap) {
+		/* the map's blocks are the disk's already; it grows by
+		 * what the disk has left */
+		if (room >= need)
+			return 0;
+		room += store_map_growable(env);
+	} else {
+		/* pages past the file's end take the disk's blocks at
+		 * write(2) */
+		uint64_t disk = store_disk_free(env);
+		if (room > disk)
+			room = (size_t)disk;
+	}
+	if (room >= need)
+		return 0;
+	if (store_read_begin(env, &t) != 0)
+		return 0; /* cannot tell: the commit will */
+	room += free_pages(env, t->txn) * env->psize;
+	store_txn_abort(t);
+	return room >= need ? 0 : ENOSPC;
 }

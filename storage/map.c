@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -37,7 +39,42 @@ int store_map_reserve(struct store_env *e, size_t size)
 	return rc;
 }
 
-/* Double the map; no transaction of this environment may be open. */
+/* Bytes free on the data file's file system for it (as statvfs counts
+ * them for an unprivileged writer), less DISK_SLACK for the file system's
+ * own needs; 0 if none or unknown. */
+#define DISK_SLACK (1u << 20)
+uint64_t store_disk_free(struct store_env *env)
+{
+	struct statvfs sv;
+	struct timespec ts;
+	uint64_t b, now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+	if (env->disk_at && now - env->disk_at < 50000000)
+		return env->disk_free;
+	if (statvfs(env->dir, &sv) != 0)
+		return 0;
+	b = (uint64_t)sv.f_bavail * sv.f_frsize;
+	env->disk_free = b > DISK_SLACK ? b - DISK_SLACK : 0;
+	env->disk_at = now;
+	return env->disk_free;
+}
+
+/*
+ * Make the map larger; no transaction of this environment may be open.
+ * It doubles, or, when the disk has not that much left, takes what it
+ * has (in whole MAP_GRAIN steps): a full disk holds records to its end,
+ * not to the last power of two.  Asking the disk first also spares a
+ * posix_fallocate that would fail only after reserving and undoing tens
+ * of megabytes.
+ */
+#define MAP_GRAIN (1u << 20)
+uint64_t store_map_growable(struct store_env *env)
+{
+	return store_disk_free(env) / MAP_GRAIN * MAP_GRAIN;
+}
+
 int store_map_grow(struct store_env *env)
 {
 	size_t next = env->mapsize * 2;
@@ -48,7 +85,15 @@ int store_map_grow(struct store_env *env)
 	assert(!env->batch);
 	store_spare_end(env);
 	if (env->writemap) {
+		uint64_t avail;
+		env->disk_at = 0; /* asked afresh, and again after */
+		avail = store_map_growable(env);
+		if (avail < next - env->mapsize)
+			next = env->mapsize + (size_t)avail;
+		if (next == env->mapsize)
+			return ENOSPC;
 		rc = store_map_reserve(env, next);
+		env->disk_at = 0;
 		if (rc)
 			return rc;
 	}

@@ -38,7 +38,8 @@
  *   obj.c     objects and their cursors, scratch file chunks, aliases
  *   txn.c     read and write transactions, commits, the batch
  *   intent.c  the intent slot
- *   env.c     opening, closing, syncing and removing an environment
+ *   env.c     opening, closing, syncing and removing an environment;
+ *             whether a record may still fit
  *   index.c   index entries, attributes, index cursors, the index check
  */
 #ifndef RECORDFS_STORE_I_H
@@ -90,6 +91,12 @@ struct store_env {
 	/* what store_intent_safe has granted since the last commit, and
 	 * the last change it granted */
 	size_t room_len, room_entries, room_changes;
+	/* pages on the free list (store_env_fits), known while commits is
+	 * free_commits - 1 */
+	size_t free_known;
+	uint64_t free_commits;
+	/* store_disk_free's last answer, and when it was asked (ns) */
+	uint64_t disk_free, disk_at;
 	size_t last_len, last_entries;
 	/* the slot as this process writes it: the commit it follows
 	 * (txnid), its number, where its next change goes, how many */
@@ -209,6 +216,11 @@ int store_ino_persist(struct store_txn *t, uint64_t *ahead);
 int store_map_reserve(struct store_env *e, size_t size);
 /* map.c: double the map.  No transaction of env may be open. */
 int store_map_grow(struct store_env *env);
+/* Bytes the data file's disk has free for it, less some slack (asked of
+ * statvfs at most every 50 ms); what of them a map whose blocks are
+ * reserved can grow by (whole steps). */
+uint64_t store_disk_free(struct store_env *env);
+uint64_t store_map_growable(struct store_env *env);
 /* map.c: 1 if a change of len bytes and entries index entries fits in the
  * map beside those granted since the last commit; store_room_reset()
  * forgets those, at a commit. */

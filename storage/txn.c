@@ -99,6 +99,40 @@ static void committed(struct store_env *env, uint64_t ahead)
 	store_room_reset(env);
 }
 
+/*
+ * Pages the last commit freed are LMDB's to use again only from the commit
+ * after the next: a full map that cannot grow may have them all the same.
+ * A commit that changes nothing a reader sees (meta "next_ino" written as
+ * it is) moves them within reach, for one more try.
+ */
+static int advance_fn(struct store_txn *t)
+{
+	uint64_t v;
+	int rc = store_meta_get(t, "next_ino", &v);
+	if (rc == ENOENT)
+		v = 0;
+	else if (rc)
+		return rc;
+	return store_meta_put(t, "next_ino", v);
+}
+
+static int advance(struct store_env *env)
+{
+	struct store_txn t;
+	int rc = store_txn_begin(env, 0, &t);
+	if (rc)
+		return rc;
+	rc = advance_fn(&t);
+	if (rc) {
+		mdb_txn_abort(t.txn);
+		return rc;
+	}
+	rc = store_errno(&t, mdb_txn_commit(t.txn));
+	if (!rc)
+		committed(env, 0);
+	return rc;
+}
+
 uint64_t store_env_commits(struct store_env *env)
 {
 	return env->commits;
@@ -114,7 +148,7 @@ int store_write(struct store_env *env,
 {
 	struct store_txn t;
 	uint64_t ino_before, ahead;
-	int rc, tries;
+	int rc, tries, advanced;
 
 	/* the batch goes first: fn sees its changes, and a failure of fn
 	 * undoes only fn's */
@@ -124,7 +158,7 @@ int store_write(struct store_env *env,
 		return EROFS;
 
 	ino_before = env->next_ino;
-	for (tries = 0; tries < 40; tries++) {
+	for (tries = 0, advanced = 0; tries < 40; tries++) {
 		rc = store_txn_begin(env, 0, &t);
 		if (rc)
 			return rc;
@@ -143,14 +177,21 @@ int store_write(struct store_env *env,
 			if (rc == EIO && disk_nearly_full(env))
 				rc = ENOSPC;
 		}
-		if (!t.map_full)
+		if (!t.map_full) {
+			if (rc == ENOSPC)
+				env->disk_at = 0; /* what was free is not */
 			return rc;
+		}
 		/* Numbers handed out by the failed try may be handed out again.
 		 */
 		env->next_ino = ino_before;
 		rc = store_map_grow(env);
-		if (rc)
+		if (rc == ENOSPC && !advanced++)
+			rc = advance(env);
+		if (rc) {
+			env->disk_at = 0;
 			return rc;
+		}
 	}
 	return ENOSPC;
 }

@@ -357,3 +357,77 @@ def test_a_close_that_returns_0_stored_the_record(mnt):
             % n in errors
     mnt.sh("""echo '{"name":"Rex"}' > data/t/6.json""")
     assert json.loads(mnt.read("data", "t", "6.json"))["name"] == "Rex"
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A mount whose data directory is on a 64 MiB tmpfs of its own."""
+    import subprocess
+    if os.getuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
+                    str(fs)], check=True)
+    from conftest import Mount
+    m = Mount(fs)
+    try:
+        m.start()
+        yield m
+    finally:
+        if m.proc is not None:
+            m.stop()
+        subprocess.run(["umount", "-l", str(fs)], check=False)
+
+
+def put(mnt, name, body):
+    """Write a record; the errno of the write or the close, or 0."""
+    fd = os.open(mnt.p("data", "f", name), os.O_WRONLY | os.O_CREAT)
+    err, at = 0, 0
+    try:
+        while at < len(body):  # a write past a refused piece is short
+            at += os.write(fd, body[at:])
+    except OSError as e:
+        err = e.errno
+    cerr = errno_of(os.close, fd)
+    return err or cerr
+
+
+def test_full_disk_holds_records_to_its_end(small):
+    """The map grows into what the disk has left, not only by doubling;
+    once it is full, a record is refused at the write that cannot fit
+    (echo sees it), fast, with a line that says so."""
+    small.sh("mkdir data/f")
+    body = json.dumps({"s": "x" * (256 << 10)}).encode()
+    n = 0
+    while put(small, "%d.json" % n, body) == 0:
+        n += 1
+    stored = n * len(body)
+    assert stored > 0.85 * (64 << 20), stored  # was half: the map doubled
+    r = small.sh('b=$(printf \'{"s":"%0200000d"}\' 0); '
+                 'for i in 1 2 3 4 5; do echo "$b" > data/f/x$i.json; done',
+                 check=False)
+    assert r.stderr.count("write error: No space left on device") == 5
+    assert not any(name.startswith("x") for name in
+                   os.listdir(small.p("data", "f")))
+    assert "data/f/x5.json: No space left on device: the disk that holds " \
+        "the data directory is full" in small.errors()
+    # freed room made of pieces smaller than a record says so
+    for i in range(40):
+        os.unlink(small.p("data", "f", "%d.json" % i))
+    big = json.dumps({"s": "y" * ((8 << 20) - 100)}).encode()
+    if put(small, "big.json", big) == errno.ENOSPC:
+        assert "big.json: the data file has room for this record only " \
+            "in pieces" in small.errors()
+
+
+def test_a_large_record_fits_again_where_one_was(small):
+    small.sh("mkdir data/f")
+    big = json.dumps({"s": "y" * ((8 << 20) - 100)}).encode()
+    n = 0
+    while put(small, "%d.json" % n, big) == 0:
+        n += 1
+    assert n >= 6
+    os.unlink(small.p("data", "f", "0.json"))
+    assert put(small, "again.json", big) == 0
+    assert len(small.read("data", "f", "again.json")) > (8 << 20) - 200
