@@ -222,6 +222,7 @@ struct table_op {
 	struct store_table tb;
 	int64_t now;
 	int force;
+	struct store_attrs attrs; /* mkdir: its mode and owner */
 };
 
 static int mktable_fn(struct store_txn *t, void *arg)
@@ -233,7 +234,7 @@ static int mktable_fn(struct store_txn *t, void *arg)
 			  &o) == 0)
 		return EEXIST;
 	return store_table_create(t, op->name, strlen(op->name), op->now,
-				  &op->tb);
+				  &op->attrs, &op->tb);
 }
 
 static int rmtable_fn(struct store_txn *t, void *arg)

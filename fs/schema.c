@@ -756,7 +756,7 @@ static int apply_fn(struct store_txn *t, void *arg)
 				    b->line, b->col, b->table);
 			}
 			rc = store_table_create(t, b->table, strlen(b->table),
-						ap->now, &tb);
+						ap->now, NULL, &tb);
 			if (!rc)
 				rc =
 				    store_table_schema_put(t, tb.tid, blob, bl);

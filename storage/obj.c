@@ -31,13 +31,24 @@ static int obj_decode(const MDB_val *d, struct store_obj *out)
 	struct obj_hdr h;
 	if (d->mv_size < sizeof(h))
 		return EIO;
+	size_t at = sizeof(h);
 	memcpy(&h, d->mv_data, sizeof(h));
 	out->ino = le64toh(h.ino);
 	out->btime_ns = (int64_t)le64toh((uint64_t)h.btime_ns);
 	out->mtime_ns = (int64_t)le64toh((uint64_t)h.mtime_ns);
 	out->size = le64toh(h.size);
-	out->data = (const uint8_t *)d->mv_data + sizeof(h);
-	out->len = d->mv_size - sizeof(h);
+	memset(&out->attrs, 0, sizeof(out->attrs));
+	if (out->size & OBJ_HAS_ATTRS) {
+		struct attrs_disk ad;
+		if (d->mv_size < at + sizeof(ad))
+			return EIO;
+		memcpy(&ad, (const uint8_t *)d->mv_data + at, sizeof(ad));
+		store_attrs_dec(&out->attrs, &ad);
+		out->size &= ~OBJ_HAS_ATTRS;
+		at += sizeof(ad);
+	}
+	out->data = (const uint8_t *)d->mv_data + at;
+	out->len = d->mv_size - at;
 	return 0;
 }
 
@@ -60,22 +71,28 @@ int store_obj_put(struct store_txn *t, uint32_t tid, enum store_kind kind,
 {
 	uint8_t buf[5 + STORE_KEY_MAX];
 	struct obj_hdr h;
+	struct attrs_disk ad;
 	MDB_val k, d;
 	int rc = obj_key(buf, tid, kind, key, keylen, &k);
 	if (rc)
 		return rc;
+	if (obj->size & OBJ_HAS_ATTRS)
+		return EFBIG;
 	h.ino = htole64(obj->ino);
 	h.btime_ns = (int64_t)htole64((uint64_t)obj->btime_ns);
 	h.mtime_ns = (int64_t)htole64((uint64_t)obj->mtime_ns);
-	h.size = htole64(obj->size);
-	d.mv_size = sizeof(h) + obj->len;
+	h.size = htole64(obj->size | OBJ_HAS_ATTRS);
+	store_attrs_enc(&ad, &obj->attrs);
+	d.mv_size = sizeof(h) + sizeof(ad) + obj->len;
 	/* Reserve, then copy: one copy instead of building a buffer. */
 	rc = mdb_put(t->txn, t->env->objects, &k, &d, MDB_RESERVE);
 	if (rc)
 		return store_errno(t, rc);
 	memcpy(d.mv_data, &h, sizeof(h));
+	memcpy((uint8_t *)d.mv_data + sizeof(h), &ad, sizeof(ad));
 	if (obj->len)
-		memcpy((uint8_t *)d.mv_data + sizeof(h), obj->data, obj->len);
+		memcpy((uint8_t *)d.mv_data + sizeof(h) + sizeof(ad), obj->data,
+		       obj->len);
 	return 0;
 }
 

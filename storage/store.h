@@ -227,21 +227,41 @@ void store_env_set_redo(struct store_env *env, int (*redo)(void *arg, int why),
 
 /* ---- tables ---------------------------------------------------------- */
 
+/*
+ * What a table or an object keeps for the layer above beside its bytes:
+ * mode, owner and group (storage reads none of them), and the times of
+ * the last access and the last change of anything about it.  All 0 where
+ * it was stored before they were kept: the layer above decides what that
+ * shows.
+ */
+struct store_attrs {
+	uint32_t mode, uid, gid;
+	int64_t atime_ns, ctime_ns;
+};
+
 struct store_table {
 	uint32_t tid;	  /* number used in object keys; never reused */
 	uint32_t flags;	  /* reserved, 0 */
 	uint64_t ino;	  /* the table directory's inode number */
 	int64_t btime_ns; /* creation */
-	int64_t mtime_ns; /* last change of the table itself */
+	int64_t mtime_ns; /* last change of the names in it */
+	struct store_attrs attrs;
 };
 
 /* Look a table up by name.  ENOENT if there is none. */
 int store_table_get(struct store_txn *txn, const char *name, size_t len,
 		    struct store_table *out);
 
-/* Create a table (write txn).  EEXIST if the name is taken. */
+/* Create a table (write txn), with attrs (NULL: none).  EEXIST if the
+ * name is taken. */
 int store_table_create(struct store_txn *txn, const char *name, size_t len,
-		       int64_t now_ns, struct store_table *out);
+		       int64_t now_ns, const struct store_attrs *attrs,
+		       struct store_table *out);
+
+/* Store tb's times and attrs as table name's (write txn); its number and
+ * inode number stay.  ENOENT if there is no such table. */
+int store_table_set(struct store_txn *txn, const char *name, size_t len,
+		    const struct store_table *tb);
 
 /*
  * Drop a table (write txn).  With force, its objects, chunks and aliases go
@@ -289,6 +309,7 @@ struct store_obj {
 	uint64_t size;	  /* scratch files: their size; records: len */
 	const void *data; /* records: the text; valid until the txn ends */
 	size_t len;
+	struct store_attrs attrs;
 };
 
 /* Longest object key accepted, in bytes (EINVAL past it): LMDB keys hold

@@ -130,8 +130,40 @@ struct obj_hdr {
 	uint64_t ino;
 	int64_t btime_ns;
 	int64_t mtime_ns;
-	uint64_t size;
+	uint64_t size; /* its top bit: an attrs_disk follows */
 };
+
+/*
+ * struct store_attrs on disk, after an object's obj_hdr (marked by the top
+ * bit of its size) or a table's table_disk (a longer value).  Objects and
+ * tables stored before it was kept have none.
+ */
+struct attrs_disk {
+	uint32_t mode, uid, gid, flags;
+	int64_t atime_ns, ctime_ns;
+};
+#define OBJ_HAS_ATTRS (1ull << 63)
+
+static inline void store_attrs_enc(struct attrs_disk *d,
+				   const struct store_attrs *a)
+{
+	d->mode = htole32(a->mode);
+	d->uid = htole32(a->uid);
+	d->gid = htole32(a->gid);
+	d->flags = 0;
+	d->atime_ns = (int64_t)htole64((uint64_t)a->atime_ns);
+	d->ctime_ns = (int64_t)htole64((uint64_t)a->ctime_ns);
+}
+
+static inline void store_attrs_dec(struct store_attrs *a,
+				   const struct attrs_disk *d)
+{
+	a->mode = le32toh(d->mode);
+	a->uid = le32toh(d->uid);
+	a->gid = le32toh(d->gid);
+	a->atime_ns = (int64_t)le64toh((uint64_t)d->atime_ns);
+	a->ctime_ns = (int64_t)le64toh((uint64_t)d->ctime_ns);
+}
 
 /*
  * The file "intent": a header, then the changes, each a head and its

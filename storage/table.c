@@ -23,6 +23,13 @@ static int table_decode(const MDB_val *d, struct store_table *out)
 	out->ino = le64toh(td.ino);
 	out->btime_ns = (int64_t)le64toh((uint64_t)td.btime_ns);
 	out->mtime_ns = (int64_t)le64toh((uint64_t)td.mtime_ns);
+	memset(&out->attrs, 0, sizeof(out->attrs));
+	if (d->mv_size >= sizeof(td) + sizeof(struct attrs_disk)) {
+		struct attrs_disk ad;
+		memcpy(&ad, (const uint8_t *)d->mv_data + sizeof(td),
+		       sizeof(ad));
+		store_attrs_dec(&out->attrs, &ad);
+	}
 	return 0;
 }
 
@@ -39,12 +46,47 @@ int store_table_get(struct store_txn *t, const char *name, size_t len,
 	return table_decode(&d, out);
 }
 
-int store_table_create(struct store_txn *t, const char *name, size_t len,
-		       int64_t now_ns, struct store_table *out)
-{
+/* A table's value: its table_disk, then its attrs. */
+struct table_val {
 	struct table_disk td;
+	struct attrs_disk ad;
+};
+
+static void table_encode(struct table_val *v, const struct store_table *tb)
+{
+	memset(v, 0, sizeof(*v));
+	v->td.tid = htole32(tb->tid);
+	v->td.flags = htole32(tb->flags);
+	v->td.ino = htole64(tb->ino);
+	v->td.btime_ns = (int64_t)htole64((uint64_t)tb->btime_ns);
+	v->td.mtime_ns = (int64_t)htole64((uint64_t)tb->mtime_ns);
+	store_attrs_enc(&v->ad, &tb->attrs);
+}
+
+int store_table_set(struct store_txn *t, const char *name, size_t len,
+		    const struct store_table *tb)
+{
+	struct store_table now;
+	struct table_val v;
+	MDB_val k = {len, (void *)name}, d = {sizeof(v), &v};
+	int rc = store_table_get(t, name, len, &now);
+	if (rc)
+		return rc;
+	now.btime_ns = tb->btime_ns;
+	now.mtime_ns = tb->mtime_ns;
+	now.attrs = tb->attrs;
+	table_encode(&v, &now);
+	return store_errno(t, mdb_put(t->txn, t->env->tables, &k, &d, 0));
+}
+
+int store_table_create(struct store_txn *t, const char *name, size_t len,
+		       int64_t now_ns, const struct store_attrs *attrs,
+		       struct store_table *out)
+{
+	struct store_table tb;
+	struct table_val v;
 	uint64_t next_tid = 1;
-	MDB_val k = {len, (void *)name}, d = {sizeof(td), &td};
+	MDB_val k = {len, (void *)name}, d = {sizeof(v), &v};
 	int rc;
 
 	if (len == 0 || len > 511)
@@ -54,11 +96,13 @@ int store_table_create(struct store_txn *t, const char *name, size_t len,
 		return rc;
 	if (next_tid == 0)
 		next_tid = 1;
-	memset(&td, 0, sizeof(td));
-	td.tid = htole32((uint32_t)next_tid);
-	td.ino = htole64(store_ino_alloc(t->env));
-	td.btime_ns = (int64_t)htole64((uint64_t)now_ns);
-	td.mtime_ns = td.btime_ns;
+	memset(&tb, 0, sizeof(tb));
+	tb.tid = (uint32_t)next_tid;
+	tb.ino = store_ino_alloc(t->env);
+	tb.btime_ns = tb.mtime_ns = now_ns;
+	if (attrs)
+		tb.attrs = *attrs;
+	table_encode(&v, &tb);
 	rc = mdb_put(t->txn, t->env->tables, &k, &d, MDB_NOOVERWRITE);
 	if (rc)
 		return store_errno(t, rc);

@@ -91,7 +91,7 @@ static int fill(struct store_txn *t, void *arg)
 	int rc = store_table_get(t, b->table, strlen(b->table), &tb);
 	if (rc == ENOENT)
 		rc = store_table_create(t, b->table, strlen(b->table),
-					b->now_ns, &tb);
+					b->now_ns, NULL, &tb);
 	if (rc)
 		return rc;
 	for (i = b->from; i < b->to; i++) {

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <endian.h>
+#include <lmdb.h>
+
 #include "store.h"
 
 static int passed, failed;
@@ -38,7 +41,7 @@ struct put_args {
 static int mk_table(struct store_txn *t, void *arg)
 {
 	struct store_table *tb = arg;
-	return store_table_create(t, "dog", 3, 42, tb);
+	return store_table_create(t, "dog", 3, 42, NULL, tb);
 }
 
 static int put(struct store_txn *t, void *arg)
@@ -638,6 +641,89 @@ static void test_batch(void)
 	CHECK(rmdir(d) == 0);
 }
 
+static int put_attrs(struct store_txn *t, void *arg)
+{
+	struct store_obj o = {.ino = 9,
+			      .btime_ns = 1,
+			      .mtime_ns = 2,
+			      .size = 3,
+			      .data = "abc",
+			      .len = 3,
+			      .attrs = {0100640, 1000, 100, 5, 6}};
+	struct store_table tb = {
+	    .btime_ns = 7, .mtime_ns = 8, .attrs = {040750, 1001, 101, 9, 10}};
+	(void)arg;
+	int rc = store_obj_put(t, 1, STORE_RECORD, "attrs", 5, &o);
+	return rc ? rc : store_table_set(t, "dog", 3, &tb);
+}
+
+/*
+ * Modes, owners and times round trip, and what an older daemon stored (no
+ * attrs: a 32-byte object header, a 32-byte table value), written here
+ * with LMDB itself, still reads, with attrs 0.
+ */
+static void test_attrs(struct store_env **envp, uint32_t tid)
+{
+	struct store_txn *t;
+	struct store_obj o;
+	struct store_table tb;
+	MDB_env *me;
+	MDB_txn *mt;
+	MDB_dbi objs, tabs;
+	uint8_t okey[5 + 3] = {0, 0, 0, (uint8_t)tid, 'r', 'o', 'l', 'd'};
+	uint64_t oval[4 + 1] = {htole64(77), htole64(11), htole64(12),
+				htole64(3), 0};
+	uint64_t tval[4] = {htole64(55), htole64(88), htole64(13), htole64(14)};
+	MDB_val k, v;
+
+	CHECK(store_write(*envp, put_attrs, NULL) == 0);
+	CHECK(store_read_begin(*envp, &t) == 0);
+	CHECK(store_obj_get(t, 1, STORE_RECORD, "attrs", 5, &o) == 0);
+	CHECK(o.ino == 9 && o.size == 3 && o.len == 3 &&
+	      memcmp(o.data, "abc", 3) == 0);
+	CHECK(o.attrs.mode == 0100640 && o.attrs.uid == 1000 &&
+	      o.attrs.gid == 100 && o.attrs.atime_ns == 5 &&
+	      o.attrs.ctime_ns == 6);
+	CHECK(store_table_get(t, "dog", 3, &tb) == 0);
+	CHECK(tb.tid == tid && tb.btime_ns == 7 && tb.mtime_ns == 8);
+	CHECK(tb.attrs.mode == 040750 && tb.attrs.uid == 1001 &&
+	      tb.attrs.gid == 101 && tb.attrs.atime_ns == 9 &&
+	      tb.attrs.ctime_ns == 10);
+	store_txn_abort(t);
+
+	/* the older form, straight into LMDB */
+	store_env_close(*envp);
+	memcpy((char *)oval + 32, "xyz", 3);
+	CHECK(mdb_env_create(&me) == 0);
+	mdb_env_set_maxdbs(me, 16);
+	CHECK(mdb_env_open(me, dir, 0, 0644) == 0);
+	CHECK(mdb_txn_begin(me, NULL, 0, &mt) == 0);
+	CHECK(mdb_dbi_open(mt, "objects", 0, &objs) == 0);
+	CHECK(mdb_dbi_open(mt, "tables", 0, &tabs) == 0);
+	k.mv_data = okey;
+	k.mv_size = sizeof(okey);
+	v.mv_data = oval;
+	v.mv_size = 32 + 3;
+	CHECK(mdb_put(mt, objs, &k, &v, 0) == 0);
+	k.mv_data = "old";
+	k.mv_size = 3;
+	v.mv_data = tval;
+	v.mv_size = sizeof(tval);
+	CHECK(mdb_put(mt, tabs, &k, &v, 0) == 0);
+	CHECK(mdb_txn_commit(mt) == 0);
+	mdb_env_close(me);
+	CHECK(store_env_open(dir, 0, 0, envp) == 0);
+	CHECK(store_read_begin(*envp, &t) == 0);
+	CHECK(store_obj_get(t, tid, STORE_RECORD, "old", 3, &o) == 0);
+	CHECK(o.ino == 77 && o.btime_ns == 11 && o.mtime_ns == 12 &&
+	      o.size == 3 && o.len == 3 && memcmp(o.data, "xyz", 3) == 0);
+	CHECK(o.attrs.mode == 0 && o.attrs.uid == 0 && o.attrs.ctime_ns == 0);
+	CHECK(store_table_get(t, "old", 3, &tb) == 0);
+	CHECK(tb.tid == 55 && tb.ino == 88 && tb.btime_ns == 13 &&
+	      tb.mtime_ns == 14 && tb.attrs.mode == 0);
+	store_txn_abort(t);
+}
+
 int main(void)
 {
 	struct store_env *env;
@@ -770,6 +856,9 @@ int main(void)
 		CHECK(store_env_open(dir, 0, 0, &env) == 0);
 		CHECK(store_ino_alloc(env) > top);
 	}
+
+	/* modes, owners, times; and the older form still reads */
+	test_attrs(&env, tb.tid);
 
 	/* reopen: ids, tables, inode numbers persist */
 	store_env_close(env);
