@@ -75,6 +75,29 @@ static void file_attr(struct stat *st, uint64_t ino, uint64_t size, int64_t mt,
 	fs_set_time(&st->st_atim, mt);
 }
 
+/*
+ * st's mode, owner and times as kept (a), over what dir_attr or file_attr
+ * filled in: without a kept mode the mount owner's and dflt; without kept
+ * times, the modification time.
+ */
+static void kept_attrs(struct stat *st, const struct store_attrs *a,
+		       mode_t dflt)
+{
+	mode_t type = st->st_mode & S_IFMT;
+
+	if (a->mode) {
+		st->st_mode = type | (a->mode & 07777);
+		st->st_uid = a->uid;
+		st->st_gid = a->gid;
+	} else {
+		st->st_mode = type | dflt;
+	}
+	if (a->atime_ns)
+		fs_set_time(&st->st_atim, a->atime_ns);
+	if (a->ctime_ns)
+		fs_set_time(&st->st_ctim, a->ctime_ns);
+}
+
 static uint64_t shown_size(const void *text, size_t len)
 {
 	if (fs.opts.compact)
@@ -113,6 +136,7 @@ static int gone_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		return ENOENT;
 	file_attr(st, n->ino, n->pc_opens ? n->pc_len : f->len,
 		  f->snap_mtime_ns, 0644);
+	kept_attrs(st, &f->snap_attrs, 0644);
 	st->st_nlink = 0;
 	*btime = f->snap_btime_ns;
 	return 0;
@@ -200,6 +224,7 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 			rc = ENOENT;
 		if (!rc) {
 			dir_attr(st, n->ino, tb.mtime_ns, tb.btime_ns);
+			kept_attrs(st, &tb.attrs, 0755);
 			*btime = tb.btime_ns;
 		}
 		goto out;
@@ -217,6 +242,8 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 	if (rc == ENOENT && n->pending) {
 		file_attr(st, n->ino, n->pending->len, n->pending_btime_ns,
 			  0644);
+		if (n->has_cattrs)
+			kept_attrs(st, &n->cattrs, 0644);
 		*btime = n->pending_btime_ns;
 		rc = 0;
 		goto out;
@@ -231,6 +258,7 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 			  0644);
 	else
 		file_attr(st, n->ino, o.size, o.mtime_ns, 0644);
+	kept_attrs(st, &o.attrs, 0644);
 	if (n->orphan)
 		st->st_nlink = 0; /* removed, kept while open */
 out:
@@ -308,21 +336,53 @@ out:
 	fuse_reply_err(req, rc);
 }
 
-struct times_op {
+/* A chmod, chown or utimens of a file or a table. */
+struct attrs_op {
 	struct fs_node *n;
-	int64_t mtime;
+	int to_set;	/* FUSE_SET_ATTR_* */
+	int keep_mtime; /* a commit to come takes the mtime */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int64_t atime, mtime, now;
 };
 
-static int times_fn(struct store_txn *t, void *arg)
+/* Apply op to a, making what was kept by default explicit first. */
+static void attrs_apply(const struct attrs_op *op, struct store_attrs *a,
+			mode_t type, mode_t dflt)
 {
-	struct times_op *op = arg;
+	if (!a->mode) {
+		a->mode = type | dflt;
+		a->uid = fs.uid;
+		a->gid = fs.gid;
+	}
+	if (op->to_set & FUSE_SET_ATTR_MODE)
+		a->mode = type | (op->mode & 07777);
+	if (op->to_set & FUSE_SET_ATTR_UID)
+		a->uid = op->uid;
+	if (op->to_set & FUSE_SET_ATTR_GID)
+		a->gid = op->gid;
+	if (op->to_set & FUSE_SET_ATTR_ATIME_NOW)
+		a->atime_ns = op->now;
+	else if (op->to_set & FUSE_SET_ATTR_ATIME)
+		a->atime_ns = op->atime;
+	/* the time of this change: never set back by utimens */
+	a->ctime_ns = op->now;
+}
+
+static int obj_attrs_fn(struct store_txn *t, void *arg)
+{
+	struct attrs_op *op = arg;
 	struct fs_node *n = op->n;
 	enum store_kind k = n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH;
 	struct store_obj o;
 	int rc = store_obj_get(t, n->tid, k, n->key, n->keylen, &o);
 	if (rc)
 		return rc;
-	o.mtime_ns = op->mtime;
+	attrs_apply(op, &o.attrs, S_IFREG, 0644);
+	if ((op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    !op->keep_mtime)
+		o.mtime_ns = op->mtime;
 	/* o.data points into the page being replaced: copy it first. */
 	if (o.len) {
 		char *copy = malloc(o.len);
@@ -335,6 +395,32 @@ static int times_fn(struct store_txn *t, void *arg)
 		return rc;
 	}
 	return store_obj_put(t, n->tid, k, n->key, n->keylen, &o);
+}
+
+static int table_attrs_fn(struct store_txn *t, void *arg)
+{
+	struct attrs_op *op = arg;
+	struct fs_node *n = op->n;
+	struct store_table tb;
+	int rc = store_table_get(t, n->tname, strlen(n->tname), &tb);
+	if (!rc && tb.tid != n->tid)
+		rc = ENOENT;
+	if (rc)
+		return rc;
+	attrs_apply(op, &tb.attrs, S_IFDIR, 0755);
+	if (op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+		tb.mtime_ns = op->mtime;
+	return store_table_set(t, n->tname, strlen(n->tname), &tb);
+}
+
+/* A time as a chmod or touch gives it, in ns; EOVERFLOW past int64_t. */
+static int time_ns(const struct timespec *ts, int64_t *ns)
+{
+	if (ts->tv_sec > INT64_MAX / 1000000000 - 1 ||
+	    ts->tv_sec < INT64_MIN / 1000000000 + 1)
+		return EOVERFLOW;
+	*ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return 0;
 }
 
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -437,34 +523,49 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			goto out;
 		}
 	}
-	if ((to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
-	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH)) {
-		struct times_op op = {.n = n};
+	if ((to_set &
+	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+	      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
+	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH ||
+	     n->kind == FS_TABLE)) {
+		struct attrs_op op = {.n = n,
+				      .to_set = to_set,
+				      .mode = attr->st_mode,
+				      .uid = attr->st_uid,
+				      .gid = attr->st_gid,
+				      .now = fs_now_ns()};
 		struct fs_file *of;
-		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-			op.mtime = fs_now_ns();
-		} else if (attr->st_mtim.tv_sec > INT64_MAX / 1000000000 - 1 ||
-			   attr->st_mtim.tv_sec < INT64_MIN / 1000000000 + 1) {
+		op.atime = op.mtime = op.now;
+		if (((to_set & FUSE_SET_ATTR_ATIME) &&
+		     !(to_set & FUSE_SET_ATTR_ATIME_NOW) &&
+		     time_ns(&attr->st_atim, &op.atime)) ||
+		    ((to_set & FUSE_SET_ATTR_MTIME) &&
+		     !(to_set & FUSE_SET_ATTR_MTIME_NOW) &&
+		     time_ns(&attr->st_mtim, &op.mtime))) {
 			rc = fs_refuse_node(
 			    EOVERFLOW, n, NULL, NULL,
 			    "times are kept in nanoseconds since 1970 "
 			    "and must lie within 292 years of it");
 			goto out;
-		} else {
-			op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
-				   attr->st_mtim.tv_nsec;
 		}
 		/* cp -a and tar set times before they close: the commit
-		 * still to come takes them (and a refused one drops them,
+		 * still to come takes the mtime (and a refused one drops it,
 		 * as it drops the text). */
-		int later = 0;
-		for (of = fs.files; of; of = of->next)
-			if (of->node == n && of->dirty) {
-				of->mtime_ns = op.mtime;
-				later = 1;
-			}
-		if (!n->pending && !later) {
-			rc = store_write(n->db->env, times_fn, &op);
+		if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+			for (of = fs.files; of; of = of->next)
+				if (of->node == n && of->dirty) {
+					of->mtime_ns = op.mtime;
+					op.keep_mtime = 1;
+				}
+		if (n->kind == FS_RECORD && n->has_cattrs) {
+			/* not stored yet: its first commit takes them */
+			attrs_apply(&op, &n->cattrs, S_IFREG, 0644);
+		} else if (!n->pending) {
+			rc = store_write(n->db->env,
+					 n->kind == FS_TABLE ? table_attrs_fn
+							     : obj_attrs_fn,
+					 &op);
 			if (rc)
 				goto out;
 			fs_committed(n->db);

@@ -658,8 +658,8 @@ static int by_move_fn(struct store_txn *t, void *arg)
 	    op->mv.oldlen, op->mv.val, op->mv.vallen, &body, &bl, &op->err);
 	if (!rc)
 		rc = fs_record_put(op->tn->db, t, op->tn->tid, op->mv.key,
-				   op->mv.keylen, o.ino, o.btime_ns, body, bl,
-				   NULL, op->now, 0, &op->err);
+				   op->mv.keylen, o.ino, o.btime_ns, NULL, body,
+				   bl, NULL, op->now, 0, &op->err);
 	free(body);
 	return rc;
 }

@@ -51,6 +51,7 @@ static void file_stored(struct fs_file *f)
 	f->dirty = 0;
 	f->written = 0;
 	f->mtime_ns = 0;
+	f->node->has_cattrs = 0; /* stored: a chmod now changes the record */
 	if (f->node->pending == f)
 		f->node->pending = NULL;
 }
@@ -99,10 +100,12 @@ int fs_file_commit(struct fs_file *f)
  * (store_intent_safe), and only with sync on a timer: with -o sync=0
  * they wait for the disk.
  *
- * A change's bytes: 'r' (a record stored) or 'd' (a record removed), u32
- * table number, u16 + table name, u16 + key; after 'r', u64 inode number,
- * i64 creation and modification times (ns), then the text.  Numbers are
- * little-endian.
+ * A change's bytes: 'R' (a record stored) or 'd' (a record removed), u32
+ * table number, u16 + table name, u16 + key; after 'R', u64 inode number,
+ * i64 creation and modification times (ns), u32 mode, uid and gid, i64
+ * access and change times, then the text.  Numbers are little-endian.
+ * ('r', the same without mode to change times, is a slot an older daemon
+ * left: it is stored with none kept.)
  */
 struct intent {
 	char op; /* 'r' or 'd' */
@@ -117,7 +120,8 @@ struct intent {
 
 #define INTENT_HEAD (1 + 4 + 2 + 2)
 
-#define INTENT_OBJ (8 + 8 + 8)
+#define INTENT_OBJ   (8 + 8 + 8)
+#define INTENT_ATTRS (4 + 4 + 4 + 8 + 8)
 
 static uint8_t *put_le(uint8_t *p, uint64_t v, int bytes)
 {
@@ -136,14 +140,15 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 
 static uint8_t *intent_encode(const struct intent *in, size_t *len)
 {
-	size_t n = INTENT_HEAD + in->tnlen + in->kl +
-		   (in->op == 'r' ? INTENT_OBJ + in->r.o.len : 0);
+	size_t n =
+	    INTENT_HEAD + in->tnlen + in->kl +
+	    (in->op == 'r' ? INTENT_OBJ + INTENT_ATTRS + in->r.o.len : 0);
 	uint8_t *buf = malloc(n), *p = buf;
 	if (!buf || in->tnlen > 0xffff || in->kl > 0xffff) {
 		free(buf);
 		return NULL;
 	}
-	*p++ = (uint8_t)in->op;
+	*p++ = in->op == 'r' ? 'R' : (uint8_t)in->op; /* 'R': with attrs */
 	p = put_le(p, in->tid, 4);
 	p = put_le(p, in->tnlen, 2);
 	memcpy(p, in->tname, in->tnlen);
@@ -158,6 +163,11 @@ static uint8_t *intent_encode(const struct intent *in, size_t *len)
 	p = put_le(p, in->r.o.ino, 8);
 	p = put_le(p, (uint64_t)in->r.o.btime_ns, 8);
 	p = put_le(p, (uint64_t)in->r.o.mtime_ns, 8);
+	p = put_le(p, in->r.o.attrs.mode, 4);
+	p = put_le(p, in->r.o.attrs.uid, 4);
+	p = put_le(p, in->r.o.attrs.gid, 4);
+	p = put_le(p, (uint64_t)in->r.o.attrs.atime_ns, 8);
+	p = put_le(p, (uint64_t)in->r.o.attrs.ctime_ns, 8);
 	memcpy(p, in->r.o.data, in->r.o.len);
 	*len = n;
 	return buf;
@@ -167,9 +177,11 @@ static int intent_decode(const uint8_t *p, size_t len, struct intent *in)
 {
 	const uint8_t *end = p + len;
 	memset(in, 0, sizeof(*in));
-	if (len < INTENT_HEAD || (*p != 'r' && *p != 'd'))
+	int attrs = *p == 'R'; /* 'r': a slot of a daemon that kept none */
+	if (len < INTENT_HEAD || (*p != 'r' && *p != 'R' && *p != 'd'))
 		return EIO;
-	in->op = (char)*p++;
+	in->op = attrs ? 'r' : (char)*p;
+	p++;
 	in->tid = (uint32_t)get_le(p, 4);
 	in->tnlen = get_le(p + 4, 2);
 	p += 6;
@@ -191,6 +203,16 @@ static int intent_decode(const uint8_t *p, size_t len, struct intent *in)
 	in->r.o.btime_ns = (int64_t)get_le(p + 8, 8);
 	in->r.o.mtime_ns = (int64_t)get_le(p + 16, 8);
 	p += 24;
+	if (attrs) {
+		if ((size_t)(end - p) < INTENT_ATTRS)
+			return EIO;
+		in->r.o.attrs.mode = (uint32_t)get_le(p, 4);
+		in->r.o.attrs.uid = (uint32_t)get_le(p + 4, 4);
+		in->r.o.attrs.gid = (uint32_t)get_le(p + 8, 4);
+		in->r.o.attrs.atime_ns = (int64_t)get_le(p + 12, 8);
+		in->r.o.attrs.ctime_ns = (int64_t)get_le(p + 20, 8);
+		p += INTENT_ATTRS;
+	}
 	in->r.o.data = p;
 	in->r.o.len = in->r.o.size = (size_t)(end - p);
 	return 0;
@@ -359,8 +381,8 @@ void fs_file_commit_answer(fuse_req_t req, struct fs_file *f)
 		rc = fs_record_make(n->db, t, n->tid, n->key, n->keylen,
 				    n->ino & ((1ull << FS_DB_SHIFT) - 1),
 				    n->pending ? n->pending_btime_ns : now,
-				    f->buf, f->len, file_pre(f), now,
-				    f->mtime_ns, &in.r, &err);
+				    fs_node_new_attrs(n), f->buf, f->len,
+				    file_pre(f), now, f->mtime_ns, &in.r, &err);
 	/* what the commit changes: the new text's entries, the old one's
 	 * (a text they cannot be read from is for the usual way to refuse) */
 	if (!rc)

@@ -20,8 +20,20 @@
  * stored until their first commit (a pending node); scratch files are stored
  * at once, empty.  With commit_now a record is stored at once too (mknod).
  */
+/* What a new file or directory keeps: mode (type bits included, so that
+ * a mode of 0 still counts as kept), and its creator as owner. */
+static struct store_attrs creation_attrs(fuse_req_t req, mode_t type,
+					 mode_t mode)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct store_attrs a = {
+	    .mode = type | (mode & 07777), .uid = c->uid, .gid = c->gid};
+	a.atime_ns = a.ctime_ns = fs_now_ns();
+	return a;
+}
+
 static int new_file(struct fs_node *tn, const char *name, int commit_now,
-		    struct fs_node **out)
+		    const struct store_attrs *attrs, struct fs_node **out)
 {
 	struct schema_err err = {{0}};
 	struct fs_resolved r;
@@ -82,13 +94,19 @@ make:
 			store_ino_alloc(tn->db->env));
 	if (!n)
 		return ENOMEM;
+	if (r.kind == STORE_RECORD) {
+		/* stored by the first commit (fs_node_new_attrs) */
+		n->cattrs = *attrs;
+		n->has_cattrs = 1;
+	}
 	if (r.kind == STORE_SCRATCH || commit_now) {
 		int64_t now = fs_now_ns();
 		if (r.kind == STORE_SCRATCH) {
 			struct store_obj so = {
 			    .ino = n->ino & ((1ull << FS_DB_SHIFT) - 1),
 			    .btime_ns = now,
-			    .mtime_ns = now};
+			    .mtime_ns = now,
+			    .attrs = *attrs};
 			rc = fs_scratch_put(n, &so);
 		} else {
 			struct fs_commit c = {
@@ -96,6 +114,7 @@ make:
 			rc = store_write(tn->db->env, fs_commit_fn, &c);
 			if (rc)
 				fs_refuse_node(rc, tn, name, &c.err, NULL);
+			n->has_cattrs = 0;
 		}
 		if (!rc)
 			rc = fs_committed(tn->db);
@@ -130,7 +149,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		n = fs_schema_node(p->db);
 		rc = n ? 0 : ENOMEM;
 	} else {
-		rc = new_file(p, name, 0, &n);
+		struct store_attrs a = creation_attrs(req, S_IFREG, mode);
+		rc = new_file(p, name, 0, &a, &n);
 		if (rc == EEXIST && !(fi->flags & O_EXCL) &&
 		    (p->kind == FS_TABLE || p->kind == FS_DB)) {
 			/* taken since the kernel's lookup (another process
@@ -203,7 +223,10 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		    "only regular files and directories can be made here");
 		goto out;
 	}
-	rc = new_file(p, name, 1, &n);
+	{
+		struct store_attrs a = creation_attrs(req, S_IFREG, mode);
+		rc = new_file(p, name, 1, &a, &n);
+	}
 	if (rc)
 		goto out;
 	rc = fs_node_attr(n, &st, NULL);
@@ -297,7 +320,10 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		}
 		n->db = db;
 	} else if (p->kind == FS_DB) {
-		struct table_op op = {.name = name, .now = fs_now_ns()};
+		struct table_op op = {.name = name,
+				      .now = fs_now_ns(),
+				      .attrs =
+					  creation_attrs(req, S_IFDIR, mode)};
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;

@@ -113,6 +113,7 @@ static int file_load(struct fs_file *f)
 	f->other = n->unlinked || !fs_obj_is(n, &o);
 	f->snap_mtime_ns = o.mtime_ns;
 	f->snap_btime_ns = o.btime_ns;
+	f->snap_attrs = o.attrs;
 	if (fs.opts.compact) {
 		size_t cl = schema_compact(o.data, o.len, NULL);
 		rc = fs_file_reserve(f, cl + 1);

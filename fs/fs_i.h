@@ -129,6 +129,11 @@ struct fs_node {
 	int64_t pending_btime_ns;
 	pid_t pending_pid; /* the process that created it: only it finds
 			      the name before the first commit */
+	/* a file being created: the mode and owner it is created with (a
+	 * chmod or chown before its first commit changes them), which that
+	 * commit stores */
+	struct store_attrs cattrs;
+	int has_cattrs;
 	/* What the kernel may hold for this inode (see "Caching" in attr.c):
 	 * kcache for its pages, kattr whether it holds attributes with a
 	 * timeout that a change must end. */
@@ -156,6 +161,7 @@ struct fs_file {
 	int written;	  /* a write arrived since the last commit */
 	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
 	int64_t snap_mtime_ns, snap_btime_ns; /* of the text read at open */
+	struct store_attrs snap_attrs;
 	int other; /* the text is another record's, which has the name now */
 	int bad;   /* a write was refused (its errno, which its close says
 		      too): this handle never commits */
@@ -270,6 +276,12 @@ struct fs_node *fs_special_node(struct fs_db *db, uint32_t tid,
 				const char *tname, size_t tlen, uint64_t local,
 				enum fs_kind kind);
 struct fs_node *fs_schema_node(struct fs_db *db);
+/* The attrs a commit of n stores as new: its creation's, until its first
+ * commit; NULL after (the stored ones stay). */
+static inline const struct store_attrs *fs_node_new_attrs(struct fs_node *n)
+{
+	return n->has_cattrs ? &n->cattrs : NULL;
+}
 
 /* names.c */
 #define SCHEMA_FILE    "schema.graphql"
@@ -372,6 +384,7 @@ struct fs_record_new {
 	char *text, *oldtext;
 	size_t oldlen;
 	int64_t old_btime_ns;
+	struct store_attrs old_attrs;
 	int had;
 };
 
@@ -383,19 +396,22 @@ int fs_declared_record(const struct schema_table *ts, char **text, size_t *len,
 void fs_record_new_free(struct fs_record_new *r);
 int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 		  size_t kl, struct fs_record_new *r);
+/* attrs: what the record keeps beside its text (mode, owner...); NULL
+ * keeps those of the record it replaces.  Its change time is now. */
 int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl, uint64_t ino,
-		   int64_t btime_if_new, const char *body, size_t len,
-		   struct schema_check *pre, int64_t now, int64_t mtime,
-		   struct fs_record_new *r, struct schema_err *err);
+		   int64_t btime_if_new, const struct store_attrs *attrs,
+		   const char *body, size_t len, struct schema_check *pre,
+		   int64_t now, int64_t mtime, struct fs_record_new *r,
+		   struct schema_err *err);
 int fs_record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    const uint8_t *kb, size_t kl,
 		    const struct fs_record_new *r);
 int fs_record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		  const uint8_t *kb, size_t kl, uint64_t ino,
-		  int64_t btime_if_new, const char *body, size_t len,
-		  struct schema_check *pre, int64_t now, int64_t mtime,
-		  struct schema_err *err);
+		  int64_t btime_if_new, const struct store_attrs *attrs,
+		  const char *body, size_t len, struct schema_check *pre,
+		  int64_t now, int64_t mtime, struct schema_err *err);
 int fs_record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		     const uint8_t *kb, size_t kl, const struct store_obj *o);
 int fs_table_same(struct store_txn *t, const char *tname, size_t tnlen,

@@ -77,6 +77,7 @@ int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 	r->oldlen = old.len;
 	r->had = 1;
 	r->old_btime_ns = old.btime_ns;
+	r->old_attrs = old.attrs;
 	return 0;
 }
 
@@ -87,9 +88,10 @@ int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
  */
 int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl, uint64_t ino,
-		   int64_t btime_if_new, const char *body, size_t len,
-		   struct schema_check *pre, int64_t now, int64_t mtime,
-		   struct fs_record_new *r, struct schema_err *err)
+		   int64_t btime_if_new, const struct store_attrs *attrs,
+		   const char *body, size_t len, struct schema_check *pre,
+		   int64_t now, int64_t mtime, struct fs_record_new *r,
+		   struct schema_err *err)
 {
 	const struct schema_table *ts;
 	struct schema_key k;
@@ -123,6 +125,11 @@ int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	r->o.ino = ino;
 	r->o.btime_ns = r->had ? r->old_btime_ns : btime_if_new;
 	r->o.mtime_ns = mtime ? mtime : now;
+	if (attrs)
+		r->o.attrs = *attrs;
+	else if (r->had)
+		r->o.attrs = r->old_attrs;
+	r->o.attrs.ctime_ns = now;
 	r->o.size = tlen;
 	r->o.data = r->text;
 	r->o.len = tlen;
@@ -154,13 +161,13 @@ int fs_record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
  */
 int fs_record_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		  const uint8_t *kb, size_t kl, uint64_t ino,
-		  int64_t btime_if_new, const char *body, size_t len,
-		  struct schema_check *pre, int64_t now, int64_t mtime,
-		  struct schema_err *err)
+		  int64_t btime_if_new, const struct store_attrs *attrs,
+		  const char *body, size_t len, struct schema_check *pre,
+		  int64_t now, int64_t mtime, struct schema_err *err)
 {
 	struct fs_record_new r;
-	int rc = fs_record_make(db, t, tid, kb, kl, ino, btime_if_new, body,
-				len, pre, now, mtime, &r, err);
+	int rc = fs_record_make(db, t, tid, kb, kl, ino, btime_if_new, attrs,
+				body, len, pre, now, mtime, &r, err);
 	if (rc)
 		return rc;
 	rc = fs_record_store(db, t, tid, kb, kl, &r);
@@ -205,8 +212,9 @@ int fs_commit_fn(struct store_txn *t, void *arg)
 		return rc;
 	return fs_record_put(n->db, t, n->tid, n->key, n->keylen,
 			     n->ino & ((1ull << FS_DB_SHIFT) - 1),
-			     n->pending ? n->pending_btime_ns : c->now, c->body,
-			     c->len, c->pre, c->now, c->mtime, &c->err);
+			     n->pending ? n->pending_btime_ns : c->now,
+			     fs_node_new_attrs(n), c->body, c->len, c->pre,
+			     c->now, c->mtime, &c->err);
 }
 
 /* A commit of db's ended: count it, and with -o sync=0 make it durable. */

@@ -270,6 +270,8 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = tl;
 		o.data = text;
 		o.len = tl;
+		o.attrs = so.attrs; /* its mode and owner go with it */
+		o.attrs.ctime_ns = r->now;
 		rc = fs_index_record(t, stid, sts, r->s.key, r->s.keylen,
 				     so.data, so.len, 1);
 		if (!rc)
@@ -301,9 +303,12 @@ static int rename_fn(struct store_txn *t, void *arg)
 				     &body);
 		if (rc)
 			return rc;
+		/* the file keeps its own mode and owner (an editor set
+		 * them as the record's), if it has any kept */
 		rc = fs_record_put(r->dp->db, t, dtid, r->d.key, r->d.keylen,
-				   so.ino, so.btime_ns, body, so.size, NULL,
-				   r->now, so.mtime_ns, &r->err);
+				   so.ino, so.btime_ns,
+				   so.attrs.mode ? &so.attrs : NULL, body,
+				   so.size, NULL, r->now, so.mtime_ns, &r->err);
 		free(body);
 		if (!rc)
 			rc = store_obj_del(t, stid, STORE_SCRATCH, r->s.key,
@@ -316,6 +321,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 		o.size = so.len;
 		o.data = NULL;
 		o.len = 0;
+		o.attrs.ctime_ns = r->now;
 		const struct schema_table *sts;
 		rc = fs_schema_get(r->sp->db, t, stid, &sts);
 		if (!rc)
@@ -337,6 +343,7 @@ static int rename_fn(struct store_txn *t, void *arg)
 	/* scratch to scratch */
 	so.data = NULL;
 	so.len = 0;
+	so.attrs.ctime_ns = r->now;
 	rc = store_chunk_move(t, stid, r->s.key, r->s.keylen, dtid, r->d.key,
 			      r->d.keylen);
 	if (!rc)

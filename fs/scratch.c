@@ -58,7 +58,7 @@ static int scratch_write_fn(struct store_txn *t, void *arg)
 	}
 	if ((uint64_t)w->off + w->size > o.size)
 		o.size = (uint64_t)w->off + w->size;
-	o.mtime_ns = w->now;
+	o.mtime_ns = o.attrs.ctime_ns = w->now;
 	o.data = NULL;
 	o.len = 0;
 	return store_obj_put(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
@@ -107,7 +107,7 @@ static int scratch_truncate_fn(struct store_txn *t, void *arg)
 		}
 	}
 	o.size = w->newsize;
-	o.mtime_ns = w->now;
+	o.mtime_ns = o.attrs.ctime_ns = w->now;
 	o.data = NULL;
 	o.len = 0;
 	return store_obj_put(t, n->tid, STORE_SCRATCH, n->key, n->keylen, &o);
@@ -328,6 +328,7 @@ static int orphans_clear_fn(struct store_txn *t, void *arg)
 		store_cursor_close(c);
 		if (rc && rc != ENOENT)
 			return rc;
+		rc = 0;
 		for (i = 0;
 		     i < n && !(rc = store_obj_del(t, FS_ORPHAN_TID,
 						   STORE_SCRATCH, keys[i], 8));
