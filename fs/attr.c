@@ -9,8 +9,10 @@
  * file decides which.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs_i.h"
 
@@ -98,6 +100,44 @@ static void kept_attrs(struct stat *st, const struct store_attrs *a,
 		fs_set_time(&st->st_ctim, a->ctime_ns);
 }
 
+/*
+ * The kept attrs of the table n belongs to (n: a table's .next, .by tree
+ * or anything named by the table), as a table's would show: 0 where none.
+ */
+static void table_attrs(const struct fs_node *n, struct store_attrs *a)
+{
+	struct store_txn *t;
+	struct store_table tb;
+
+	memset(a, 0, sizeof(*a));
+	if (!n->tname || n->db->dropped || store_read_begin(n->db->env, &t))
+		return;
+	if (store_table_get(t, n->tname, strlen(n->tname), &tb) == 0 &&
+	    tb.tid == n->tid)
+		*a = tb.attrs;
+	store_txn_abort(t);
+}
+
+/*
+ * A name that is made, not stored, takes its owner from the directory
+ * whose writers it serves, and the mode bits of its directory's (dir,
+ * defaulting to 0755) that keep (its read bits) and make it (its write
+ * bits shifted to read: .next is read by those who may write the table).
+ */
+static void derived_attrs(struct stat *st, const struct store_attrs *dir,
+			  mode_t keep, int write_reads)
+{
+	mode_t dm = dir->mode ? dir->mode & 07777 : 0755, m = dm & keep;
+
+	if (write_reads)
+		m |= (dm & 0222) << 1;
+	st->st_mode = (st->st_mode & S_IFMT) | m;
+	if (dir->mode) {
+		st->st_uid = dir->uid;
+		st->st_gid = dir->gid;
+	}
+}
+
 static uint64_t shown_size(const void *text, size_t len)
 {
 	if (fs.opts.compact)
@@ -158,23 +198,42 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		btime = &bt_unused;
 	*btime = fs.start_ns;
 	switch (n->kind) {
-	case FS_ROOT:
+	case FS_ROOT: {
+		/* the data directory's own: chmod of the root is its chmod */
+		struct stat dst;
+		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		if (stat(fs.datadir, &dst) == 0) {
+			st->st_mode = S_IFDIR | (dst.st_mode & 07777);
+			st->st_uid = dst.st_uid;
+			st->st_gid = dst.st_gid;
+			st->st_atim = dst.st_atim;
+			st->st_mtim = dst.st_mtim;
+			st->st_ctim = dst.st_ctim;
+		}
+		return 0;
+	}
 	case FS_STATUS:
 		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		st->st_mode = S_IFDIR | (fs.opts.status_public ? 0755 : 0700);
 		return 0;
-	case FS_NEXT:
+	case FS_NEXT: {
+		struct store_attrs ta;
 		/* like /proc: the size is unknown until read */
 		if (n->db->dropped)
 			return ENOENT;
 		file_attr(st, n->ino, 0, fs_now_ns(), 0444);
+		table_attrs(n, &ta);
+		derived_attrs(st, &ta, 0, 1);
 		return 0;
+	}
 	case FS_ERRORS:
 	case FS_STATS: {
 		size_t len = 0;
 		char *s = n->kind == FS_ERRORS ? fs_errors_text(&len)
 					       : fs_stats_text(&len);
 		free(s);
-		file_attr(st, n->ino, len, fs_now_ns(), 0444);
+		file_attr(st, n->ino, len, fs_now_ns(),
+			  fs.opts.status_public ? 0444 : 0400);
 		return 0;
 	}
 	case FS_SCHEMA:
@@ -191,18 +250,35 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 			return rc;
 		free(s);
 		mt = fs_schema_mtime(n->db);
-		file_attr(st, n->ino, len, mt ? mt : fs.start_ns,
-			  n->kind == FS_SCHEMA ? 0644 : 0444);
+		file_attr(st, n->ino, len, mt ? mt : fs.start_ns, 0444);
+		/* schema.graphql is written by who may write the database */
+		derived_attrs(st, &n->db->attrs, 0444, 0);
+		if (n->kind == FS_SCHEMA)
+			st->st_mode |=
+			    (n->db->attrs.mode ? n->db->attrs.mode : 0755) &
+			    0222;
 		return 0;
 	}
 	case FS_DB:
+		if (n->db->dropped)
+			return ENOENT;
+		dir_attr(st, n->ino,
+			 n->db->mtime_ns ? n->db->mtime_ns : fs.start_ns,
+			 fs.start_ns);
+		kept_attrs(st, &n->db->attrs, 0755);
+		return 0;
 	case FS_BY:
 	case FS_BYATTR:
-	case FS_BYVAL:
+	case FS_BYVAL: {
+		struct store_attrs ta;
 		if (n->db->dropped)
 			return ENOENT;
 		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		/* read as the table is; written by nobody */
+		table_attrs(n, &ta);
+		derived_attrs(st, &ta, 0555, 0);
 		return 0;
+	}
 	case FS_BYLINK: {
 		char target[4096];
 		size_t tl = fs_by_readlink(n, target, sizeof(target));
@@ -413,6 +489,57 @@ static int table_attrs_fn(struct store_txn *t, void *arg)
 	return store_table_set(t, n->tname, strlen(n->tname), &tb);
 }
 
+/*
+ * A name that is made (schema.graphql, .next, .recordfs, .by) shows the
+ * mode and owner of what it follows: a chmod or chown to what it shows
+ * changes nothing (tar x and cp -a of a database restore them so), any
+ * other is EPERM.
+ */
+static int same_attrs(struct fs_node *n, const struct stat *attr, int to_set)
+{
+	struct stat now;
+	int rc = fs_node_attr(n, &now, NULL);
+	if (rc)
+		return rc;
+	if (((to_set & FUSE_SET_ATTR_MODE) &&
+	     (attr->st_mode & 07777) != (now.st_mode & 07777)) ||
+	    ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid))
+		return fs_refuse_node(EPERM, n, NULL, NULL,
+				      "its mode and owner follow its table's "
+				      "or database's (or the mount's): change "
+				      "those instead");
+	return 0;
+}
+
+/* chmod, chown and touch of the mount's root are the data directory's. */
+static int root_attrs(const struct stat *attr, int to_set)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+				 {.tv_nsec = UTIME_OMIT}};
+
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    chmod(fs.datadir, attr->st_mode & 07777) != 0)
+		return errno;
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    chown(fs.datadir,
+		  to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
+		  to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1) != 0)
+		return errno;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		ts[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		ts[1] = attr->st_mtim;
+	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
+	    utimensat(AT_FDCWD, fs.datadir, ts, 0) != 0)
+		return errno;
+	return 0;
+}
+
 /* A time as a chmod or touch gives it, in ns; EOVERFLOW past int64_t. */
 static int time_ns(const struct timespec *ts, int64_t *ns)
 {
@@ -524,11 +651,22 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		}
 	}
 	if ((to_set &
+	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    n->kind != FS_RECORD && n->kind != FS_SCRATCH &&
+	    n->kind != FS_TABLE && n->kind != FS_DB && n->kind != FS_ROOT &&
+	    (rc = same_attrs(n, attr, to_set)) != 0)
+		goto out;
+	if (n->kind == FS_ROOT) {
+		rc = root_attrs(attr, to_set);
+		if (rc)
+			goto out;
+	}
+	if ((to_set &
 	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
 	      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
 	      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
 	    (n->kind == FS_RECORD || n->kind == FS_SCRATCH ||
-	     n->kind == FS_TABLE)) {
+	     n->kind == FS_TABLE || n->kind == FS_DB)) {
 		struct attrs_op op = {.n = n,
 				      .to_set = to_set,
 				      .mode = attr->st_mode,
@@ -561,6 +699,18 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		if (n->kind == FS_RECORD && n->has_cattrs) {
 			/* not stored yet: its first commit takes them */
 			attrs_apply(&op, &n->cattrs, S_IFREG, 0644);
+		} else if (n->kind == FS_DB) {
+			if (n->db->dropped) {
+				rc = ENOENT;
+				goto out;
+			}
+			attrs_apply(&op, &n->db->attrs, S_IFDIR, 0755);
+			if (to_set &
+			    (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+				n->db->mtime_ns = op.mtime;
+			rc = fs_db_attrs_store(n->db);
+			if (rc)
+				goto out;
 		} else if (!n->pending) {
 			rc = store_write(n->db->env,
 					 n->kind == FS_TABLE ? table_attrs_fn

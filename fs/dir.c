@@ -308,7 +308,8 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 			rc = bad_name(p, name);
 			goto out;
 		}
-		rc = fs_db_create(name, &db);
+		struct store_attrs a = creation_attrs(req, S_IFDIR, mode);
+		rc = fs_db_create(name, &a, &db);
 		if (rc) {
 			fs_refuse_node(rc, p, name, NULL, NULL);
 			goto out;

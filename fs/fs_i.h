@@ -98,6 +98,9 @@ struct fs_db {
 	/* the local inode number of a file renamed onto schema.graphql,
 	 * which the kernel may still hold for that name (0: none) */
 	uint64_t schema_alias;
+	/* its directory's mode, owner and times (db.c; mode 0: none kept) */
+	struct store_attrs attrs;
+	int64_t mtime_ns;
 	struct fs_db *next;
 };
 
@@ -180,6 +183,7 @@ struct fs_opts {
 	int sync_secs;	    /* -o sync=N; 0: every commit is durable */
 	size_t initial_map; /* -o initial_map=BYTES */
 	int listall;	    /* -o listall: list reachable-only names */
+	int status_public;  /* -o status=public: all read .recordfs */
 };
 
 struct fs {
@@ -482,7 +486,10 @@ int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
 int fs_dbs_open(void);
 void fs_dbs_close(void);
 struct fs_db *fs_db_find(const char *name);
-int fs_db_create(const char *name, struct fs_db **out);
+/* attrs: its mode and owner (NULL: none kept) */
+int fs_db_create(const char *name, const struct store_attrs *attrs,
+		 struct fs_db **out);
+int fs_db_attrs_store(struct fs_db *db);
 int fs_db_drop(struct fs_db *db);
 void fs_sync_all(void);
 /* Make db durable on disk: its batch committed, then synced. */

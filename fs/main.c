@@ -28,6 +28,8 @@ struct cli {
 	int sync_secs;
 	char *initial_map;
 	int listby;
+	int allow_other;
+	char *status;
 	int show_help;
 	int show_version;
 };
@@ -41,6 +43,8 @@ static const struct fuse_opt cli_opts[] = {
     OPT("sync=%d", sync_secs),
     OPT("initial_map=%s", initial_map),
     OPT("listby", listby),
+    OPT("status=%s", status),
+    FUSE_OPT_KEY("allow_other", 'a'),
     FUSE_OPT_KEY("-h", 'h'),
     FUSE_OPT_KEY("--help", 'h'),
     FUSE_OPT_KEY("-V", 'V'),
@@ -59,6 +63,10 @@ static int cli_proc(void *data, const char *arg, int key,
 	if (key == 'h') {
 		c->show_help = 1;
 		return 1;
+	}
+	if (key == 'a') {
+		c->allow_other = 1;
+		return 1; /* libfuse's too */
 	}
 	if (key == 'V') {
 		c->show_version = 1;
@@ -82,6 +90,10 @@ static void usage(const char *prog)
 	    "                            (default 1M; it doubles when full)\n"
 	    "    -o listby               list each table's .by index tree\n"
 	    "                            (reachable by name either way)\n"
+	    "    -o allow_other          let other users in: the kept modes\n"
+	    "                            are enforced (default_permissions)\n"
+	    "    -o status=owner|public  who reads .recordfs/ (default "
+	    "owner)\n"
 	    "    -f                      stay in the foreground\n"
 	    "    -d                      debug: foreground, log every "
 	    "request\n\n",
@@ -219,6 +231,17 @@ int fs_main(int argc, char *argv[])
 	}
 	fs.opts.sync_secs = cli.sync_secs;
 	fs.opts.listall = cli.listby;
+	if (cli.status && strcmp(cli.status, "public") == 0)
+		fs.opts.status_public = 1;
+	else if (cli.status && strcmp(cli.status, "owner") != 0) {
+		fprintf(stderr, "recordfs: status=%s: use owner or public\n",
+			cli.status);
+		goto out1;
+	}
+	/* other users: the kernel holds them to the modes kept */
+	if (cli.allow_other &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
+		goto out1;
 	if (cli.initial_map &&
 	    parse_size(cli.initial_map, &fs.opts.initial_map)) {
 		fprintf(stderr,
@@ -310,5 +333,6 @@ out0:
 	free(cli.datadir);
 	free(cli.json);
 	free(cli.initial_map);
+	free(cli.status);
 	return ret;
 }

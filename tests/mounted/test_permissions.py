@@ -5,6 +5,8 @@ import json
 import os
 import stat
 
+import pytest
+
 
 def st(mnt, *parts):
     return os.stat(mnt.p(*parts))
@@ -76,3 +78,86 @@ def test_copies_restore_modes_and_owners(mnt, tmp_path):
         assert s.st_mtime == 1600000000, t
         assert stat.S_IMODE(st(mnt, "data", t, "notes.txt").st_mode) == \
             0o600, t
+
+
+USER = "recordfs-test"
+
+
+@pytest.fixture
+def other(tmp_path):
+    """A mount with -o allow_other, and an unprivileged user the test
+    makes (useradd) to use it."""
+    import pwd
+    import subprocess
+    from conftest import Mount
+    if os.getuid() != 0:
+        pytest.skip("making a user needs root")
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", USER], check=True)
+    os.chmod(str(tmp_path), 0o755)  # the mount point's parents
+    m = Mount(tmp_path, ["-o", "allow_other"])
+    m.start()
+    try:
+        yield m
+    finally:
+        if m.proc is not None:
+            m.stop()
+
+
+def as_user(mnt, cmd):
+    """Run a shell command in the mount as the unprivileged user."""
+    import pwd
+    import subprocess
+    pw = pwd.getpwnam(USER)
+    return subprocess.run(
+        ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+         "--clear-groups", "bash", "-c", "umask 022; " + cmd],
+        cwd=mnt.path, capture_output=True, text=True)
+
+
+def test_other_users_are_held_to_the_modes(other):
+    import pwd
+    pw = pwd.getpwnam(USER)
+    other.sh("mkdir data/t && echo '{\"a\":1}' > data/t/1.json")
+    # reading is as the modes say; changing is not theirs
+    assert json.loads(as_user(other, "cat data/t/1.json").stdout)["a"] == 1
+    for cmd in ["echo '{}' > data/t/1.json", "echo '{}' > data/t/2.json",
+                "rm data/t/1.json", "mv data/t/1.json data/t/3.json",
+                "cat data/t/.next", "echo x > data/t/s.txt",
+                "cat /dev/null > data/schema.graphql",
+                "cat .recordfs/errors", "mkdir data/u", "mkdir pets",
+                "chmod 777 data/t/1.json"]:
+        r = as_user(other, cmd)
+        assert r.returncode != 0, cmd
+        assert "ermission denied" in r.stderr or \
+            "Operation not permitted" in r.stderr, (cmd, r.stderr)
+    assert sorted(os.listdir(other.p("data", "t"))) == ["1.json"]
+    assert json.loads(other.read("data", "t", "1.json"))["a"] == 1
+    # a table the user owns is the user's to fill; records made there
+    # are the user's, under the umask
+    other.sh("chown %d:%d data/t" % (pw.pw_uid, pw.pw_gid))
+    r = as_user(other, "echo '{\"b\":2}' > data/t/2.json && "
+                "k=$(cat data/t/.next) && echo '{}' > data/t/$k.json && "
+                "rm data/t/1.json")
+    assert r.returncode == 0, r.stderr
+    s = os.stat(other.p("data", "t", "2.json"))
+    assert (s.st_uid, s.st_gid) == (pw.pw_uid, pw.pw_gid)
+    assert stat.S_IMODE(s.st_mode) == 0o644
+    assert "1.json" not in os.listdir(other.p("data", "t"))
+
+
+def test_status_is_the_owners_unless_public(tmp_path):
+    from conftest import Mount
+    m = Mount(tmp_path, ["-o", "status=public"])
+    m.start()
+    try:
+        assert stat.S_IMODE(os.stat(m.p(".recordfs")).st_mode) == 0o755
+        assert stat.S_IMODE(
+            os.stat(m.p(".recordfs", "errors")).st_mode) == 0o444
+        m.restart(["-o", "status=owner"])
+        assert stat.S_IMODE(os.stat(m.p(".recordfs")).st_mode) == 0o700
+    finally:
+        m.stop()
