@@ -299,8 +299,13 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		if (!rc && tb.tid != n->tid)
 			rc = ENOENT;
 		if (!rc) {
+			int64_t moved = fs_dir_mtime(n->db, n->tid);
 			dir_attr(st, n->ino, tb.mtime_ns, tb.btime_ns);
 			kept_attrs(st, &tb.attrs, 0755);
+			if (moved > tb.mtime_ns) {
+				fs_set_time(&st->st_mtim, moved);
+				fs_set_time(&st->st_ctim, moved);
+			}
 			*btime = tb.btime_ns;
 		}
 		goto out;

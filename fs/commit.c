@@ -608,6 +608,7 @@ int fs_unlink_answer(fuse_req_t req, struct fs_node *p, const char *name)
 	n = fs_node_get(fs_db_ino(p->db, ino));
 	if (n)
 		n->unlinked = 1;
+	fs_dir_changed(p->db, p->tid, p->tname);
 	answer_then_store(req, p->db, &in);
 	return 1;
 }

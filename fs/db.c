@@ -27,67 +27,6 @@ static void db_add(struct fs_db *db)
 	pthread_mutex_unlock(&fs.db_lock);
 }
 
-/*
- * A database directory's mode, owner and times, kept in its environment's
- * meta ("mode", "uid", "gid", "atime", "ctime", "mtime").  All 0 where
- * none were kept: the mount owner's, 0755.
- */
-static const char *const attr_names[] = {"mode",  "uid",   "gid",
-					 "atime", "ctime", "mtime"};
-
-static void attrs_vals(struct fs_db *db, uint64_t *v, int to_db)
-{
-	if (to_db) {
-		db->attrs.mode = (uint32_t)v[0];
-		db->attrs.uid = (uint32_t)v[1];
-		db->attrs.gid = (uint32_t)v[2];
-		db->attrs.atime_ns = (int64_t)v[3];
-		db->attrs.ctime_ns = (int64_t)v[4];
-		db->mtime_ns = (int64_t)v[5];
-	} else {
-		v[0] = db->attrs.mode;
-		v[1] = db->attrs.uid;
-		v[2] = db->attrs.gid;
-		v[3] = (uint64_t)db->attrs.atime_ns;
-		v[4] = (uint64_t)db->attrs.ctime_ns;
-		v[5] = (uint64_t)db->mtime_ns;
-	}
-}
-
-static int attrs_load(struct fs_db *db)
-{
-	uint64_t v[6] = {0};
-	struct store_txn *t;
-	int rc = store_read_begin(db->env, &t);
-	for (size_t i = 0; !rc && i < 6; i++) {
-		rc = store_meta_get(t, attr_names[i], &v[i]);
-		if (rc == ENOENT)
-			rc = 0;
-	}
-	if (!rc)
-		attrs_vals(db, v, 1);
-	store_txn_abort(t);
-	return rc;
-}
-
-static int attrs_fn(struct store_txn *t, void *arg)
-{
-	struct fs_db *db = arg;
-	uint64_t v[6];
-	int rc = 0;
-	attrs_vals(db, v, 0);
-	for (size_t i = 0; !rc && i < 6; i++)
-		rc = store_meta_put(t, attr_names[i], v[i]);
-	return rc;
-}
-
-/* Store db->attrs and db->mtime_ns, as the caller set them. */
-int fs_db_attrs_store(struct fs_db *db)
-{
-	int rc = store_write(db->env, attrs_fn, db);
-	return rc ? rc : fs_committed(db);
-}
-
 static int db_open(const char *name, int create, struct fs_db **out)
 {
 	struct fs_db *db = calloc(1, sizeof(*db));
@@ -117,7 +56,7 @@ static int db_open(const char *name, int create, struct fs_db **out)
 		rc = 0;
 	}
 	if (!rc)
-		rc = attrs_load(db);
+		rc = fs_db_attrs_load(db);
 	if (rc) {
 		store_env_close(db->env);
 		goto fail;
@@ -204,6 +143,9 @@ void fs_dbs_close(void)
 	pthread_mutex_lock(&fs.db_lock);
 	for (db = fs.dbs; db; db = next) {
 		next = db->next;
+		for (size_t i = 0; i < db->ndirtimes; i++)
+			free(db->dirtimes[i].tname);
+		free(db->dirtimes);
 		fs_schema_reset(db);
 		store_env_close(db->env);
 		free(db->dir);

@@ -125,6 +125,7 @@ make:
 	} else {
 		n->pending_btime_ns = fs_now_ns();
 	}
+	fs_dir_changed(tn->db, tn->kind == FS_TABLE ? tn->tid : 0, tn->tname);
 	*out = n;
 	return 0;
 }
@@ -340,6 +341,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 			goto out;
 		}
 		fs_committed(p->db);
+		fs_dir_changed(p->db, 0, NULL);
 		p->db->schema_hidden = 0; /* it describes the new table */
 		n = fs_table_node(p->db, name, &op.tb);
 		if (!n) {
@@ -438,6 +440,7 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (!rc) {
 			fs_schema_reset(p->db); /* its schema went with it */
 			fs_committed(p->db);
+			fs_dir_changed(p->db, 0, NULL);
 		}
 		goto out;
 	}

@@ -24,6 +24,7 @@
  *   by.c          the .by tree; mv through it
  *   scratch.c     scratch files' bytes
  *   special.c     the texts of .next and .recordfs/stats
+ *   dirs.c        directories' own attributes and times
  *   commit.c      a record file's commit; changes answered before stored
  *   schemafile.c  schema.graphql as a file: commit, refusal, rename
  *   db.c          the databases of the data directory
@@ -101,10 +102,20 @@ struct fs_db {
 	/* its directory's mode, owner and times (db.c; mode 0: none kept) */
 	struct store_attrs attrs;
 	int64_t mtime_ns;
+	/* directory times changed, not yet stored (db.c) */
+	struct fs_dirtime *dirtimes;
+	size_t ndirtimes;
 	struct fs_db *next;
 };
 
 struct fs_file;
+
+/* A directory time not yet stored (dirs.c). */
+struct fs_dirtime {
+	uint32_t tid; /* 0: the database directory itself */
+	char *tname;
+	int64_t ns;
+};
 
 /* The kernel's page cache of a record, as far as the daemon knows. */
 enum {
@@ -464,6 +475,14 @@ int fs_scratch_orphans_clear(struct fs_db *db);
 int fs_next_text(struct fs_node *n, char **out, size_t *len);
 char *fs_stats_text(size_t *len);
 
+/* dirs.c: directories' own attributes and times */
+int fs_db_attrs_load(struct fs_db *db);
+int fs_db_attrs_store(struct fs_db *db);
+void fs_dir_changed(struct fs_db *db, uint32_t tid, const char *tname);
+int64_t fs_dir_mtime(const struct fs_db *db, uint32_t tid);
+void fs_dir_times_store(int all);
+int fs_dir_times_pending(void);
+
 /* commit.c: a record file's commit, and changes answered before stored */
 int fs_file_commit(struct fs_file *f);
 /* fs_flush's commit of f: answers req, before or after the commit. */
@@ -489,7 +508,7 @@ struct fs_db *fs_db_find(const char *name);
 /* attrs: its mode and owner (NULL: none kept) */
 int fs_db_create(const char *name, const struct store_attrs *attrs,
 		 struct fs_db **out);
-int fs_db_attrs_store(struct fs_db *db);
+
 int fs_db_drop(struct fs_db *db);
 void fs_sync_all(void);
 /* Make db durable on disk: its batch committed, then synced. */

@@ -15,7 +15,8 @@
  *
  * and they lean on: names.c (what a name is), node.c (the inode table),
  * record.c (a record into storage), commit.c (a record file's commit, the
- * intent slot), scratch.c, special.c (.next, stats), schema.c and
+ * intent slot), scratch.c, special.c (.next, stats), dirs.c (directories'
+ * own attributes and times), schema.c and
  * schemafile.c (schema.graphql), by.c (the .by tree), index.c, db.c and
  * log.c.  FUSE_STATX is answered below libfuse, in statx.c.
  */
@@ -80,6 +81,7 @@ static void fs_destroy(void *userdata)
 {
 	fs.live = 0; /* the kernel is gone: nothing to tell it */
 	fs_open_waits_drop();
+	fs_dir_times_store(1);
 	fs_files_commit_all();
 	fs_sync_all();
 }

@@ -109,6 +109,7 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		goto out;
 	fs_committed(p->db);
+	fs_dir_changed(p->db, p->kind == FS_TABLE ? p->tid : 0, p->tname);
 	n = fs_node_get(fs_db_ino(p->db, u.ino));
 	if (n && u.orphaned)
 		rc = fs_scratch_orphaned(n);
@@ -497,6 +498,8 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	fs_committed(sp->db);
+	fs_dir_changed(sp->db, sp->kind == FS_TABLE ? sp->tid : 0, sp->tname);
+	fs_dir_changed(dp->db, dp->kind == FS_TABLE ? dp->tid : 0, dp->tname);
 	if (r.d.kind == STORE_RECORD) {
 		/* A record being created under the new name lost it, as a
 		 * file does on any POSIX file system: its close stores

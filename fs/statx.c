@@ -176,8 +176,14 @@ int fs_session_loop(struct fuse_session *se)
 		if (batch_due || (!timed && armed)) {
 			batch_due = 0;
 			armed = 0;
-			fs_batches_commit();
-			waiting = fs_open_waits_run(NULL);
+			/* the crash hook's batch must stay open for it */
+			if (!fs.crash_after_answer) {
+				fs_batches_commit();
+				fs_dir_times_store(0);
+			}
+			waiting =
+			    fs_open_waits_run(NULL) ||
+			    (!fs.crash_after_answer && fs_dir_times_pending());
 		}
 		if (!armed &&
 		    ((!fs.crash_after_answer && fs_batches_open()) || waiting))
@@ -194,8 +200,10 @@ int fs_session_loop(struct fuse_session *se)
 			do_statx(se, buf.mem);
 		else
 			fuse_session_process_buf(se, &buf);
-		/* an open that began to wait needs the timer */
-		waiting = waiting || fs_open_waits();
+		/* an open that began to wait, or a directory time to store,
+		 * needs the timer */
+		waiting = waiting || fs_open_waits() ||
+			  (!fs.crash_after_answer && fs_dir_times_pending());
 	}
 	if (timed)
 		timer_delete(timer);

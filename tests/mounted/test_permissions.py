@@ -161,3 +161,28 @@ def test_status_is_the_owners_unless_public(tmp_path):
         assert stat.S_IMODE(os.stat(m.p(".recordfs")).st_mode) == 0o700
     finally:
         m.stop()
+
+
+def test_directory_times_follow_their_names(mnt):
+    """A directory's mtime and ctime move when a name in it comes or goes
+    (tables, databases, the root), and persist across mounts."""
+    import time
+    mnt.sh("mkdir data/t")
+    for cmd, d in [("echo '{}' > data/t/1.json", ("data", "t")),
+                   ("mv data/t/1.json data/t/2.json", ("data", "t")),
+                   ("echo x > data/t/s.txt && rm data/t/s.txt",
+                    ("data", "t")),
+                   ("mkdir data/u", ("data",)),
+                   ("echo y > data/beside.txt", ("data",)),
+                   ("mkdir pets", ())]:
+        before = st(mnt, *d)
+        time.sleep(0.01)
+        mnt.sh(cmd)
+        after = st(mnt, *d)
+        assert after.st_mtime_ns > before.st_mtime_ns, cmd
+        assert after.st_ctime_ns > before.st_ctime_ns, cmd
+    t = st(mnt, "data", "t").st_mtime_ns
+    db = st(mnt, "data").st_mtime_ns
+    mnt.restart()
+    assert st(mnt, "data", "t").st_mtime_ns == t
+    assert st(mnt, "data").st_mtime_ns == db
