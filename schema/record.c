@@ -291,6 +291,14 @@ static int num_byte(struct schema_check *c, uint8_t ch, size_t at)
 		    "integer out of the 64-bit range (write it with "
 		    "a fraction or exponent, or as a string)",
 		    NO_BYTE);
+	/*
+	 * Only ',', '}', ']' or whitespace may follow, which json-c checks,
+	 * but not across writes: fed "6" and then "-0}", json-c 0.16 reads
+	 * on into "6-0" and keeps 6.  '-' is the byte it takes there that
+	 * ends the number for us, so refuse it here.
+	 */
+	if (ch == '-')
+		return -lex_fail(c, at, "unexpected ", ch);
 	return 0;
 }
 
