@@ -648,6 +648,10 @@ static const char *const bad_docs[] = {
     "{\"a\":NaN}",
     "{\"a\":-Infinity}",
     "{\"a\":0x10}",
+    "{\"a\":6-0}",
+    "{\"a\":[1-2]}",
+    "{\"a\":1.5-3}",
+    "{\"a\":-1-1}",
     "{\"a\":99999999999999999999}",
     "{\"a\":18446744073709551616}",
     "{\"a\":-9223372036854775809}",
@@ -728,6 +732,15 @@ static void test_check(void)
 	CHECK(strstr(err.msg, "four hex digits; found 0x00") != NULL);
 	feed("{}\0", 3, 1, &done, &err);
 	CHECK(strstr(err.msg, "byte 3") && strstr(err.msg, "found 0x00"));
+	/*
+	 * A number and a '-' in two writes: json-c 0.16, fed "6" and then
+	 * "-0}", reads on into "6-0", keeps 6 and stored {"a": 6}.  Found by
+	 * tests/fuzz/fuzz_json.
+	 */
+	CHECK_INT(feed("{\"a\": 6-0}", 10, 7, &done, &err), EINVAL);
+	CHECK(!done && strstr(err.msg, "byte 8: unexpected '-'"));
+	CHECK_INT(feed("{\"a\": 6-0}", 10, 0, &done, &err), EINVAL);
+	CHECK(strstr(err.msg, "byte 8: unexpected '-'") != NULL);
 
 	/* nesting: json-c's limit of 32 */
 	strcpy(deep, "{\"a\":");
