@@ -176,7 +176,11 @@ static int gone_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		return ENOENT;
 	file_attr(st, n->ino, n->pc_opens ? n->pc_len : f->len,
 		  f->snap_mtime_ns, 0644);
-	kept_attrs(st, &f->snap_attrs, 0644);
+	/* one removed before its first commit had no stored attrs to take */
+	kept_attrs(st,
+		   f->snap_attrs.mode || !n->has_cattrs ? &f->snap_attrs
+							: &n->cattrs,
+		   0644);
 	st->st_nlink = 0;
 	*btime = f->snap_btime_ns;
 	return 0;
@@ -458,6 +462,8 @@ static int obj_attrs_fn(struct store_txn *t, void *arg)
 	enum store_kind k = n->kind == FS_RECORD ? STORE_RECORD : STORE_SCRATCH;
 	struct store_obj o;
 	int rc = store_obj_get(t, n->tid, k, n->key, n->keylen, &o);
+	if (!rc && !fs_obj_is(n, &o))
+		rc = ENOENT; /* the name went to another file: not this one's */
 	if (rc)
 		return rc;
 	attrs_apply(op, &o.attrs, S_IFREG, 0644);
@@ -489,8 +495,11 @@ static int table_attrs_fn(struct store_txn *t, void *arg)
 	if (rc)
 		return rc;
 	attrs_apply(op, &tb.attrs, S_IFDIR, 0755);
-	if (op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+	if (op->to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		/* tar x and rsync -a set it after filling the table */
 		tb.mtime_ns = op->mtime;
+		fs_dir_time_forget(n->db, n->tid);
+	}
 	return store_table_set(t, n->tname, strlen(n->tname), &tb);
 }
 
@@ -568,8 +577,6 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		rc = ESTALE;
 		goto out;
 	}
-	/* Owners and modes are accepted and not kept: cp -a and rsync -a
-	 * set them, and a record has no permissions of its own. */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (n->kind == FS_SCRATCH) {
 			rc = fs_scratch_truncate(n, (uint64_t)attr->st_size);
@@ -679,6 +686,11 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 				      .gid = attr->st_gid,
 				      .now = fs_now_ns()};
 		struct fs_file *of;
+		if (n->db->dropped) {
+			/* an open directory of a database rmdir'd since */
+			rc = ENOENT;
+			goto out;
+		}
 		op.atime = op.mtime = op.now;
 		if (((to_set & FUSE_SET_ATTR_ATIME) &&
 		     !(to_set & FUSE_SET_ATTR_ATIME_NOW) &&
@@ -705,10 +717,6 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			/* not stored yet: its first commit takes them */
 			attrs_apply(&op, &n->cattrs, S_IFREG, 0644);
 		} else if (n->kind == FS_DB) {
-			if (n->db->dropped) {
-				rc = ENOENT;
-				goto out;
-			}
 			attrs_apply(&op, &n->db->attrs, S_IFDIR, 0755);
 			if (to_set &
 			    (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))

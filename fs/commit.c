@@ -177,9 +177,10 @@ static int intent_decode(const uint8_t *p, size_t len, struct intent *in)
 {
 	const uint8_t *end = p + len;
 	memset(in, 0, sizeof(*in));
-	int attrs = *p == 'R'; /* 'r': a slot of a daemon that kept none */
+	int attrs;
 	if (len < INTENT_HEAD || (*p != 'r' && *p != 'R' && *p != 'd'))
 		return EIO;
+	attrs = *p == 'R'; /* 'r': a slot of a daemon that kept none */
 	in->op = attrs ? 'r' : (char)*p;
 	p++;
 	in->tid = (uint32_t)get_le(p, 4);

@@ -143,9 +143,7 @@ void fs_dbs_close(void)
 	pthread_mutex_lock(&fs.db_lock);
 	for (db = fs.dbs; db; db = next) {
 		next = db->next;
-		for (size_t i = 0; i < db->ndirtimes; i++)
-			free(db->dirtimes[i].tname);
-		free(db->dirtimes);
+		fs_dir_times_free(db);
 		fs_schema_reset(db);
 		store_env_close(db->env);
 		free(db->dir);
@@ -182,8 +180,10 @@ int fs_db_create(const char *name, const struct store_attrs *attrs,
 		db->mtime_ns = attrs->ctime_ns;
 		rc = fs_db_attrs_store(db);
 	}
-	if (rc) {
+	if (rc) { /* no half-made database is left to be found at start */
 		store_env_close(db->env);
+		store_env_remove(db->dir);
+		rmdir(db->dir);
 		free(db->dir);
 		free(db->name);
 		free(db);

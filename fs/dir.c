@@ -15,11 +15,6 @@
 
 #include "fs_i.h"
 
-/*
- * Make the node for a new file called name in table tn.  Records are not
- * stored until their first commit (a pending node); scratch files are stored
- * at once, empty.  With commit_now a record is stored at once too (mknod).
- */
 /* What a new file or directory keeps: mode (type bits included, so that
  * a mode of 0 still counts as kept), and its creator as owner. */
 static struct store_attrs creation_attrs(fuse_req_t req, mode_t type,
@@ -32,6 +27,43 @@ static struct store_attrs creation_attrs(fuse_req_t req, mode_t type,
 	return a;
 }
 
+/*
+ * With -o allow_other, whether the requester may open n as flags say: its
+ * mode against the requester's user, group and groups, as the kernel's
+ * default_permissions checks (root passes).  0 or EACCES.
+ */
+static int may_open(fuse_req_t req, struct fs_node *n, int flags)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	int acc = flags & O_ACCMODE, want = 0, bits, i, ng;
+	gid_t groups[64];
+	struct stat st;
+
+	if (!fs.opts.allow_other || c->uid == 0)
+		return 0;
+	if (fs_node_attr(n, &st, NULL) != 0)
+		return EACCES;
+	if (acc != O_WRONLY)
+		want |= 4;
+	if (acc != O_RDONLY || (flags & O_TRUNC))
+		want |= 2;
+	if (st.st_uid == c->uid) {
+		bits = (st.st_mode >> 6) & 7;
+	} else {
+		int in = st.st_gid == c->gid;
+		ng = fuse_req_getgroups(req, 64, groups);
+		for (i = 0; !in && i < ng && i < 64; i++)
+			in = groups[i] == st.st_gid;
+		bits = in ? (st.st_mode >> 3) & 7 : st.st_mode & 7;
+	}
+	return (bits & want) == want ? 0 : EACCES;
+}
+
+/*
+ * Make the node for a new file called name in table tn.  Records are not
+ * stored until their first commit (a pending node); scratch files are stored
+ * at once, empty.  With commit_now a record is stored at once too (mknod).
+ */
 static int new_file(struct fs_node *tn, const char *name, int commit_now,
 		    const struct store_attrs *attrs, struct fs_node **out)
 {
@@ -155,8 +187,12 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (rc == EEXIST && !(fi->flags & O_EXCL) &&
 		    (p->kind == FS_TABLE || p->kind == FS_DB)) {
 			/* taken since the kernel's lookup (another process
-			 * made it): open it, as open(2) does without O_EXCL */
+			 * made it): open it, as open(2) does without O_EXCL,
+			 * and as it checks the file's mode, which the kernel
+			 * does not for a file it thinks it creates */
 			rc = fs_lookup_file(p, name, &n);
+			if (!rc)
+				rc = may_open(req, n, fi->flags);
 			if (!rc)
 				rc = fs_file_open(n, fi, &f);
 			if (rc)
@@ -180,6 +216,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			goto out;
 		n->pending = f;
 		n->pending_pid = fuse_req_ctx(req)->pid;
+		f->snap_mtime_ns = f->snap_btime_ns = n->pending_btime_ns;
 	}
 	fi->noflush = n->kind != FS_RECORD && n->kind != FS_SCHEMA;
 	/* a writer's raw bytes stay out of the page cache (record_cache) */
@@ -378,7 +415,7 @@ static int busy_in(const struct fs_db *db, const char *tname)
 {
 	const struct fs_file *f;
 	for (f = fs.files; f; f = f->next)
-		if (f->node->db == db &&
+		if (f->node->db == db && !f->node->orphan &&
 		    (!tname ||
 		     (f->node->tname && strcmp(f->node->tname, tname) == 0)))
 			return 1;

@@ -113,6 +113,27 @@ void fs_dir_changed(struct fs_db *db, uint32_t tid, const char *tname)
 	}
 }
 
+/* A utimens of table tid's mtime wins over its names' changes so far. */
+void fs_dir_time_forget(struct fs_db *db, uint32_t tid)
+{
+	for (size_t i = 0; i < db->ndirtimes; i++)
+		if (db->dirtimes[i].tid == tid && tid) {
+			free(db->dirtimes[i].tname);
+			db->dirtimes[i] = db->dirtimes[--db->ndirtimes];
+			return;
+		}
+}
+
+/* Free what db keeps of directory times (stored or not). */
+void fs_dir_times_free(struct fs_db *db)
+{
+	for (size_t i = 0; i < db->ndirtimes; i++)
+		free(db->dirtimes[i].tname);
+	free(db->dirtimes);
+	db->dirtimes = NULL;
+	db->ndirtimes = 0;
+}
+
 /* A change to the names of table tid not yet stored, or 0. */
 int64_t fs_dir_mtime(const struct fs_db *db, uint32_t tid)
 {
@@ -165,16 +186,18 @@ void fs_dir_times_store(int all)
 		if (!db->dropped) {
 			for (size_t i = 0; i < db->ndirtimes; i++)
 				dbdir |= !db->dirtimes[i].tid;
-			if (store_write(db->env, dirtimes_fn, db) == 0)
-				fs_committed(db);
-			if (dbdir)
-				fs_db_attrs_store(db);
+			int rc = store_write(db->env, dirtimes_fn, db);
+			if (!rc)
+				rc = fs_committed(db);
+			if (!rc && dbdir)
+				rc = fs_db_attrs_store(db);
+			if (rc)
+				fs_log("%s: directory times could not be stored "
+				       "(%s); the directories keep their older "
+				       "times",
+				       db->name, strerror(rc));
 		}
-		for (size_t i = 0; i < db->ndirtimes; i++)
-			free(db->dirtimes[i].tname);
-		free(db->dirtimes);
-		db->dirtimes = NULL;
-		db->ndirtimes = 0;
+		fs_dir_times_free(db);
 	}
 }
 

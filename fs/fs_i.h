@@ -102,7 +102,7 @@ struct fs_db {
 	/* its directory's mode, owner and times (db.c; mode 0: none kept) */
 	struct store_attrs attrs;
 	int64_t mtime_ns;
-	/* directory times changed, not yet stored (db.c) */
+	/* directory times changed, not yet stored (dirs.c) */
 	struct fs_dirtime *dirtimes;
 	size_t ndirtimes;
 	struct fs_db *next;
@@ -141,8 +141,8 @@ struct fs_node {
 			 its orphan name until the last handle closes */
 	struct fs_file *pending; /* record created, not yet committed */
 	int64_t pending_btime_ns;
-	pid_t pending_pid; /* the process that created it: only it finds
-			      the name before the first commit */
+	pid_t pending_pid; /* the thread that created it: only its process
+			      finds the name before the first commit */
 	/* a file being created: the mode and owner it is created with (a
 	 * chmod or chown before its first commit changes them), which that
 	 * commit stores */
@@ -195,6 +195,7 @@ struct fs_opts {
 	size_t initial_map; /* -o initial_map=BYTES */
 	int listall;	    /* -o listall: list reachable-only names */
 	int status_public;  /* -o status=public: all read .recordfs */
+	int allow_other;    /* -o allow_other: modes are enforced */
 };
 
 struct fs {
@@ -480,6 +481,8 @@ int fs_db_attrs_load(struct fs_db *db);
 int fs_db_attrs_store(struct fs_db *db);
 void fs_dir_changed(struct fs_db *db, uint32_t tid, const char *tname);
 int64_t fs_dir_mtime(const struct fs_db *db, uint32_t tid);
+void fs_dir_time_forget(struct fs_db *db, uint32_t tid);
+void fs_dir_times_free(struct fs_db *db);
 void fs_dir_times_store(int all);
 int fs_dir_times_pending(void);
 

@@ -239,6 +239,7 @@ int fs_main(int argc, char *argv[])
 		goto out1;
 	}
 	/* other users: the kernel holds them to the modes kept */
+	fs.opts.allow_other = cli.allow_other;
 	if (cli.allow_other &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
 		goto out1;

@@ -136,7 +136,7 @@ int fs_scratch_read(struct fs_node *n, char *out, size_t size, off_t off,
 	size_t done = 0;
 	int rc;
 	/* Scratch data is found by name, or by its orphan name once
-	 * removed while open; a handle whose file is gone reads nothing. */
+	 * removed while open; a handle whose file is gone reads ESTALE. */
 	if (n->unlinked || n->db->dropped)
 		return ESTALE;
 	rc = store_read_begin(n->db->env, &t);

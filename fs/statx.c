@@ -7,7 +7,8 @@
  * node's stored creation time, and hands every other request to libfuse.
  * Kernels without FUSE_STATX never send it and fall back to GETATTR.
  * The structures are the kernel's ABI (include/uapi/linux/fuse.h, 7.39).
- * The loop also commits the databases' batches on time.
+ * The loop also commits the databases' batches on time, lets waiting
+ * opens go on (file.c), and stores changed directory times (dirs.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -131,6 +132,7 @@ static void do_statx(struct fuse_session *se, const struct in_header *in)
  * more than batching saves.
  */
 #define IDLE_COMMIT_NS 1000000
+#define DIR_TIMES_S    1 /* directory times are stored this often */
 
 static volatile sig_atomic_t batch_due;
 
@@ -160,16 +162,21 @@ static int batch_timer(timer_t *t)
 }
 
 /*
- * fuse_session_loop(), with FUSE_STATX answered here and the batches
- * committed on time (never with the RECORDFS_CRASH_AFTER_ANSWER test
- * hook, whose crash must find them open).
+ * fuse_session_loop(), with FUSE_STATX answered here.  Its timer is soon
+ * (IDLE_COMMIT_NS) while a batch is open or an open waits, slow
+ * (DIR_TIMES_S) while only directory times wait to be stored; neither
+ * runs with the RECORDFS_CRASH_AFTER_ANSWER test hook, whose crash must
+ * find the batch open.
  */
 int fs_session_loop(struct fuse_session *se)
 {
 	struct fuse_buf buf;
-	struct itimerspec due = {.it_value = {0, IDLE_COMMIT_NS}};
+	struct itimerspec due = {.it_value = {0, IDLE_COMMIT_NS}},
+			  later = {.it_value = {DIR_TIMES_S, 0}};
 	timer_t timer;
-	int res = 0, armed = 0, timed = batch_timer(&timer) == 0, waiting = 0;
+	int res = 0, armed = 0, timed = batch_timer(&timer) == 0;
+	int soon = 0; /* a batch to commit, or an open that waits */
+	int slow = 0; /* directory times to store */
 
 	memset(&buf, 0, sizeof(buf));
 	while (!fuse_session_exited(se)) {
@@ -181,14 +188,14 @@ int fs_session_loop(struct fuse_session *se)
 				fs_batches_commit();
 				fs_dir_times_store(0);
 			}
-			waiting =
-			    fs_open_waits_run(NULL) ||
-			    (!fs.crash_after_answer && fs_dir_times_pending());
+			soon = fs_open_waits_run(NULL);
+			slow = !fs.crash_after_answer && fs_dir_times_pending();
 		}
-		if (!armed &&
-		    ((!fs.crash_after_answer && fs_batches_open()) || waiting))
-			armed =
-			    !timed || timer_settime(timer, 0, &due, NULL) == 0;
+		soon = soon || (!fs.crash_after_answer && fs_batches_open());
+		if (!armed && (soon || slow))
+			armed = !timed ||
+				timer_settime(timer, 0, soon ? &due : &later,
+					      NULL) == 0;
 		res = fuse_session_receive_buf(se, &buf);
 		if (res == -EINTR)
 			continue;
@@ -200,10 +207,16 @@ int fs_session_loop(struct fuse_session *se)
 			do_statx(se, buf.mem);
 		else
 			fuse_session_process_buf(se, &buf);
-		/* an open that began to wait, or a directory time to store,
-		 * needs the timer */
-		waiting = waiting || fs_open_waits() ||
-			  (!fs.crash_after_answer && fs_dir_times_pending());
+		/* an open that began to wait needs the timer soon; a
+		 * directory time to store, within a second */
+		soon = soon || fs_open_waits();
+		slow =
+		    slow || (!fs.crash_after_answer && fs_dir_times_pending());
+		if (armed && soon && !fs_batches_open() && slow) {
+			/* a slow timer runs: make it soon */
+			armed =
+			    !timed || timer_settime(timer, 0, &due, NULL) == 0;
+		}
 	}
 	if (timed)
 		timer_delete(timer);

@@ -265,15 +265,19 @@ static size_t free_pages(struct store_env *env, MDB_txn *txn)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
-	size_t n = 0;
+	MDB_cursor_op op = MDB_FIRST;
+	size_t n = 0, count;
 
 	if (env->free_commits == env->commits + 1)
 		return env->free_known;
 	if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &c) != 0)
 		return 0;
-	while (mdb_cursor_get(c, &k, &d, n ? MDB_NEXT : MDB_FIRST) == 0)
-		if (d.mv_size >= sizeof(size_t))
-			n += *(const size_t *)d.mv_data;
+	for (; mdb_cursor_get(c, &k, &d, op) == 0; op = MDB_NEXT)
+		if (d.mv_size >= sizeof(count)) {
+			/* each record opens with its count; not aligned */
+			memcpy(&count, d.mv_data, sizeof(count));
+			n += count;
+		}
 	mdb_cursor_close(c);
 	env->free_known = n;
 	env->free_commits = env->commits + 1;
@@ -296,16 +300,16 @@ int store_env_fits(struct store_env *env, size_t len)
 			return 0;
 		room += store_map_growable(env);
 	} else {
-		/* pages past the file's end take the disk's blocks at
-		 * write(2) */
-		uint64_t disk = store_disk_free(env);
-		if (room > disk)
-			room = (size_t)disk;
+		/* the map grows freely, and its pages past the file's end
+		 * take the disk's blocks at write(2) */
+		room = (size_t)store_disk_free(env);
 	}
 	if (room >= need)
 		return 0;
-	if (store_read_begin(env, &t) != 0)
-		return 0; /* cannot tell: the commit will */
+	/* the free list is read only in a read transaction: with a batch
+	 * open (a write transaction), the commit will tell */
+	if (env->batch || store_read_begin(env, &t) != 0)
+		return 0;
 	room += free_pages(env, t->txn) * env->psize;
 	store_txn_abort(t);
 	return room >= need ? 0 : ENOSPC;

@@ -61,6 +61,14 @@ uint64_t store_disk_free(struct store_env *env)
 	return env->disk_free;
 }
 
+#define MAP_GRAIN (1u << 20)
+
+/* What of the disk's free bytes the map may grow by: whole MAP_GRAIN steps. */
+uint64_t store_map_growable(struct store_env *env)
+{
+	return store_disk_free(env) / MAP_GRAIN * MAP_GRAIN;
+}
+
 /*
  * Make the map larger; no transaction of this environment may be open.
  * It doubles, or, when the disk has not that much left, takes what it
@@ -69,12 +77,6 @@ uint64_t store_disk_free(struct store_env *env)
  * posix_fallocate that would fail only after reserving and undoing tens
  * of megabytes.
  */
-#define MAP_GRAIN (1u << 20)
-uint64_t store_map_growable(struct store_env *env)
-{
-	return store_disk_free(env) / MAP_GRAIN * MAP_GRAIN;
-}
-
 int store_map_grow(struct store_env *env)
 {
 	size_t next = env->mapsize * 2;

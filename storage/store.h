@@ -117,6 +117,16 @@ void store_ino_seen(struct store_env *env, uint64_t ino);
  */
 int store_env_remove(const char *dir);
 
+/*
+ * Whether a record of len bytes may fit at all: room in the map, on the
+ * disk it grows into, and on LMDB's free list together.  0 when it may
+ * (its commit can still fail with ENOSPC), ENOSPC when it cannot, so a
+ * write can be refused before its close.  Cheap while the map has room
+ * past its last page; else a statvfs and, at most once a commit, a walk
+ * of the free list.  While a batch is open it cannot tell, and says 0.
+ */
+int store_env_fits(struct store_env *env, size_t len);
+
 /* ---- the intent slot ------------------------------------------------- */
 
 /*
@@ -154,16 +164,6 @@ int store_env_remove(const char *dir);
  * changes.  store_env_sync() syncs the slot too.  The environment must not
  * be STORE_OPEN_SHARED for any of them.
  */
-/*
- * Whether a record of len bytes may fit at all: room in the map, on the
- * disk it grows into, and on LMDB's free list together.  0 when it may
- * (its commit can still fail with ENOSPC), ENOSPC when it cannot, so a
- * write can be refused before its close.  Cheap while the map has room
- * past its last page; else a statvfs and, at most once a commit, a walk
- * of the free list.  No transaction of the caller's may be writing.
- */
-int store_env_fits(struct store_env *env, size_t len);
-
 int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 		      int may_grow);
 int store_intent_write(struct store_env *env, const void *data, size_t len);

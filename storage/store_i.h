@@ -246,9 +246,10 @@ int store_ino_persist(struct store_txn *t, uint64_t *ahead);
 /* map.c: blocks on disk for the file's first size bytes (0 or
  * posix_fallocate's error). */
 int store_map_reserve(struct store_env *e, size_t size);
-/* map.c: double the map.  No transaction of env may be open. */
+/* map.c: grow the map (double it, or take what the disk has left).  No
+ * transaction of env may be open. */
 int store_map_grow(struct store_env *env);
-/* Bytes the data file's disk has free for it, less some slack (asked of
+/* map.c: bytes the data file's disk has free for it, less some slack (asked of
  * statvfs at most every 50 ms); what of them a map whose blocks are
  * reserved can grow by (whole steps). */
 uint64_t store_disk_free(struct store_env *env);

@@ -48,6 +48,28 @@ def test_modes_owners_times_are_kept(mnt):
     assert st(mnt, "data", "t", "1.json").st_ctime_ns > c0
 
 
+def test_record_removed_before_its_commit_keeps_its_mode(mnt):
+    """fstat of a record created 0600 and removed before its first write
+    shows the mode and owner it was created with, not a default."""
+    mnt.sh("mkdir data/t")
+    path = mnt.p("data", "t", "1.json")
+    old = os.umask(0)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    finally:
+        os.umask(old)
+    try:
+        os.fchown(fd, 1000, 100)
+        os.unlink(path)
+        s = os.fstat(fd)
+        assert stat.S_IMODE(s.st_mode) == 0o600
+        assert (s.st_uid, s.st_gid) == (1000, 100)
+        assert s.st_nlink == 0 and s.st_mtime_ns > 0 and s.st_ctime_ns > 0
+    finally:
+        os.close(fd)
+    assert not os.path.exists(path)
+
+
 def test_editors_file_becomes_the_record_with_its_mode(mnt):
     """sed -i and vim write a temporary file with the record's mode and
     rename it onto the record: the record has that mode."""

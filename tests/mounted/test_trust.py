@@ -130,6 +130,28 @@ def test_record_being_created_is_not_there_for_others(mnt):
     assert json.loads(mnt.sh("cat data/t/1.json").stdout)["a"] == 1
 
 
+def test_record_being_created_is_there_for_the_creators_threads(mnt):
+    """FUSE names the calling thread: another thread of the creating
+    process finds the record before its first commit as the creating one
+    does."""
+    import threading
+    mnt.sh("mkdir data/t")
+    path = mnt.p("data", "t", "1.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    seen = []
+    try:
+        for _ in range(3):
+            th = threading.Thread(
+                target=lambda: seen.append(errno_of(os.stat, path)))
+            th.start()
+            th.join()
+        os.write(fd, b'{"a":1}')
+    finally:
+        os.close(fd)
+    assert seen == [0, 0, 0]
+    assert json.loads(mnt.read("data", "t", "1.json"))["a"] == 1
+
+
 def test_create_without_o_excl_opens_what_another_made(mnt):
     """O_CREAT without O_EXCL opens a name another process is creating (or
     made since the kernel's lookup), as open(2) does; with O_EXCL it is
