@@ -389,17 +389,28 @@ double fs_entry_ttl(const struct fs_node *n)
 	return node_ttl(n);
 }
 
-/* Reply to a lookup-like request with node n, taking one lookup. */
-void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st)
+/*
+ * Reply to a lookup-like request with node n, taking one lookup.  When its
+ * attributes cannot be had, n is freed if nothing else holds it and the
+ * errno is returned, for the caller to reply with.
+ */
+int fs_reply_entry(fuse_req_t req, struct fs_node *n)
 {
 	struct fuse_entry_param e;
+	int rc;
+
 	memset(&e, 0, sizeof(e));
+	rc = fs_node_attr(n, &e.attr, NULL);
+	if (rc) {
+		fs_node_maybe_free(n);
+		return rc;
+	}
 	e.ino = n->ino;
-	e.attr = *st;
 	e.attr_timeout = fs_attr_ttl(n);
 	e.entry_timeout = fs_entry_ttl(n);
 	n->nlookup++;
 	fuse_reply_entry(req, &e);
+	return 0;
 }
 
 void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -248,7 +248,6 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	      dev_t rdev)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
-	struct stat st;
 	int rc;
 	fs.n_ops++;
 	if (!p) {
@@ -267,12 +266,9 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 	if (rc)
 		goto out;
-	rc = fs_node_attr(n, &st, NULL);
-	if (rc) {
-		fs_node_maybe_free(n);
+	rc = fs_reply_entry(req, n);
+	if (rc)
 		goto out;
-	}
-	fs_reply_entry(req, n, &st);
 	return;
 out:
 	fuse_reply_err(req, rc);
@@ -318,7 +314,6 @@ static int bad_name(const struct fs_node *p, const char *name)
 void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
-	struct stat st;
 	int rc;
 
 	fs.n_ops++;
@@ -397,10 +392,9 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		rc = EPERM;
 		goto out;
 	}
-	rc = fs_node_attr(n, &st, NULL);
+	rc = fs_reply_entry(req, n);
 	if (rc)
 		goto out;
-	fs_reply_entry(req, n, &st);
 	return;
 out:
 	fuse_reply_err(req, rc);
@@ -491,9 +485,9 @@ out:
 }
 
 /* Records, tables and files have one name each and hold no links: the
- * .by tree's links are the index's. */
-void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		const char *name)
+ * .by tree's links are the index's.  Refuse a link made as name in parent. */
+static void refuse_link(fuse_req_t req, fuse_ino_t parent, const char *name,
+			const char *why)
 {
 	struct fs_node *p = fs_node_get(parent);
 	int rc;
@@ -502,24 +496,22 @@ void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (!p)
 		rc = ESTALE;
 	else if (!(rc = fs_refuse_long(p, name)))
-		rc = fs_refuse_node(EPERM, p, name, NULL,
-				    "symbolic links cannot be made here; a "
-				    "table's .by tree has one per record");
+		rc = fs_refuse_node(EPERM, p, name, NULL, why);
 	fuse_reply_err(req, rc);
+}
+
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name)
+{
+	refuse_link(req, parent, name,
+		    "symbolic links cannot be made here; a table's .by tree "
+		    "has one per record");
 }
 
 void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	     const char *newname)
 {
-	struct fs_node *p = fs_node_get(newparent);
-	int rc;
-
-	fs.n_ops++;
-	if (!p)
-		rc = ESTALE;
-	else if (!(rc = fs_refuse_long(p, newname)))
-		rc = fs_refuse_node(EPERM, p, newname, NULL,
-				    "hard links cannot be made: a record or "
-				    "file has one name (cp copies it)");
-	fuse_reply_err(req, rc);
+	refuse_link(req, newparent, newname,
+		    "hard links cannot be made: a record or file has one name "
+		    "(cp copies it)");
 }

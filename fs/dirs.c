@@ -192,10 +192,11 @@ void fs_dir_times_store(int all)
 			if (!rc && dbdir)
 				rc = fs_db_attrs_store(db);
 			if (rc)
-				fs_log("%s: directory times could not be stored "
-				       "(%s); the directories keep their older "
-				       "times",
-				       db->name, strerror(rc));
+				fs_log(
+				    "%s: directory times could not be stored "
+				    "(%s); the directories keep their older "
+				    "times",
+				    db->name, strerror(rc));
 		}
 		fs_dir_times_free(db);
 	}

@@ -550,7 +550,7 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime);
 double fs_attr_ttl(struct fs_node *n);
 double fs_entry_ttl(const struct fs_node *n);
 /* Reply to a lookup-like request with node n, taking one lookup. */
-void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st);
+int fs_reply_entry(fuse_req_t req, struct fs_node *n);
 void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi);

@@ -93,7 +93,6 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
 	struct store_txn *t = NULL;
-	struct stat st;
 	struct schema_err err;
 	int rc, uncached = 0;
 
@@ -240,7 +239,7 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			 */
 			n = fs_find_pending(p, r.key, r.keylen);
 			if (n && same_process(n->pending_pid,
-						 fuse_req_ctx(req)->pid)) {
+					      fuse_req_ctx(req)->pid)) {
 				rc = 0;
 				break;
 			}
@@ -264,12 +263,9 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	store_txn_abort(t);
 	t = NULL;
-	rc = fs_node_attr(n, &st, NULL);
-	if (rc) {
-		fs_node_maybe_free(n);
+	rc = fs_reply_entry(req, n);
+	if (rc)
 		goto out;
-	}
-	fs_reply_entry(req, n, &st);
 	return;
 out:
 	store_txn_abort(t);
