@@ -283,6 +283,18 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		derived_attrs(st, &ta, 0555, 0);
 		return 0;
 	}
+	case FS_STREAM:
+	case FS_BYSTREAM: {
+		struct store_attrs ta;
+		/* like /proc: the size is known only at the end of a read */
+		if (n->db->dropped)
+			return ENOENT;
+		file_attr(st, n->ino, 0, fs_now_ns(), 0644);
+		table_attrs(n, &ta);
+		/* read as the table is; a table's written by its writers */
+		derived_attrs(st, &ta, n->kind == FS_STREAM ? 0666 : 0444, 0);
+		return 0;
+	}
 	case FS_BYLINK: {
 		char target[4096];
 		size_t tl = fs_by_readlink(n, target, sizeof(target));
@@ -662,6 +674,19 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 				    "cutting the schema short would "
 				    "leave it incomplete; write the "
 				    "whole text instead");
+				goto out;
+			}
+		} else if (fs_is_stream(n->kind)) {
+			/* an open with O_TRUNC already replaces the table */
+			if (!(f && f->stream && f->writable &&
+			      attr->st_size == 0)) {
+				rc = fs_refuse_node(
+				    EPERM, n, NULL, NULL,
+				    n->kind == FS_STREAM
+					? "a table's stream is not cut: "
+					  "write it with > (: > T.ndjson "
+					  "empties the table)"
+					: "a query's stream is read-only");
 				goto out;
 			}
 		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS ||

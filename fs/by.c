@@ -10,10 +10,12 @@
  * A node of this tree carries its query as a blob in node->key: items of
  * [u8 type][u16 BE length][bytes], type 'A' an attribute, 'E' a value it
  * must equal, 'L' and 'H' the ends of a range, 'K' a record key (for the
- * symlinks).  Answers come from the index alone: the records themselves
- * are never read.  The tree is read-only but for one move: mv of a link
- * from one value's directory to another's sets the record's attribute
- * (fs_by_move), stored through record.c.  Listings are readdir.c's.
+ * symlinks), 'F' the format of the query's stream (Lab.ndjson beside Lab/,
+ * a FS_BYSTREAM node, which stream.c reads).  Answers come from the index
+ * alone: the records themselves are never read.  The tree is read-only but for
+ * one move: mv of a link from one value's directory to another's sets the
+ * record's attribute (fs_by_move), stored through record.c.  Listings are
+ * readdir.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@ struct by_query {
 	size_t alen;
 	const uint8_t *key; /* a trailing record key */
 	size_t kl;
+	int fmt; /* a stream's format + 1; 0: no stream */
 };
 
 static int parse(const uint8_t *b, size_t len, struct by_query *q)
@@ -95,6 +98,11 @@ static int parse(const uint8_t *b, size_t len, struct by_query *q)
 		case 'K':
 			q->key = p;
 			q->kl = l;
+			break;
+		case 'F':
+			if (l != 1)
+				return EIO;
+			q->fmt = p[0] + 1;
 			break;
 		default:
 			return EIO;
@@ -290,7 +298,23 @@ int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 	}
 	if (p->kind == FS_BYATTR) {
 		uint8_t lo[SCHEMA_VALUE_MAX], hi[SCHEMA_VALUE_MAX];
-		size_t lol = 0, hil = 0;
+		size_t lol = 0, hil = 0, stem;
+		char sname[SCHEMA_NAME_MAX + 1];
+		int fmt = schema_stream_fmt(name, nl, &stem);
+		enum fs_kind kind = FS_BYVAL;
+		if (fmt >= 0 && stem < sizeof(sname)) {
+			/* VALUE.ndjson: the stream of VALUE's directory */
+			uint8_t f = (uint8_t)fmt;
+			memcpy(sname, name, stem);
+			sname[stem] = '\0';
+			name = sname;
+			nl = stem;
+			kind = FS_BYSTREAM;
+			/* the format is an item of the query's own */
+			rc = put_item(blob, &len, sizeof(blob), 'F', &f, 1);
+			if (rc)
+				goto out;
+		}
 		rc = schema_name_to_range(name, nl, lo, &lol, hi, &hil, err);
 		if (rc == 0) {
 			/* a range: reachable even when nothing falls in it */
@@ -300,7 +324,7 @@ int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 					      hil);
 			if (rc)
 				goto out;
-			n = by_node(p, FS_BYVAL, blob, len);
+			n = by_node(p, kind, blob, len);
 			goto made;
 		}
 		if (rc != ENOENT)
@@ -322,7 +346,7 @@ int fs_by_child(struct fs_node *p, const char *name, struct fs_node **out,
 		 * Any value is reachable, held or not: an empty directory
 		 * for one no record holds, so that mv can set it.
 		 */
-		n = by_node(p, FS_BYVAL, blob, len);
+		n = by_node(p, kind, blob, len);
 		goto made;
 	}
 	rc = ENOENT;
@@ -485,8 +509,27 @@ static int keycmp_packed(const void *a, const void *b)
  */
 int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 {
-	struct by_query q;
 	struct store_txn *t;
+	int rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	rc = fs_by_match_keys_in(t, n, keys, count);
+	store_txn_abort(t);
+	return rc;
+}
+
+int fs_by_stream_fmt(const struct fs_node *n)
+{
+	struct by_query q;
+	if (parse(n->key, n->keylen, &q) || !q.fmt)
+		return SCHEMA_FMT_NDJSON;
+	return q.fmt - 1;
+}
+
+int fs_by_match_keys_in(struct store_txn *t, struct fs_node *n, uint8_t ***keys,
+			size_t *count)
+{
+	struct by_query q;
 	struct store_icursor *cur;
 	const struct by_cond *c;
 	const void *e;
@@ -496,9 +539,6 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 	if (rc || q.n == 0)
 		return rc ? rc : EIO;
 	c = &q.c[q.n - 1]; /* the innermost condition drives: often narrowest */
-	rc = store_read_begin(n->db->env, &t);
-	if (rc)
-		return rc;
 	rc = store_icursor_open(t, n->tid, c->attr, c->alen, &cur);
 	if (rc)
 		goto out;
@@ -562,7 +602,6 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 	*count = j;
 out:
 	free(pool);
-	store_txn_abort(t);
 	return rc;
 }
 

@@ -211,6 +211,7 @@ int fs_db_drop(struct fs_db *db)
 		return rc;
 	if (n)
 		return ENOTEMPTY;
+	fs_streams_end_db(db);
 	pthread_mutex_lock(&fs.db_lock);
 	store_env_close(db->env);
 	db->env = NULL;

@@ -53,6 +53,7 @@ void fs_file_free(struct fs_file *f)
 		n->writers--;
 	}
 	schema_check_free(f->check);
+	fs_stream_end(f);
 	free(f->buf);
 	free(f);
 	assert(n->opens > 0);
@@ -278,6 +279,8 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 		break;
 	case FS_RECORD:
 	case FS_SCRATCH:
+	case FS_STREAM:
+	case FS_BYSTREAM:
 		break;
 	default:
 		rc = EISDIR;
@@ -310,6 +313,10 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 			 : fs_schema_json(n->db, n->tname, &f->buf, &f->len);
 		f->cap = f->len + 1;
 		break;
+	case FS_STREAM:
+	case FS_BYSTREAM:
+		rc = fs_stream_open(f, fi->flags);
+		break;
 	case FS_RECORD:
 		if (f->writable && (fi->flags & O_TRUNC))
 			rc = fs_file_truncated(f);
@@ -330,12 +337,14 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 	fi->fh = (uintptr_t)f;
 	/* Only a writer of a record or of the schema has anything to say
 	 * at close. */
-	fi->noflush =
-	    (n->kind != FS_RECORD && n->kind != FS_SCHEMA) || !f->writable;
-	/* the schema texts are made at each open, like errors and stats */
+	fi->noflush = (n->kind != FS_RECORD && n->kind != FS_SCHEMA &&
+		       n->kind != FS_STREAM) ||
+		      !f->writable;
+	/* the schema texts are made at each open, like errors and stats;
+	 * a stream's size is known only at its end */
 	fi->direct_io = n->kind == FS_ERRORS || n->kind == FS_STATS ||
 			n->kind == FS_NEXT || n->kind == FS_SCHEMA ||
-			n->kind == FS_JSCHEMA;
+			n->kind == FS_JSCHEMA || fs_is_stream(n->kind);
 	if (n->kind == FS_RECORD)
 		record_cache(n, f, fi, others);
 	*out = f;
@@ -461,6 +470,14 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc;
 
 	fs.n_ops++;
+	if (fs_is_stream(f->node->kind)) {
+		const char *sb = NULL;
+		rc = fs_stream_read(f, size, off, &sb, &got);
+		if (rc)
+			goto out;
+		fuse_reply_buf(req, sb, got);
+		return;
+	}
 	if (f->node->kind == FS_SCRATCH) {
 		out = malloc(size ? size : 1);
 		if (!out) {
@@ -579,6 +596,13 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	int rc;
 
 	fs.n_ops++;
+	if (fs_is_stream(n->kind)) {
+		rc = fs_stream_write(f, buf, size, off);
+		if (rc)
+			goto out;
+		fuse_reply_write(req, size);
+		return;
+	}
 	if (off < 0 || (uint64_t)off + size > SCHEMA_RECORD_MAX) {
 		rc = fs_refuse_node(
 		    EFBIG, n, NULL, NULL,
@@ -654,7 +678,9 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	int rc = 0;
 	fs.n_ops++;
-	if (f->node->kind == FS_SCHEMA && f->written) {
+	if (f->stream) {
+		rc = fs_stream_flush(f);
+	} else if (f->node->kind == FS_SCHEMA && f->written) {
 		rc = fs_schema_commit(f);
 	} else if (f->node->kind == FS_RECORD) {
 		if (f->bad && f->dirty) {
@@ -689,6 +715,8 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_file_commit(f);
 	else if (f->node->kind == FS_SCHEMA)
 		fs_schema_commit(f);
+	else if (f->stream)
+		fs_stream_release(f);
 	fs_file_free(f);
 	fuse_reply_err(req, 0);
 }
@@ -703,6 +731,8 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		rc = fs_file_commit(f);
 	else if (f->node->kind == FS_SCHEMA)
 		rc = fs_schema_commit(f);
+	else if (f->stream)
+		rc = fs_stream_flush(f);
 	if (!rc && f->node->db && !f->node->db->dropped)
 		rc = fs_db_sync(f->node->db);
 	fuse_reply_err(req, rc);
@@ -716,4 +746,6 @@ void fs_files_commit_all(void)
 			fs_file_commit(f);
 		else if (f->node->kind == FS_SCHEMA)
 			fs_schema_commit(f);
+		else if (f->stream)
+			fs_stream_release(f); /* ends its snapshot too */
 }

@@ -27,6 +27,7 @@
  *   dirs.c        directories' own attributes and times
  *   commit.c      a record file's commit; changes answered before stored
  *   schemafile.c  schema.graphql as a file: commit, refusal, rename
+ *   stream.c      a table or a query's matches as one file
  *   db.c          the databases of the data directory
  *   file.c        open files: open, read, write, flush, release, fsync
  *   attr.c        attributes and their timeouts: getattr, setattr
@@ -70,19 +71,22 @@ enum fs_kind {
 	FS_TABLE,
 	FS_RECORD,
 	FS_SCRATCH,
-	FS_BY,	    /* .by: attributes */
-	FS_BYATTR,  /* .by/attr: values */
-	FS_BYVAL,   /* .by/attr/value: records, and .by for AND */
-	FS_BYLINK,  /* .by/attr/value/2.json -> ../../../2.json */
-	FS_NEXT,    /* table/.next: each open reserves a fresh key */
-	FS_SCHEMA,  /* db/schema.graphql */
-	FS_JSCHEMA, /* db/<table>.schema.json */
+	FS_BY,	     /* .by: attributes */
+	FS_BYATTR,   /* .by/attr: values */
+	FS_BYVAL,    /* .by/attr/value: records, and .by for AND */
+	FS_BYLINK,   /* .by/attr/value/2.json -> ../../../2.json */
+	FS_NEXT,     /* table/.next: each open reserves a fresh key */
+	FS_SCHEMA,   /* db/schema.graphql */
+	FS_JSCHEMA,  /* db/<table>.schema.json */
+	FS_STREAM,   /* db/<table>.ndjson, .csv, .json */
+	FS_BYSTREAM, /* .by/attr/value.ndjson: a query's stream */
 };
 
 /* Local numbers (under a database's id) of the names that are not stored. */
 #define FS_LOCAL_SCHEMA	 2ull	      /* schema.graphql */
 #define FS_LOCAL_NEXT	 (1ull << 38) /* | tid: table/.next */
 #define FS_LOCAL_JSCHEMA (1ull << 37) /* | tid: <table>.schema.json */
+#define FS_LOCAL_STREAM	 (1ull << 36) /* | fmt << 32 | tid: streams */
 
 struct fs_db {
 	char *name;
@@ -183,6 +187,9 @@ struct fs_file {
 	int fresh; /* the text was cut to nothing at open: writes are
 		      checked as they come, by check */
 	struct schema_check *check; /* NULL until a write needs it */
+	struct fs_stream *stream;   /* FS_STREAM, FS_BYSTREAM (stream.c) */
+	int stream_import;	    /* it imports (else it exports) */
+	uint64_t stream_records;    /* records done: .recordfs/stats */
 	size_t checked;		    /* bytes of buf fed to check */
 	size_t plain; /* bytes a first write gave whole, in plain JSON
 			 (file_plain), that check has not seen */
@@ -315,7 +322,13 @@ static inline const struct store_attrs *fs_node_new_attrs(struct fs_node *n)
 
 static inline int fs_is_by(enum fs_kind k)
 {
-	return k == FS_BY || k == FS_BYATTR || k == FS_BYVAL || k == FS_BYLINK;
+	return k == FS_BY || k == FS_BYATTR || k == FS_BYVAL ||
+	       k == FS_BYLINK || k == FS_BYSTREAM;
+}
+
+static inline int fs_is_stream(enum fs_kind k)
+{
+	return k == FS_STREAM || k == FS_BYSTREAM;
 }
 
 /* What a name in a table (or beside the tables) stands for. */
@@ -328,6 +341,8 @@ struct fs_resolved {
 };
 
 int fs_name_ok(const char *name);
+/* A stream format's file name ending, without the dot. */
+const char *fs_fmt_ext(int fmt);
 size_t fs_jschema_stem(const char *name);
 size_t fs_record_name(const uint8_t *kb, size_t kl, char *name);
 const char *fs_node_path(const struct fs_node *n, const char *name);
@@ -446,6 +461,11 @@ int fs_by_list_attrs(struct fs_node *n, const uint8_t *after, size_t afterlen,
 int fs_by_list_values(struct fs_node *n, const uint8_t *after, size_t afterlen,
 		      fs_by_emit_fn emit, void *ctx);
 int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count);
+/* The same inside t (a FS_BYSTREAM node too). */
+int fs_by_match_keys_in(struct store_txn *t, struct fs_node *n, uint8_t ***keys,
+			size_t *count);
+/* A FS_BYSTREAM node's format (SCHEMA_FMT_*). */
+int fs_by_stream_fmt(const struct fs_node *n);
 uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
 /* mv .by/breed/Lab/2.json .by/breed/Pug/: record 2's breed becomes Pug. */
 int fs_by_move(struct fs_node *sp, const char *name, struct fs_node *dp,
@@ -503,6 +523,24 @@ int fs_schema_refuse(int rc, const struct fs_node *n,
 int fs_schema_commit(struct fs_file *f);
 int fs_schema_rename(struct fs_node *sp, const char *name, struct fs_node *dp,
 		     const char *newname, unsigned flags);
+
+/* stream.c: a table or a query's matches as one file */
+struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
+			       const struct store_table *tb, int fmt);
+/* Start f's stream as open(2) flags say (file.c's open). */
+int fs_stream_open(struct fs_file *f, int flags);
+/* The bytes at off: *buf (up to size, *len of them; 0 at the end) lives
+ * until the next call on f. */
+int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
+		   size_t *len);
+int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off);
+/* A close: an import is stored at the first after a write. */
+int fs_stream_flush(struct fs_file *f);
+/* The last close: stores what no close stored, and ends the stream. */
+int fs_stream_release(struct fs_file *f);
+void fs_stream_end(struct fs_file *f);
+/* Database db goes: its streams' snapshots end. */
+void fs_streams_end_db(struct fs_db *db);
 
 /* db.c */
 int fs_dbs_open(void);

@@ -167,6 +167,16 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			break;
 		}
 		nl = strlen(name);
+		{
+			/* dog.ndjson (.csv, .json): the table dog's stream */
+			size_t stem;
+			int fmt = schema_stream_fmt(name, nl, &stem);
+			if (fmt >= 0 &&
+			    store_table_get(t, name, stem, &tb) == 0) {
+				n = fs_stream_node(p->db, name, stem, &tb, fmt);
+				break;
+			}
+		}
 		rc = store_table_get(t, name, nl, &tb);
 		if (rc == ENOENT) {
 			/* a scratch file beside the tables */

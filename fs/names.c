@@ -32,6 +32,13 @@ size_t fs_record_name(const uint8_t *kb, size_t kl, char *name)
 	return schema_key_to_name(&k, name);
 }
 
+const char *fs_fmt_ext(int fmt)
+{
+	return fmt == SCHEMA_FMT_CSV	? "csv"
+	       : fmt == SCHEMA_FMT_JSON ? "json"
+					: "ndjson";
+}
+
 /* "db/table/name" for messages; name may be NULL for the node itself. */
 const char *fs_node_path(const struct fs_node *n, const char *name)
 {
@@ -68,6 +75,24 @@ const char *fs_node_path(const struct fs_node *n, const char *name)
 		snprintf(path, sizeof(path), "%s/%s.schema.json", n->db->name,
 			 n->tname);
 		return path;
+	case FS_STREAM:
+		snprintf(path, sizeof(path), "%s/%s.%s", n->db->name, n->tname,
+			 fs_fmt_ext((int)((n->ino >> 32) & 3)));
+		return path;
+	case FS_BYSTREAM: {
+		/* the format is the query's 'F' item (by.c) */
+		size_t at = 0;
+		int fmt = SCHEMA_FMT_NDJSON;
+		while (at + 3 <= n->keylen) {
+			size_t l = (size_t)n->key[at + 1] << 8 | n->key[at + 2];
+			if (n->key[at] == 'F' && l == 1 && at + 4 <= n->keylen)
+				fmt = n->key[at + 3];
+			at += 3 + l;
+		}
+		snprintf(path, sizeof(path), "%s/%s/.by/.../(query).%s",
+			 n->db->name, n->tname, fs_fmt_ext(fmt));
+		return path;
+	}
 	case FS_BY:
 	case FS_BYATTR:
 	case FS_BYVAL:

@@ -108,6 +108,7 @@ char *fs_stats_text(size_t *len)
 	char *out = NULL;
 	size_t cap = 0;
 	FILE *f = open_memstream(&out, &cap);
+	struct fs_file *of;
 	struct fs_db *db;
 	if (!f)
 		return NULL;
@@ -124,6 +125,13 @@ char *fs_stats_text(size_t *len)
 			(unsigned long long)map, (unsigned long long)used);
 	}
 	pthread_mutex_unlock(&fs.db_lock);
+	/* long imports and exports show how far they are */
+	for (of = fs.files; of; of = of->next)
+		if (of->stream)
+			fprintf(f, "stream %s %s records %llu\n",
+				fs_node_path(of->node, NULL),
+				of->stream_import ? "import" : "export",
+				(unsigned long long)of->stream_records);
 	fclose(f);
 	*len = strlen(out);
 	return out;

@@ -1261,6 +1261,34 @@ out:
 	return rc;
 }
 
+int schema_parse_object(const char *text, size_t len, struct json_object **out,
+			struct schema_err *err)
+{
+	struct schema_check c;
+	int rc;
+
+	*out = NULL;
+	rc = check_init(&c, 1);
+	if (rc)
+		return rc;
+	rc = schema_check_feed(&c, text, len, err);
+	if (rc)
+		goto out;
+	if (c.st != LX_AFTER) {
+		rc = schema_fail(err, EINVAL,
+				 c.st == LX_START
+				     ? "no JSON object"
+				     : "the JSON text ends before its object "
+				       "is closed");
+		goto out;
+	}
+	*out = c.obj;
+	c.obj = NULL;
+out:
+	check_fini(&c);
+	return rc;
+}
+
 /* The rest of schema_record_prepare() once the body is the object obj,
  * which it takes. */
 static int prepare_obj(struct json_object *obj, const struct schema_key *key,

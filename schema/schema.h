@@ -372,7 +372,9 @@ size_t schema_value_len(const uint8_t *buf, size_t len);
  * with optional parts ("3" is "%33", "true" is "%74rue", "03" is "%303",
  * "+1" is "%2B1").  So that ".." in a name always marks a range, the first
  * '.' of every ".." in a string is encoded ("a..b" is "a%2E.b"): no value
- * name holds "..", and none begins with '.'.
+ * name holds "..", and none begins with '.'.  Nor does one end in
+ * ".ndjson", ".csv" or ".json" (those names are the value's streams): the
+ * '.' before such an ending is encoded ("x.json" is "x%2Ejson").
  *
  * A name longer than SCHEMA_NAME_MAX becomes "<at most 189 bytes of it,
  * never splitting an escape or a character, and without the first-byte
@@ -670,5 +672,71 @@ int schema_table_record(const struct schema_table *t, const char *text,
  * string such as "2026-02-30" passes it.
  */
 char *schema_table_json_schema(const struct schema_table *t, size_t *len);
+
+/* ---- streams: many records as one text (schema/stream.c) --------- */
+
+enum { SCHEMA_FMT_NDJSON, SCHEMA_FMT_CSV, SCHEMA_FMT_JSON };
+
+/* The format a name's ending gives (".ndjson", ".csv", ".json"), with
+ * *stemlen the length before it; -1 for none. */
+int schema_stream_fmt(const char *name, size_t len, size_t *stemlen);
+
+/* A growing text; p is NUL-terminated once anything was added. */
+struct schema_buf {
+	char *p;
+	size_t len, cap;
+};
+int schema_buf_add(struct schema_buf *b, const void *s, size_t n);
+void schema_buf_free(struct schema_buf *b);
+
+/*
+ * Call fn with the name of each top-level attribute of a canonical text,
+ * in order (the bytes of the name, not NUL-terminated).  fn's non-zero
+ * return stops the walk and is returned; EINVAL for a text that is no
+ * JSON object.
+ */
+int schema_text_names(const char *text, size_t len,
+		      int (*fn)(const char *name, size_t nl, void *arg),
+		      void *arg);
+
+/*
+ * CSV (RFC 4180, CRLF line ends): the header row of the ncols attribute
+ * names cols, and one record's row from its canonical text, a cell per
+ * column (see stream.c for how a value becomes a cell).  Appended to b.
+ * ENOMEM; EIO for a text that is no JSON object.
+ */
+int schema_csv_header(struct schema_buf *b, char *const *cols, size_t ncols);
+int schema_csv_row(struct schema_buf *b, const char *canon, size_t len,
+		   char *const *cols, size_t ncols);
+
+/*
+ * Reading a stream written to a table: feed its bytes in order, and fn is
+ * called once per record, with the record as one JSON object's text
+ * (body, len: valid during the call), its key when the record holds the
+ * table's primary key attribute (NULL when not: the caller makes one),
+ * and the line of the stream's text it begins on (from 1).  ts is the
+ * table's declared schema (the key attribute's name, and how a CSV cell
+ * reads), NULL for a dynamic table.  NDJSON is an object per line (blank
+ * lines skipped), JSON one array of objects, CSV a header row and a row
+ * per record.
+ *
+ * A bad record fails the feed that completes it: EINVAL (EFBIG past
+ * SCHEMA_RECORD_MAX) with err's message "line N: why", and every later
+ * feed and the end return the same.  fn's non-zero return stops the feed
+ * and is returned with the message fn left in err.  schema_in_end() says
+ * whether the text ends where a stream may (a last line without its
+ * newline is a record; an array never closed is refused).
+ */
+struct schema_in;
+typedef int (*schema_in_fn)(void *arg, const char *body, size_t len,
+			    const struct schema_key *key, size_t line);
+int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
+		  void *arg, struct schema_in **out);
+int schema_in_feed(struct schema_in *d, const char *buf, size_t len,
+		   struct schema_err *err);
+int schema_in_end(struct schema_in *d, struct schema_err *err);
+/* Records handed to fn so far. */
+size_t schema_in_records(const struct schema_in *d);
+void schema_in_free(struct schema_in *d);
 
 #endif

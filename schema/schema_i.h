@@ -18,6 +18,7 @@
  *   check.c    the records of declared tables; JSON Schema
  *   entries.c  a record's index entries, as storage checks them
  *   edit.c     a stored record under a new key, table or value
+ *   stream.c   many records as one text (NDJSON, CSV, JSON) and back
  */
 #ifndef RECORDFS_SCHEMA_I_H
 #define RECORDFS_SCHEMA_I_H
@@ -205,6 +206,15 @@ int schema_record_text(struct json_object *obj, const char *pk, int dynamic,
  * to go through schema_record_prepare().  ENOMEM.
  */
 int schema_json_body(struct json_object *obj, char **body, size_t *bodylen);
+
+/*
+ * Parse text, which must be one JSON object (whitespace around it), with
+ * the record lexer's checks and its decoding of surrogate pairs (json-c
+ * 0.16 alone gets some wrong): *out is a new object the caller puts.
+ * EINVAL with a message otherwise.  (record.c)
+ */
+int schema_parse_object(const char *text, size_t len, struct json_object **out,
+			struct schema_err *err);
 
 /*
  * Index values taken apart, and the coders of their ordered bytes

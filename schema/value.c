@@ -506,6 +506,23 @@ static size_t double_name(double d, char *name)
  * prefix within NAME_PREFIX_MAX that ends before a character or escape.
  * Returns the length, which exceeds SCHEMA_NAME_MAX if s did not fit.
  */
+/*
+ * Whether s[i..len) is ".ndjson", ".csv" or ".json": a value directory's
+ * name never ends so, since "Lab.ndjson" beside "Lab" is that value's
+ * stream (the '.' is escaped: the string "x.json" is "x%2Ejson").
+ */
+static int stream_suffix_at(const uint8_t *s, size_t len, size_t i)
+{
+	static const char *const sfx[] = {".ndjson", ".csv", ".json"};
+	size_t k;
+	for (k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++) {
+		size_t sl = strlen(sfx[k]);
+		if (len - i == sl && memcmp(s + i, sfx[k], sl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static size_t str_stem(const uint8_t *s, size_t len, int escape_first,
 		       char *stem, size_t *cut)
 {
@@ -518,7 +535,8 @@ static size_t str_stem(const uint8_t *s, size_t len, int escape_first,
 		if (o <= NAME_PREFIX_MAX && (c & 0xc0) != 0x80)
 			*cut = o;
 		if (schema_must_escape(c, i) || (i == 0 && escape_first) ||
-		    (c == '.' && i + 1 < len && s[i + 1] == '.')) {
+		    (c == '.' && ((i + 1 < len && s[i + 1] == '.') ||
+				  stream_suffix_at(s, len, i)))) {
 			stem[o++] = '%';
 			stem[o++] = hex_upper[c >> 4];
 			stem[o++] = hex_upper[c & 0xf];

@@ -93,8 +93,13 @@ again:
 	 * pages back every 4,096 entries.  A walk asks for what it will read
 	 * next itself (store_env_prefetch), into the page cache only.
 	 */
+	/*
+	 * MDB_NOTLS: a reader slot belongs to its transaction, not to the
+	 * thread, so the session loop can hold a stream's snapshot
+	 * (store_snapshot_begin) across requests beside its other reads.
+	 */
 	rc = mdb_env_open(e->env, dir,
-			  MDB_NOSYNC | MDB_NORDAHEAD |
+			  MDB_NOSYNC | MDB_NORDAHEAD | MDB_NOTLS |
 			      (e->writemap ? MDB_WRITEMAP : 0),
 			  0644);
 	if (rc) {

@@ -186,6 +186,18 @@ int store_read_begin(struct store_env *env, struct store_txn **out);
 void store_txn_abort(struct store_txn *txn);
 
 /*
+ * A read-only snapshot of the committed state that may be held across
+ * calls, beside other transactions of the same thread, for as long as
+ * its reader wants (a stream being read).  The open batch is committed
+ * first, so the snapshot holds every change told to a client.  Never a
+ * view of a later batch.  Pointers it hands out (store_obj_get's data)
+ * live until the next write transaction of this process may grow the
+ * map: copy them before returning to the caller's loop.  A cursor is
+ * opened and closed within one step.  End it with store_txn_abort().
+ */
+int store_snapshot_begin(struct store_env *env, struct store_txn **out);
+
+/*
  * Run fn(txn, arg) in one write transaction and commit it (EROFS after
  * store_intent_keep()).  An open batch commits first.  When fn returns
  * non-zero the transaction is aborted and that value returned.  When the

@@ -113,6 +113,7 @@ struct store_txn {
 	MDB_txn *txn;
 	int map_full; /* set when an operation met MDB_MAP_FULL */
 	int borrowed; /* a view of the open batch: ending it ends nothing */
+	int snapshot; /* store_snapshot_begin's: never kept as the spare */
 };
 
 struct store_cursor {

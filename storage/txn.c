@@ -20,6 +20,7 @@ int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 	t->env = env;
 	t->map_full = 0;
 	t->borrowed = 0;
+	t->snapshot = 0;
 	return store_errno(NULL, mdb_txn_begin(env->env, NULL, flags, &t->txn));
 }
 
@@ -32,6 +33,7 @@ int store_read_begin(struct store_env *env, struct store_txn **out)
 	t->env = env;
 	t->map_full = 0;
 	t->borrowed = 0;
+	t->snapshot = 0;
 	if (env->batch) {
 		/* the batch's changes are the state a reader must see */
 		t->txn = env->batch;
@@ -58,6 +60,26 @@ int store_read_begin(struct store_env *env, struct store_txn **out)
 	return 0;
 }
 
+int store_snapshot_begin(struct store_env *env, struct store_txn **out)
+{
+	struct store_txn *t;
+	/* what the open batch holds was told to clients: commit it first */
+	int rc = store_batch_commit(env);
+	if (rc)
+		return rc;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return ENOMEM;
+	rc = store_txn_begin(env, MDB_RDONLY, t);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	t->snapshot = 1;
+	*out = t;
+	return 0;
+}
+
 void store_txn_abort(struct store_txn *txn)
 {
 	if (!txn)
@@ -69,7 +91,7 @@ void store_txn_abort(struct store_txn *txn)
 		return;
 	}
 	/* only store_read_begin's are ended here: keep one to renew */
-	if (!txn->env->spare) {
+	if (!txn->env->spare && !txn->snapshot) {
 		mdb_txn_reset(txn->txn);
 		txn->env->spare = txn->txn;
 	} else {
@@ -217,7 +239,7 @@ static int batch_lost(struct store_env *env, int rc)
 
 int store_batch_commit(struct store_env *env)
 {
-	struct store_txn t = {env, env->batch, 0, 0};
+	struct store_txn t = {env, env->batch, 0, 0, 0};
 	uint64_t ahead;
 	int rc;
 	if (!env->batch)

@@ -1,0 +1,995 @@
+/*
+ * stream.c: a table, or every match of a query, as one file.
+ *
+ *   data/dog.ndjson (.csv, .json)          the table dog
+ *   dog/.by/breed/Lab.ndjson               every record whose breed is Lab
+ *
+ * Read, a stream is made from a snapshot (store_snapshot_begin) held by
+ * the open file, a step per READ: the bytes past what was read are made
+ * from a cursor that resumes after the last key it gave, so the daemon
+ * holds one step's text, never the table.  Written (only a table's), the
+ * text is cut into records as it arrives (schema/stream.c), each checked
+ * at once, so the write(2) that brings a bad line fails; the records go
+ * to a spool, an unnamed file (O_TMPFILE) in the database's directory,
+ * and at close one transaction makes the table hold them: with O_TRUNC
+ * exactly them, with O_APPEND them besides the others.  A refusal stores
+ * nothing; a crash loses the spool with its name.
+ *
+ * What each format looks like is schema/stream.c's; the .by tree's
+ * queries are by.c's; records are stored through record.c.  The open,
+ * read, write and close handlers (file.c) hand stream files here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "fs_i.h"
+
+/* Bytes made ahead of a read, at most, per step. */
+#define STEP_BYTES (256u * 1024)
+/* The spool is written in pieces of this size. */
+#define SPOOL_BUF (1u << 20)
+/* Progress in the daemon's log, at most this often (ns). */
+#define PROGRESS_NS (5 * 1000000000LL)
+
+enum { SM_READ, SM_REPLACE, SM_APPEND };
+
+struct in_ctx {
+	struct fs_file *f;
+	struct schema_err *err; /* the feed's, set before each */
+};
+
+/* A key of the stream: its hash and where its record is in the spool. */
+struct seen {
+	uint64_t h;
+	uint64_t off; /* +1: 0 is an empty slot */
+};
+
+struct fs_stream {
+	int fmt;
+	int mode; /* SM_* */
+	/* reading */
+	struct store_txn *snap;
+	struct schema_buf out; /* bytes [out_off, out_off + out.len) */
+	uint64_t out_off;
+	int begun, ended; /* the head and the tail are made */
+	uint8_t last[SCHEMA_KEYBUF_MAX];
+	size_t lastlen;
+	int started;
+	uint8_t **keys; /* a query's records, in key order */
+	size_t nkeys, ki;
+	char **cols; /* CSV's columns */
+	size_t ncols;
+	/* writing */
+	const struct schema_table *ts;
+	int dynamic;
+	struct schema_in *in;
+	int fd;			/* the spool, -1: none */
+	struct schema_buf sbuf; /* spool bytes not yet written */
+	uint64_t spooled;	/* bytes of the spool written to fd */
+	uint64_t received;
+	struct seen *seen;
+	size_t nseen, seen_cap;
+	int64_t max_int; /* the largest integer key given, for new keys */
+	int has_int;
+	int bad;	 /* a refusal's errno: later writes and close say it */
+	int committed;	 /* the import is stored: later writes are refused */
+	struct in_ctx x; /* what in_record is called with */
+	/* both */
+	uint64_t records;
+	int64_t progress_ns;
+};
+
+/* The format of stream node n. */
+static int node_fmt(const struct fs_node *n)
+{
+	return n->kind == FS_STREAM ? (int)((n->ino >> 32) & 3)
+				    : fs_by_stream_fmt(n);
+}
+
+struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
+			       const struct store_table *tb, int fmt)
+{
+	return fs_special_node(db, tb->tid, name, nl,
+			       FS_LOCAL_STREAM | (uint64_t)fmt << 32,
+			       FS_STREAM);
+}
+
+static const char *fs_stream_path(const struct fs_node *n, char *buf,
+				  size_t size)
+{
+	snprintf(buf, size, "%s", fs_node_path(n, NULL));
+	return buf;
+}
+
+static int refuse(int rc, struct fs_node *n, const char *why)
+{
+	return fs_refuse_node(rc, n, NULL, NULL, why);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+struct names {
+	char **cols;
+	size_t n, cap;
+};
+
+static int names_add(const char *name, size_t nl, void *arg)
+{
+	struct names *a = arg;
+	size_t i;
+	for (i = 0; i < a->n; i++)
+		if (strlen(a->cols[i]) == nl && !memcmp(a->cols[i], name, nl))
+			return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		char **nc = realloc(a->cols, cap * sizeof(*nc));
+		if (!nc)
+			return ENOMEM;
+		a->cols = nc;
+		a->cap = cap;
+	}
+	if (!(a->cols[a->n] = strndup(name, nl)))
+		return ENOMEM;
+	a->n++;
+	return 0;
+}
+
+static int names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * CSV's columns: the key attribute, a declared table's attributes in
+ * their order, then every other name a record of the snapshot holds,
+ * sorted.  One walk over the records (or the query's matches).
+ */
+static int csv_columns(struct fs_node *n, struct fs_stream *s)
+{
+	const struct schema_table *ts = NULL;
+	struct names a = {0};
+	size_t fixed, i;
+	int rc = fs_schema_get(n->db, s->snap, n->tid, &ts);
+	if (rc)
+		return rc;
+	rc = names_add(ts ? schema_table_pk_name(ts) : SCHEMA_PK,
+		       strlen(ts ? schema_table_pk_name(ts) : SCHEMA_PK), &a);
+	for (i = 0; !rc && ts && i < ts->nattrs; i++)
+		rc =
+		    names_add(ts->attrs[i].name, strlen(ts->attrs[i].name), &a);
+	fixed = a.n;
+	if (!rc && s->keys) {
+		for (i = 0; !rc && i < s->nkeys; i++) {
+			struct store_obj o;
+			const uint8_t *k = s->keys[i];
+			size_t kl = (size_t)k[0] << 8 | k[1];
+			rc = store_obj_get(s->snap, n->tid, STORE_RECORD, k + 2,
+					   kl, &o);
+			if (rc == ENOENT) {
+				rc = 0;
+				continue;
+			}
+			if (!rc)
+				rc = schema_text_names(o.data, o.len, names_add,
+						       &a);
+		}
+	} else if (!rc) {
+		struct store_cursor *c;
+		const void *key;
+		size_t kl;
+		struct store_obj o;
+		uint64_t seen = 0;
+		rc = store_cursor_open(s->snap, n->tid, STORE_RECORD, NULL, 0,
+				       &c);
+		while (!rc && (rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
+			rc = schema_text_names(o.data, o.len, names_add, &a);
+			if (++seen % 4096 == 0)
+				store_env_unmap_pages(n->db->env);
+		}
+		if (rc == ENOENT)
+			rc = 0;
+		if (c)
+			store_cursor_close(c);
+	}
+	if (!rc && a.n > fixed)
+		qsort(a.cols + fixed, a.n - fixed, sizeof(*a.cols), names_cmp);
+	s->cols = a.cols;
+	s->ncols = a.n;
+	return rc;
+}
+
+/* One record's text, in the stream's format, onto s->out. */
+static int put_record(struct fs_stream *s, const char *text, size_t len)
+{
+	size_t cl, at;
+	int rc;
+	if (s->fmt == SCHEMA_FMT_CSV)
+		return schema_csv_row(&s->out, text, len, s->cols, s->ncols);
+	if (s->fmt == SCHEMA_FMT_JSON) {
+		rc = schema_buf_add(&s->out, s->records ? ",\n" : "[\n", 2);
+		if (rc)
+			return rc;
+	}
+	/* room for the compact text, made in place */
+	cl = schema_compact(text, len, NULL);
+	rc = schema_buf_add(&s->out, "", 0);
+	if (!rc && s->out.cap < s->out.len + cl + 1) {
+		size_t need = s->out.len + cl + 1, cap = s->out.cap;
+		char *np;
+		while (cap < need)
+			cap *= 2;
+		np = realloc(s->out.p, cap);
+		if (!np)
+			return ENOMEM;
+		s->out.p = np;
+		s->out.cap = cap;
+	}
+	if (rc)
+		return rc;
+	at = s->out.len;
+	cl = schema_compact(text, len, s->out.p + at);
+	if (s->fmt == SCHEMA_FMT_JSON)
+		while (cl && s->out.p[at + cl - 1] == '\n')
+			cl--;
+	else if (!cl || s->out.p[at + cl - 1] != '\n')
+		s->out.p[at + cl++] = '\n';
+	s->out.len = at + cl;
+	s->out.p[s->out.len] = '\0';
+	return 0;
+}
+
+static void progress(struct fs_file *f, struct fs_stream *s, int force)
+{
+	struct fs_node *n = f->node;
+	char path[600];
+	int64_t now = fs_now_ns();
+	f->stream_records = s->records;
+	f->stream_import = s->mode != SM_READ;
+	if (!s->progress_ns) {
+		s->progress_ns = now;
+		return;
+	}
+	if (!force && now - s->progress_ns < PROGRESS_NS)
+		return;
+	s->progress_ns = now;
+	fs_log("%s: %s: %llu records", fs_stream_path(n, path, sizeof(path)),
+	       s->mode == SM_READ ? "export" : "import",
+	       (unsigned long long)s->records);
+}
+
+/* Make the stream's next bytes: at least one record, or its end. */
+static int step(struct fs_node *n, struct fs_stream *s)
+{
+	size_t goal = s->out.len + STEP_BYTES;
+	int rc = 0;
+
+	if (!s->begun) {
+		s->begun = 1;
+		if (s->fmt == SCHEMA_FMT_CSV)
+			return schema_csv_header(&s->out, s->cols, s->ncols);
+		return 0;
+	}
+	if (s->keys) {
+		while (s->ki < s->nkeys && s->out.len < goal) {
+			const uint8_t *k = s->keys[s->ki++];
+			size_t kl = (size_t)k[0] << 8 | k[1];
+			struct store_obj o;
+			rc = store_obj_get(s->snap, n->tid, STORE_RECORD, k + 2,
+					   kl, &o);
+			if (rc == ENOENT)
+				continue;
+			if (!rc)
+				rc = put_record(s, o.data, o.len);
+			if (rc)
+				return rc;
+			s->records++;
+		}
+		if (s->ki < s->nkeys)
+			return 0;
+	} else {
+		struct store_cursor *c;
+		const void *key;
+		size_t kl;
+		struct store_obj o;
+		rc = store_cursor_open(s->snap, n->tid, STORE_RECORD,
+				       s->started ? s->last : NULL, s->lastlen,
+				       &c);
+		if (rc)
+			return rc;
+		while (s->out.len < goal &&
+		       (rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
+			rc = put_record(s, o.data, o.len);
+			if (rc)
+				break;
+			memcpy(s->last, key, kl);
+			s->lastlen = kl;
+			s->started = 1;
+			if (++s->records % 4096 == 0)
+				store_env_unmap_pages(n->db->env);
+			if (s->records % 256 == 0)
+				store_env_prefetch(n->db->env, o.data);
+		}
+		store_cursor_close(c);
+		if (rc != ENOENT)
+			return rc;
+	}
+	/* the end */
+	s->ended = 1;
+	if (s->fmt == SCHEMA_FMT_JSON)
+		return s->records ? schema_buf_add(&s->out, "\n]\n", 3)
+				  : schema_buf_add(&s->out, "[]\n", 3);
+	return 0;
+}
+
+/* Back to the start of the same snapshot (a read before what is held). */
+static void rewind_stream(struct fs_stream *s)
+{
+	s->out.len = 0;
+	s->out_off = 0;
+	s->begun = s->ended = s->started = 0;
+	s->lastlen = 0;
+	s->ki = 0;
+	s->records = 0;
+}
+
+int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
+		   size_t *len)
+{
+	struct fs_stream *s = f->stream;
+	struct fs_node *n = f->node;
+	uint64_t want = (uint64_t)off + size;
+	int rc;
+
+	*len = 0;
+	if (s->mode != SM_READ)
+		return EBADF;
+	if ((uint64_t)off < s->out_off)
+		rewind_stream(s);
+	while (s->out_off + s->out.len < want && !s->ended) {
+		/* let go of what was read before off */
+		if ((uint64_t)off > s->out_off) {
+			size_t drop = (size_t)((uint64_t)off - s->out_off);
+			if (drop > s->out.len)
+				drop = s->out.len;
+			memmove(s->out.p, s->out.p + drop, s->out.len - drop);
+			s->out.len -= drop;
+			s->out_off += drop;
+		}
+		rc = step(n, s);
+		if (rc)
+			return rc;
+		progress(f, s, 0);
+	}
+	if ((uint64_t)off >= s->out_off + s->out.len)
+		return 0;
+	*buf = s->out.p + ((uint64_t)off - s->out_off);
+	*len = (size_t)(s->out_off + s->out.len - (uint64_t)off);
+	if (*len > size)
+		*len = size;
+	return 0;
+}
+
+/* ---- writing: the spool ------------------------------------------------ */
+
+static uint64_t key_hash(const uint8_t *k, size_t kl)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+	for (i = 0; i < kl; i++)
+		h = (h ^ k[i]) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+static int spool_flush(struct fs_stream *s)
+{
+	size_t at = 0;
+	while (at < s->sbuf.len) {
+		ssize_t w = write(s->fd, s->sbuf.p + at, s->sbuf.len - at);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		at += (size_t)w;
+	}
+	s->spooled += s->sbuf.len;
+	s->sbuf.len = 0;
+	return 0;
+}
+
+/* Read n bytes of the spool at off, from its file or its buffer. */
+static int spool_read(struct fs_stream *s, uint64_t off, void *out, size_t n)
+{
+	if (off >= s->spooled) {
+		memcpy(out, s->sbuf.p + (off - s->spooled), n);
+		return 0;
+	}
+	while (n) {
+		ssize_t r = pread(s->fd, out, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		out = (char *)out + r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* A spooled record: [u32 line][u16 key length, 0xffff none][key][u32
+ * body length][body]. */
+struct spooled {
+	uint32_t line;
+	uint8_t key[SCHEMA_KEYBUF_MAX];
+	size_t kl;
+	int has_key;
+};
+
+static int spooled_key(struct fs_stream *s, uint64_t off, struct spooled *r)
+{
+	uint8_t h[6];
+	int rc = spool_read(s, off, h, 6);
+	if (rc)
+		return rc;
+	r->line = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+		  (uint32_t)h[3] << 24;
+	r->kl = (size_t)h[4] << 8 | h[5];
+	r->has_key = r->kl != 0xffff;
+	if (!r->has_key) {
+		r->kl = 0;
+		return 0;
+	}
+	if (r->kl > sizeof(r->key))
+		return EIO;
+	return spool_read(s, off + 6, r->key, r->kl);
+}
+
+/*
+ * The spool offset of the record holding key k, 0 for none (offsets are
+ * stored +1).  With add, k at off is added unless it is there.
+ */
+static int seen_find(struct fs_stream *s, const uint8_t *k, size_t kl,
+		     uint64_t add_off, int add, uint64_t *found)
+{
+	uint64_t h = key_hash(k, kl);
+	size_t mask, i;
+	int rc;
+
+	*found = 0;
+	if (add && (s->nseen + 1) * 4 > s->seen_cap * 3) {
+		size_t cap = s->seen_cap ? s->seen_cap * 2 : 1024, j;
+		struct seen *ns = calloc(cap, sizeof(*ns));
+		if (!ns)
+			return ENOMEM;
+		for (j = 0; j < s->seen_cap; j++) {
+			struct seen *e = &s->seen[j];
+			if (!e->off)
+				continue;
+			for (i = e->h & (cap - 1); ns[i].off;
+			     i = (i + 1) & (cap - 1))
+				;
+			ns[i] = *e;
+		}
+		free(s->seen);
+		s->seen = ns;
+		s->seen_cap = cap;
+	}
+	if (!s->seen_cap)
+		return 0;
+	mask = s->seen_cap - 1;
+	for (i = h & mask; s->seen[i].off; i = (i + 1) & mask) {
+		struct spooled r;
+		if (s->seen[i].h != h)
+			continue;
+		rc = spooled_key(s, s->seen[i].off - 1, &r);
+		if (rc)
+			return rc;
+		if (r.kl == kl && memcmp(r.key, k, kl) == 0) {
+			*found = s->seen[i].off;
+			return 0;
+		}
+	}
+	if (add) {
+		s->seen[i].h = h;
+		s->seen[i].off = add_off + 1;
+		s->nseen++;
+	}
+	return 0;
+}
+
+/* A record of the stream, checked: to the spool. */
+static int in_record(void *arg, const char *body, size_t len,
+		     const struct schema_key *key, size_t line)
+{
+	struct in_ctx *x = arg;
+	struct fs_stream *s = x->f->stream;
+	const char *pk = s->ts ? schema_table_pk_name(s->ts) : SCHEMA_PK;
+	uint8_t kb[SCHEMA_KEYBUF_MAX], h[6], bl[4];
+	struct schema_key probe;
+	struct schema_err e = {{0}};
+	char *text = NULL;
+	size_t kl = 0, tl;
+	uint64_t at = s->spooled + s->sbuf.len, found;
+	int rc;
+
+	if (key) {
+		kl = schema_key_encode(key, kb);
+		if (!kl)
+			return schema_fail(x->err, EINVAL,
+					   "line %zu: the key is longer than "
+					   "%d bytes",
+					   line, SCHEMA_KEY_MAX);
+		probe = *key;
+	} else if (s->ts && (schema_table_pk(s->ts)->type == SCHEMA_T_ID ||
+			     schema_table_pk(s->ts)->type == SCHEMA_T_STRING)) {
+		probe.type = SCHEMA_KEY_STR;
+		probe.s = "k";
+		probe.len = 1;
+	} else {
+		probe.type = SCHEMA_KEY_INT;
+		probe.i = 1;
+	}
+	/* what the commit will make of it, refused now if it cannot */
+	rc = schema_record_prepare(body, len, &probe, pk, NULL, 0, 0,
+				   s->dynamic, &text, &tl, &e);
+	if (!rc && s->ts)
+		rc = fs_declared_record(s->ts, &text, &tl, NULL, 0, -1, &e);
+	free(text);
+	if (rc)
+		return schema_fail(x->err, rc, "line %zu: %s", line,
+				   e.msg[0] ? e.msg : strerror(rc));
+	if (key) {
+		rc = seen_find(s, kb, kl, at, 1, &found);
+		if (rc)
+			return rc;
+		if (found) {
+			struct spooled r;
+			char name[SCHEMA_NAME_MAX + 1];
+			rc = spooled_key(s, found - 1, &r);
+			if (rc)
+				return rc;
+			schema_key_to_name(key, name);
+			name[strlen(name) - 5] = '\0'; /* no ".json" */
+			return schema_fail(
+			    x->err, EINVAL,
+			    "line %zu: key %s given twice (first "
+			    "on line %u)",
+			    line, name, r.line);
+		}
+		if (key->type == SCHEMA_KEY_INT &&
+		    (!s->has_int || key->i > s->max_int)) {
+			s->max_int = key->i;
+			s->has_int = 1;
+		}
+	}
+	h[0] = (uint8_t)line;
+	h[1] = (uint8_t)(line >> 8);
+	h[2] = (uint8_t)(line >> 16);
+	h[3] = (uint8_t)(line >> 24);
+	h[4] = key ? (uint8_t)(kl >> 8) : 0xff;
+	h[5] = key ? (uint8_t)kl : 0xff;
+	bl[0] = (uint8_t)len;
+	bl[1] = (uint8_t)(len >> 8);
+	bl[2] = (uint8_t)(len >> 16);
+	bl[3] = (uint8_t)(len >> 24);
+	rc = schema_buf_add(&s->sbuf, h, 6);
+	if (!rc)
+		rc = schema_buf_add(&s->sbuf, kb, kl);
+	if (!rc)
+		rc = schema_buf_add(&s->sbuf, bl, 4);
+	if (!rc)
+		rc = schema_buf_add(&s->sbuf, body, len);
+	if (!rc && s->sbuf.len >= SPOOL_BUF)
+		rc = spool_flush(s);
+	if (rc == ENOSPC || rc == EDQUOT)
+		return schema_fail(x->err, ENOSPC, "%s", FS_DISK_FULL);
+	if (rc)
+		return rc;
+	s->records++;
+	progress(x->f, s, 0);
+	return 0;
+}
+
+static int stream_refuse(struct fs_file *f, int rc, struct schema_err *err)
+{
+	struct fs_stream *s = f->stream;
+	char path[600];
+	fs_refuse(fs_stream_path(f->node, path, sizeof(path)), "%s",
+		  err->msg[0] ? err->msg : strerror(rc));
+	s->bad = rc;
+	return rc;
+}
+
+int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off)
+{
+	struct fs_stream *s = f->stream;
+	struct schema_err err = {{0}};
+	const struct schema_table *ts;
+	int rc;
+
+	if (s->mode == SM_READ)
+		return EBADF;
+	if (s->bad)
+		return s->bad;
+	if (s->committed)
+		return refuse(EINVAL, f->node,
+			      "the stream was stored at its close; open it "
+			      "again to write more");
+	if (s->mode == SM_REPLACE && (uint64_t)off != s->received)
+		return refuse(EINVAL, f->node,
+			      "a stream is written in order, from its start");
+	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
+	if (rc)
+		return rc;
+	if (ts != s->ts) {
+		err.msg[0] = '\0';
+		schema_fail(&err, EINVAL,
+			    "the table's schema changed while the stream was "
+			    "written");
+		return stream_refuse(f, EINVAL, &err);
+	}
+	s->received += size;
+	s->x.err = &err;
+	rc = schema_in_feed(s->in, buf, size, &err);
+	if (rc)
+		return stream_refuse(f, rc, &err);
+	return 0;
+}
+
+/* ---- writing: the commit ------------------------------------------------ */
+
+struct import {
+	struct fs_file *f;
+	int64_t now;
+	struct schema_err err;
+	uint64_t deleted, stored;
+};
+
+/* Delete the records of the table that the stream does not hold. */
+static int import_prune(struct store_txn *t, struct import *im)
+{
+	struct fs_stream *s = im->f->stream;
+	struct fs_node *n = im->f->node;
+	uint8_t last[SCHEMA_KEYBUF_MAX], (*gone)[SCHEMA_KEYBUF_MAX] = NULL;
+	size_t lastlen = 0, *gonelen = NULL, ngone, i;
+	int started = 0, rc = 0;
+
+	gone = malloc(1024 * sizeof(*gone));
+	gonelen = malloc(1024 * sizeof(*gonelen));
+	if (!gone || !gonelen) {
+		rc = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		struct store_cursor *c;
+		const void *key;
+		size_t kl;
+		struct store_obj o;
+		uint64_t found;
+		int more = 0;
+		ngone = 0;
+		rc = store_cursor_open(t, n->tid, STORE_RECORD,
+				       started ? last : NULL, lastlen, &c);
+		if (rc)
+			break;
+		while ((rc = store_cursor_next(c, &key, &kl, &o)) == 0) {
+			memcpy(last, key, kl);
+			lastlen = kl;
+			started = 1;
+			rc = seen_find(s, key, kl, 0, 0, &found);
+			if (rc)
+				break;
+			if (!found) {
+				memcpy(gone[ngone], key, kl);
+				gonelen[ngone++] = kl;
+				if (ngone == 1024) {
+					more = 1;
+					break;
+				}
+			}
+		}
+		store_cursor_close(c);
+		if (rc && rc != ENOENT)
+			break;
+		rc = 0;
+		for (i = 0; !rc && i < ngone; i++) {
+			rc = store_obj_get(t, n->tid, STORE_RECORD, gone[i],
+					   gonelen[i], &o);
+			if (!rc)
+				rc = fs_record_delete(n->db, t, n->tid, gone[i],
+						      gonelen[i], &o);
+			im->deleted++;
+		}
+		if (rc || !more)
+			break;
+	}
+out:
+	free(gone);
+	free(gonelen);
+	return rc;
+}
+
+/* A key for a record the stream gave none. */
+static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
+{
+	struct fs_stream *s = im->f->stream;
+	struct fs_node *n = im->f->node;
+	struct schema_key k;
+	static const uint8_t str_tag = 0x02;
+	const void *lk;
+	size_t lkl;
+	int64_t floor =
+	    s->has_int && s->max_int < INT64_MAX ? s->max_int + 1 : 1;
+	int rc;
+
+	if (s->ts && (schema_table_pk(s->ts)->type == SCHEMA_T_ID ||
+		      schema_table_pk(s->ts)->type == SCHEMA_T_STRING)) {
+		char u[UUID_STR_LEN];
+		uuid_t id;
+		uuid_generate_random(id);
+		uuid_unparse_lower(id, u);
+		k.type = SCHEMA_KEY_STR;
+		k.s = u;
+		k.len = strlen(u);
+		r->kl = schema_key_encode(&k, r->key);
+		return 0;
+	}
+	/* past the largest integer key stored, as .next */
+	rc = store_obj_last_before(t, n->tid, STORE_RECORD, &str_tag, 1, &lk,
+				   &lkl);
+	if (rc == 0) {
+		struct schema_key sk;
+		if (schema_key_decode(lk, lkl, &sk) == 0 &&
+		    sk.type == SCHEMA_KEY_INT && sk.i >= floor)
+			floor = sk.i == INT64_MAX ? INT64_MAX : sk.i + 1;
+	} else if (rc != ENOENT) {
+		return rc;
+	}
+	k.type = SCHEMA_KEY_INT;
+	rc = store_table_next_int(t, n->tid, floor, &k.i);
+	if (rc)
+		return rc;
+	r->kl = schema_key_encode(&k, r->key);
+	return 0;
+}
+
+static int import_fn(struct store_txn *t, void *arg)
+{
+	struct import *im = arg;
+	struct fs_stream *s = im->f->stream;
+	struct fs_node *n = im->f->node;
+	uint64_t off = 0, total = s->spooled + s->sbuf.len;
+	char *body = NULL;
+	size_t cap = 0;
+	int rc = fs_table_same(t, n->tname, strlen(n->tname), n->tid, &im->err);
+
+	im->deleted = im->stored = 0;
+	if (!rc && s->mode == SM_REPLACE)
+		rc = import_prune(t, im);
+	while (!rc && off < total) {
+		struct spooled r;
+		uint8_t bl[4];
+		size_t len;
+		rc = spooled_key(s, off, &r);
+		if (rc)
+			break;
+		off += 6 + r.kl;
+		rc = spool_read(s, off, bl, 4);
+		if (rc)
+			break;
+		len = (size_t)bl[0] | (size_t)bl[1] << 8 | (size_t)bl[2] << 16 |
+		      (size_t)bl[3] << 24;
+		off += 4;
+		if (len + 1 > cap) {
+			char *nb = realloc(body, len + 1);
+			if (!nb) {
+				rc = ENOMEM;
+				break;
+			}
+			body = nb;
+			cap = len + 1;
+		}
+		rc = spool_read(s, off, body, len);
+		if (rc)
+			break;
+		off += len;
+		if (!r.has_key && (rc = new_key(t, im, &r)) != 0)
+			break;
+		rc = fs_record_put(n->db, t, n->tid, r.key, r.kl,
+				   store_ino_alloc(n->db->env), im->now, NULL,
+				   body, len, NULL, im->now, 0, &im->err);
+		if (rc) {
+			char why[sizeof(im->err.msg)];
+			snprintf(why, sizeof(why), "%s",
+				 im->err.msg[0] ? im->err.msg : strerror(rc));
+			schema_fail(&im->err, rc, "line %u: %s", r.line, why);
+			break;
+		}
+		im->stored++;
+		if (im->stored % 4096 == 0)
+			store_env_unmap_pages(n->db->env);
+	}
+	free(body);
+	return rc;
+}
+
+/* After an import: what the kernel holds of the table's records ends. */
+static void import_done(struct fs_node *tn_like)
+{
+	size_t i;
+	for (i = 0; i < fs.hsize; i++) {
+		struct fs_node *n;
+		for (n = fs.htab[i]; n; n = n->hnext) {
+			if (n->kind != FS_RECORD || n->db != tn_like->db ||
+			    n->tid != tn_like->tid)
+				continue;
+			n->gen++;
+			fs_node_changed(n);
+		}
+	}
+}
+
+static int stream_commit(struct fs_file *f)
+{
+	struct fs_stream *s = f->stream;
+	struct fs_node *n = f->node;
+	struct import im = {.f = f};
+	struct schema_err err = {{0}};
+	int rc;
+
+	if (s->mode == SM_READ || s->committed)
+		return 0;
+	if (s->bad)
+		return s->bad;
+	s->committed = 1;
+	s->x.err = &err;
+	rc = schema_in_end(s->in, &err);
+	if (rc)
+		return stream_refuse(f, rc, &err);
+	if (n->db->dropped)
+		return ENOENT;
+	im.now = fs_now_ns();
+	rc = store_write(n->db->env, import_fn, &im);
+	if (rc) {
+		if (!im.err.msg[0] && rc == ENOSPC)
+			schema_fail(&im.err, rc, "%s", FS_DISK_FULL);
+		return stream_refuse(f, rc, &im.err);
+	}
+	fs_committed(n->db);
+	import_done(n);
+	fs_dir_changed(n->db, n->tid, n->tname);
+	if (s->records >= 100000 || im.deleted >= 100000) {
+		char path[600];
+		fs_log("%s: imported %llu records, removed %llu",
+		       fs_stream_path(n, path, sizeof(path)),
+		       (unsigned long long)im.stored,
+		       (unsigned long long)im.deleted);
+	}
+	return 0;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+int fs_stream_open(struct fs_file *f, int flags)
+{
+	struct fs_node *n = f->node;
+	struct fs_stream *s;
+	int acc = flags & O_ACCMODE, rc;
+
+	if (n->db->dropped)
+		return ENOENT;
+	if (acc != O_RDONLY && n->kind == FS_BYSTREAM)
+		return refuse(EPERM, n,
+			      "a query's stream is read-only: write the "
+			      "table's stream (DB/TABLE.ndjson) instead");
+	if (acc != O_RDONLY && !(flags & (O_TRUNC | O_APPEND)))
+		return refuse(EINVAL, n,
+			      "open a stream with O_TRUNC (>) to replace the "
+			      "table's records or O_APPEND (>>) to add to "
+			      "them");
+	if (acc == O_RDWR)
+		return refuse(EINVAL, n,
+			      "a stream is opened to read or to write, not "
+			      "both");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	s->fd = -1;
+	s->fmt = node_fmt(n);
+	f->stream = s;
+	if (acc == O_RDONLY) {
+		s->mode = SM_READ;
+		rc = store_snapshot_begin(n->db->env, &s->snap);
+		if (rc)
+			return rc;
+		rc = fs_table_same(s->snap, n->tname, strlen(n->tname), n->tid,
+				   NULL);
+		if (!rc && n->kind == FS_BYSTREAM)
+			rc = fs_by_match_keys_in(s->snap, n, &s->keys,
+						 &s->nkeys);
+		if (!rc && s->fmt == SCHEMA_FMT_CSV)
+			rc = csv_columns(n, s);
+		return rc;
+	}
+	s->mode = flags & O_TRUNC ? SM_REPLACE : SM_APPEND;
+	rc = fs_schema_get(n->db, NULL, n->tid, &s->ts);
+	if (rc)
+		return rc;
+	s->dynamic = s->ts == NULL;
+	s->x.f = f;
+	rc = schema_in_new(s->fmt, s->ts, in_record, &s->x, &s->in);
+	if (rc)
+		return rc;
+	s->fd = open(n->db->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return errno == ENOSPC ? refuse(ENOSPC, n, FS_DISK_FULL)
+				       : errno;
+	return 0;
+}
+
+int fs_stream_flush(struct fs_file *f)
+{
+	struct fs_stream *s = f->stream;
+	if (!s || s->mode == SM_READ)
+		return 0;
+	if (s->bad)
+		return s->bad;
+	if (!s->received)
+		return 0; /* a shell's first close, before any write */
+	return stream_commit(f);
+}
+
+int fs_stream_release(struct fs_file *f)
+{
+	struct fs_stream *s = f->stream;
+	int rc = 0;
+	if (!s)
+		return 0;
+	if (s->mode != SM_READ && !s->bad &&
+	    (s->received || s->mode == SM_REPLACE))
+		rc = stream_commit(f);
+	fs_stream_end(f);
+	return rc;
+}
+
+void fs_stream_end(struct fs_file *f)
+{
+	struct fs_stream *s = f->stream;
+	size_t i;
+	if (!s)
+		return;
+	store_txn_abort(s->snap);
+	schema_buf_free(&s->out);
+	free(s->keys);
+	for (i = 0; i < s->ncols; i++)
+		free(s->cols[i]);
+	free(s->cols);
+	schema_in_free(s->in);
+	if (s->fd >= 0)
+		close(s->fd);
+	schema_buf_free(&s->sbuf);
+	free(s->seen);
+	free(s);
+	f->stream = NULL;
+}
+
+void fs_streams_end_db(struct fs_db *db)
+{
+	struct fs_file *f;
+	for (f = fs.files; f; f = f->next)
+		if (f->stream && f->node->db == db) {
+			struct fs_stream *s = f->stream;
+			store_txn_abort(s->snap);
+			s->snap = NULL;
+			s->ended = 1;
+			s->begun = 1;
+			if (s->mode != SM_READ && !s->bad)
+				s->bad = ENOENT;
+		}
+}
