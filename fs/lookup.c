@@ -285,9 +285,11 @@ out:
 		struct fuse_entry_param e;
 		memset(&e, 0, sizeof(e));
 		/* nor in a database, where writing schema.graphql makes
-		 * tables (and their .schema.json) without the kernel */
+		 * tables (and their .schema.json) without the kernel, nor
+		 * in a table, where a stream's import makes records */
 		e.entry_timeout =
-		    uncached || (p && (fs_is_by(p->kind) || p->kind == FS_DB))
+		    uncached || (p && (fs_is_by(p->kind) || p->kind == FS_DB ||
+				       p->kind == FS_TABLE))
 			? 0
 			: TTL_LONG;
 		fuse_reply_entry(req, &e);

@@ -215,11 +215,11 @@ static int put_record(struct fs_stream *s, const char *text, size_t len)
 		if (rc)
 			return rc;
 	}
-	/* room for the compact text, made in place */
-	cl = schema_compact(text, len, NULL);
-	rc = schema_buf_add(&s->out, "", 0);
-	if (!rc && s->out.cap < s->out.len + cl + 1) {
-		size_t need = s->out.len + cl + 1, cap = s->out.cap;
+	/* the compact text is never longer than the text and its newline:
+	 * made in place, in one pass */
+	if (s->out.cap < s->out.len + len + 2) {
+		size_t need = s->out.len + len + 2,
+		       cap = s->out.cap ? s->out.cap : 4096;
 		char *np;
 		while (cap < need)
 			cap *= 2;
@@ -229,8 +229,6 @@ static int put_record(struct fs_stream *s, const char *text, size_t len)
 		s->out.p = np;
 		s->out.cap = cap;
 	}
-	if (rc)
-		return rc;
 	at = s->out.len;
 	cl = schema_compact(text, len, s->out.p + at);
 	if (s->fmt == SCHEMA_FMT_JSON)
@@ -309,9 +307,11 @@ static int step(struct fs_node *n, struct fs_stream *s)
 			memcpy(s->last, key, kl);
 			s->lastlen = kl;
 			s->started = 1;
-			if (++s->records % 4096 == 0)
+			/* only the map's pages, which are the page
+			 * cache's: the daemon's own memory stays flat */
+			if (++s->records % 65536 == 0)
 				store_env_unmap_pages(n->db->env);
-			if (s->records % 256 == 0)
+			if (s->records % 8192 == 0)
 				store_env_prefetch(n->db->env, o.data);
 		}
 		store_cursor_close(c);
@@ -812,27 +812,43 @@ static int import_fn(struct store_txn *t, void *arg)
 			break;
 		}
 		im->stored++;
-		if (im->stored % 4096 == 0)
-			store_env_unmap_pages(n->db->env);
 	}
 	free(body);
 	return rc;
 }
 
-/* After an import: what the kernel holds of the table's records ends. */
-static void import_done(struct fs_node *tn_like)
+/*
+ * After an import: what the kernel holds of the table's records ends, and
+ * the names of those the import removed are forgotten.
+ */
+static void import_done(struct fs_node *sn)
 {
+	struct store_txn *t = NULL;
+	struct store_table tb;
+	uint64_t tino = 0;
 	size_t i;
+	if (store_read_begin(sn->db->env, &t) == 0 &&
+	    store_table_get(t, sn->tname, strlen(sn->tname), &tb) == 0)
+		tino = fs_db_ino(sn->db, tb.ino);
 	for (i = 0; i < fs.hsize; i++) {
 		struct fs_node *n;
 		for (n = fs.htab[i]; n; n = n->hnext) {
-			if (n->kind != FS_RECORD || n->db != tn_like->db ||
-			    n->tid != tn_like->tid)
+			struct store_obj o;
+			if (n->kind != FS_RECORD || n->db != sn->db ||
+			    n->tid != sn->tid)
 				continue;
-			n->gen++;
 			fs_node_changed(n);
+			if (tino && t && !n->pending &&
+			    (store_obj_get(t, n->tid, STORE_RECORD, n->key,
+					   n->keylen, &o) != 0 ||
+			     !fs_obj_is(n, &o))) {
+				char name[SCHEMA_NAME_MAX + 1];
+				fs_record_name(n->key, n->keylen, name);
+				fs_notify_entry(tino, name);
+			}
 		}
 	}
+	store_txn_abort(t);
 }
 
 static int stream_commit(struct fs_file *f)
@@ -855,7 +871,12 @@ static int stream_commit(struct fs_file *f)
 	if (n->db->dropped)
 		return ENOENT;
 	im.now = fs_now_ns();
-	rc = store_write(n->db->env, import_fn, &im);
+	/* a record's pages with its index entries take about six times
+	 * its spooled bytes: room made once, not by doublings that each
+	 * run the import again */
+	rc = store_env_reserve(n->db->env, (s->spooled + s->sbuf.len) * 6);
+	if (!rc)
+		rc = store_write(n->db->env, import_fn, &im);
 	if (rc) {
 		if (!im.err.msg[0] && rc == ENOSPC)
 			schema_fail(&im.err, rc, "%s", FS_DISK_FULL);

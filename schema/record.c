@@ -1397,29 +1397,60 @@ int schema_record_text(struct json_object *obj, const char *pk, int dynamic,
 
 size_t schema_compact(const char *canon, size_t len, char *out)
 {
-	size_t i, o = 0;
-	int in_str = 0, esc = 0;
+	const char *p = canon, *end = canon + len;
+	size_t o = 0;
 
-	for (i = 0; i < len; i++) {
-		char ch = canon[i];
-
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-		} else if (is_ws(ch)) {
-			continue;
-		} else if (ch == '"') {
-			in_str = 1;
+	if (!out) {
+		/* the length only: the same walk, writing nothing */
+		while (p < end) {
+			char ch = *p++;
+			if (ch == '"') {
+				o++;
+				while (p < end && *p != '"') {
+					if (*p == '\\' && p + 1 < end) {
+						p++;
+						o++;
+					}
+					p++;
+					o++;
+				}
+				if (p < end) {
+					p++;
+					o++;
+				}
+			} else if (!is_ws(ch)) {
+				o++;
+			}
 		}
-		if (out)
-			out[o] = ch;
-		o++;
+		return o + 1;
 	}
-	if (out)
-		out[o] = '\n';
+	/* a string is copied in runs up to its next quote or escape */
+	while (p < end) {
+		char ch = *p++;
+		if (ch == '"') {
+			out[o++] = ch;
+			for (;;) {
+				const char *q = p;
+				while (q < end && *q != '"' && *q != '\\')
+					q++;
+				memcpy(out + o, p, (size_t)(q - p));
+				o += (size_t)(q - p);
+				p = q;
+				if (p >= end)
+					break;
+				if (*p == '\\') {
+					out[o++] = *p++;
+					if (p < end)
+						out[o++] = *p++;
+					continue;
+				}
+				out[o++] = *p++; /* the closing quote */
+				break;
+			}
+		} else if (!is_ws(ch)) {
+			out[o++] = ch;
+		}
+	}
+	out[o] = '\n';
 	return o + 1;
 }

@@ -299,8 +299,8 @@ static int in_record(struct schema_in *d, struct json_object *obj,
 	size_t bl = len;
 	int rc;
 
-	if (json_object_object_get_ex(obj, d->pk, &v) && v) {
-		if (json_object_is_type(v, json_type_int)) {
+	if (json_object_object_get_ex(obj, d->pk, &v)) {
+		if (v && json_object_is_type(v, json_type_int)) {
 			errno = 0;
 			key.type = SCHEMA_KEY_INT;
 			key.i = json_object_get_int64(v);
@@ -315,7 +315,7 @@ static int in_record(struct schema_in *d, struct json_object *obj,
 				return in_fail(d, line, EINVAL, m);
 			}
 			kp = &key;
-		} else if (json_object_is_type(v, json_type_string)) {
+		} else if (v && json_object_is_type(v, json_type_string)) {
 			key.type = SCHEMA_KEY_STR;
 			key.s = json_object_get_string(v);
 			key.len = (size_t)json_object_get_string_len(v);
@@ -503,30 +503,34 @@ static const struct schema_attr *declared(const struct schema_in *d,
 	return NULL;
 }
 
-/* The JSON value the whole of cell reads as, or NULL (a plain text). */
-static struct json_object *cell_json(const char *s, size_t n, int *bad,
-				     struct schema_err *e)
+/*
+ * Whether the whole of cell reads as one JSON value: 1 with *out that
+ * value (NULL is JSON's null, as json-c has it), 0 for a plain text,
+ * ENOMEM as -1.
+ */
+static int cell_json(const char *s, size_t n, struct json_object **out)
 {
 	struct json_object *w = NULL, *v = NULL;
 	struct schema_buf b = {0};
-	*bad = 0;
+	struct schema_err e;
+	int found = 0;
+	*out = NULL;
 	if (!(reads_as_scalar(s, n) ||
 	      (n && (s[0] == '"' || s[0] == '[' || s[0] == '{'))))
-		return NULL;
+		return 0;
 	if (schema_buf_add(&b, "{\"v\":", 5) || schema_buf_add(&b, s, n) ||
 	    schema_buf_add(&b, "}", 1)) {
 		schema_buf_free(&b);
-		*bad = ENOMEM;
-		return NULL;
+		return -1;
 	}
-	if (schema_parse_object(b.p, b.len, &w, e) == 0 &&
-	    json_object_object_get_ex(w, "v", &v))
-		v = json_object_get(v);
-	else
-		v = NULL;
+	if (schema_parse_object(b.p, b.len, &w, &e) == 0 &&
+	    json_object_object_get_ex(w, "v", &v)) {
+		*out = json_object_get(v);
+		found = 1;
+	}
 	json_object_put(w);
 	schema_buf_free(&b);
-	return v;
+	return found;
 }
 
 static void csv_cell_cb(void *s, size_t n, void *arg)
@@ -534,9 +538,8 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 	struct schema_in *d = arg;
 	struct json_object *v = NULL;
 	const struct schema_attr *a;
-	struct schema_err e = {{0}};
 	const char *t = s ? s : "";
-	int bad;
+	int found = 0;
 
 	if (d->rc)
 		return;
@@ -598,18 +601,19 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 	if (a && !a->list &&
 	    (a->type == SCHEMA_T_STRING || a->type == SCHEMA_T_ID ||
 	     a->type == SCHEMA_T_DATE)) {
+		/* the text, unless it is a JSON string literal */
 		if (t[0] == '"') {
-			v = cell_json(t, n, &bad, &e);
-			if (v && !json_object_is_type(v, json_type_string)) {
+			found = cell_json(t, n, &v);
+			if (found > 0 &&
+			    !json_object_is_type(v, json_type_string)) {
 				json_object_put(v);
 				v = NULL;
+				found = 0;
 			}
 		}
-		if (!v)
-			v = json_object_new_string_len(t, (int)n);
 	} else {
-		v = cell_json(t, n, &bad, &e);
-		if (!v && a && !a->list && a->type != SCHEMA_T_ANY) {
+		found = cell_json(t, n, &v);
+		if (!found && a && !a->list && a->type != SCHEMA_T_ANY) {
 			char m[400];
 			snprintf(m, sizeof(m),
 				 "column \"%.100s\": \"%.100s\" is not a %s",
@@ -618,17 +622,22 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 			in_fail(d, d->row_line, EINVAL, m);
 			return;
 		}
-		if (!v && !schema_utf8_valid(t, n)) {
+	}
+	if (found < 0) {
+		d->rc = ENOMEM;
+		return;
+	}
+	if (!found) {
+		if (!schema_utf8_valid(t, n)) {
 			in_fail(d, d->row_line, EINVAL,
 				"a cell is not valid UTF-8");
 			return;
 		}
-		if (!v)
-			v = json_object_new_string_len(t, (int)n);
-	}
-	if (!v) {
-		d->rc = ENOMEM;
-		return;
+		v = json_object_new_string_len(t, (int)n);
+		if (!v) {
+			d->rc = ENOMEM;
+			return;
+		}
 	}
 	json_object_object_add(d->row, d->cols[d->cell], v);
 	d->cell++;

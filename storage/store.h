@@ -86,6 +86,16 @@ uint64_t store_env_changes(struct store_env *env);
 void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used);
 
 /*
+ * Grow the map ahead of a large write so that it has room for about
+ * bytes more (store_write would otherwise run a write that fills the map
+ * again from its start after each doubling).  Commits the open batch; no
+ * write transaction may be open.  Growing stops where the disk has no
+ * more room, and that is no error: the write itself then says ENOSPC.
+ * 0, or the batch's commit error.
+ */
+int store_env_reserve(struct store_env *env, uint64_t bytes);
+
+/*
  * Let go of the map pages this process has read (they stay in the page
  * cache): a walk over millions of records would otherwise count the whole
  * file in the daemon's resident size.  Safe at any time on the thread that
