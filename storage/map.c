@@ -157,21 +157,6 @@ void store_env_usage(struct store_env *env, uint64_t *mapsize, uint64_t *used)
 	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 }
 
-int store_env_reserve(struct store_env *env, uint64_t bytes)
-{
-	uint64_t map, used;
-	int rc;
-	if (env->batch && (rc = store_batch_commit(env)) != 0)
-		return rc;
-	store_env_usage(env, &map, &used);
-	while (map - used < bytes) {
-		if (store_map_grow(env) != 0)
-			return 0; /* the write finds out what fits */
-		store_env_usage(env, &map, &used);
-	}
-	return 0;
-}
-
 /*
  * The map is a shared mapping of the file, so dropping its page-table
  * entries loses nothing: the pages stay in the page cache (a page written

@@ -165,6 +165,21 @@ uint64_t store_env_changes(struct store_env *env)
 	return env->changes;
 }
 
+int store_env_reserve(struct store_env *env, uint64_t bytes)
+{
+	uint64_t map, used;
+	int rc;
+	if (env->batch && (rc = store_batch_commit(env)) != 0)
+		return rc;
+	store_env_usage(env, &map, &used);
+	while (map - used < bytes) {
+		if (store_map_grow(env) != 0)
+			return 0; /* the write finds out what fits */
+		store_env_usage(env, &map, &used);
+	}
+	return 0;
+}
+
 int store_write(struct store_env *env,
 		int (*fn)(struct store_txn *txn, void *arg), void *arg)
 {
