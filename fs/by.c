@@ -518,6 +518,30 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count)
 	return rc;
 }
 
+const char *fs_by_path(const struct fs_node *n, char *buf, size_t size)
+{
+	struct by_query q;
+	size_t at;
+	int i;
+	if (parse(n->key, n->keylen, &q))
+		return fs_node_path(n, NULL);
+	at = (size_t)snprintf(buf, size, "%s/%s", n->db->name, n->tname);
+	for (i = 0; i < q.n && at < size; i++) {
+		const struct by_cond *c = &q.c[i];
+		char lo[SCHEMA_NAME_MAX + 1] = "", hi[SCHEMA_NAME_MAX + 1] = "";
+		if (c->lolen)
+			schema_value_to_name(c->lo, c->lolen, lo);
+		if (c->range && c->hilen)
+			schema_value_to_name(c->hi, c->hilen, hi);
+		at += (size_t)snprintf(buf + at, size - at, "/.by/%.*s/%s%s%s",
+				       (int)c->alen, (const char *)c->attr, lo,
+				       c->range ? ".." : "", hi);
+	}
+	if (q.fmt && at < size)
+		snprintf(buf + at, size - at, ".%s", fs_fmt_ext(q.fmt - 1));
+	return buf;
+}
+
 int fs_by_stream_fmt(const struct fs_node *n)
 {
 	struct by_query q;

@@ -96,9 +96,14 @@ static int new_file(struct fs_node *tn, const char *name, int commit_now,
 	if (rc)
 		return rc;
 	if (tn->kind == FS_DB) {
-		/* a database directory's scratch file: not a table's name */
+		/* a database directory's scratch file: not a table's name,
+		 * nor a table's stream (dog.ndjson; fs_resolve refuses the
+		 * stream names of tables that do not exist) */
 		struct store_table tb;
-		if (store_table_get(t, name, strlen(name), &tb) == 0) {
+		size_t sl;
+		int fmt = fs_stream_form(name, &sl);
+		if (store_table_get(t, name, strlen(name), &tb) == 0 ||
+		    (fmt >= 0 && store_table_get(t, name, sl, &tb) == 0)) {
 			store_txn_abort(t);
 			return EEXIST;
 		}

@@ -362,6 +362,8 @@ static void open_reply(fuse_req_t req, struct fs_node *n,
 	struct fs_file *f;
 	int rc = fs_file_open(n, fi, &f);
 
+	if (!rc)
+		f->opener = fuse_req_ctx(req)->pid;
 	if (rc)
 		fuse_reply_err(req, rc);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
@@ -679,7 +681,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = 0;
 	fs.n_ops++;
 	if (f->stream) {
-		rc = fs_stream_flush(f);
+		rc = fs_stream_flush(f, fuse_req_ctx(req)->pid);
 	} else if (f->node->kind == FS_SCHEMA && f->written) {
 		rc = fs_schema_commit(f);
 	} else if (f->node->kind == FS_RECORD) {
@@ -732,7 +734,7 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	else if (f->node->kind == FS_SCHEMA)
 		rc = fs_schema_commit(f);
 	else if (f->stream)
-		rc = fs_stream_flush(f);
+		rc = fs_stream_flush(f, 0);
 	if (!rc && f->node->db && !f->node->db->dropped)
 		rc = fs_db_sync(f->node->db);
 	fuse_reply_err(req, rc);

@@ -97,6 +97,7 @@ struct fs_db {
 	 * nodes the kernel still holds may point here */
 	int dropped;
 	struct fs_tschema *schemas; /* parsed table schemas (schema.c) */
+	uint64_t schema_gen;	    /* counts fs_schema_reset()s */
 	/* schema.graphql was removed: hidden until written or the tables
 	 * change (tar x unlinks a file before it creates it again) */
 	int schema_hidden;
@@ -189,6 +190,7 @@ struct fs_file {
 	struct schema_check *check; /* NULL until a write needs it */
 	struct fs_stream *stream;   /* FS_STREAM, FS_BYSTREAM (stream.c) */
 	int stream_import;	    /* it imports (else it exports) */
+	pid_t opener;		    /* the thread that opened it */
 	uint64_t stream_records;    /* records done: .recordfs/stats */
 	size_t checked;		    /* bytes of buf fed to check */
 	size_t plain; /* bytes a first write gave whole, in plain JSON
@@ -299,6 +301,8 @@ struct fs_node *fs_special_node(struct fs_db *db, uint32_t tid,
 				const char *tname, size_t tlen, uint64_t local,
 				enum fs_kind kind);
 struct fs_node *fs_schema_node(struct fs_db *db);
+/* Whether threads a and b are of one process (their thread group). */
+int fs_same_process(pid_t a, pid_t b);
 /* The attrs a commit of n stores as new: its creation's, until its first
  * commit; NULL after (the stored ones stay). */
 static inline const struct store_attrs *fs_node_new_attrs(struct fs_node *n)
@@ -341,6 +345,10 @@ struct fs_resolved {
 };
 
 int fs_name_ok(const char *name);
+/* Whether name, in a database directory, is the form of a table's
+ * stream ("dog.ndjson": a table name and a stream's ending): its format,
+ * with the table name's length in *stemlen; -1 when not. */
+int fs_stream_form(const char *name, size_t *stemlen);
 /* A stream format's file name ending, without the dot. */
 const char *fs_fmt_ext(int fmt);
 size_t fs_jschema_stem(const char *name);
@@ -464,6 +472,8 @@ int fs_by_match_keys(struct fs_node *n, uint8_t ***keys, size_t *count);
 /* The same inside t (a FS_BYSTREAM node too). */
 int fs_by_match_keys_in(struct store_txn *t, struct fs_node *n, uint8_t ***keys,
 			size_t *count);
+/* A .by node's path for messages, into buf: "db/dog/.by/breed/Lab.csv". */
+const char *fs_by_path(const struct fs_node *n, char *buf, size_t size);
 /* A FS_BYSTREAM node's format (SCHEMA_FMT_*). */
 int fs_by_stream_fmt(const struct fs_node *n);
 uint64_t fs_by_link_ino(const struct fs_node *n, const uint8_t *key, size_t kl);
@@ -534,8 +544,8 @@ int fs_stream_open(struct fs_file *f, int flags);
 int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 		   size_t *len);
 int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off);
-/* A close: an import is stored at the first after a write. */
-int fs_stream_flush(struct fs_file *f);
+/* A close by thread pid (0: an fsync): stores what is whole. */
+int fs_stream_flush(struct fs_file *f, pid_t pid);
 /* The last close: stores what no close stored, and ends the stream. */
 int fs_stream_release(struct fs_file *f);
 void fs_stream_end(struct fs_file *f);

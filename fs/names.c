@@ -32,6 +32,17 @@ size_t fs_record_name(const uint8_t *kb, size_t kl, char *name)
 	return schema_key_to_name(&k, name);
 }
 
+int fs_stream_form(const char *name, size_t *stemlen)
+{
+	char stem[256];
+	int fmt = schema_stream_fmt(name, strlen(name), stemlen);
+	if (fmt < 0 || *stemlen >= sizeof(stem))
+		return -1;
+	memcpy(stem, name, *stemlen);
+	stem[*stemlen] = '\0';
+	return fs_name_ok(stem) ? fmt : -1;
+}
+
 const char *fs_fmt_ext(int fmt)
 {
 	return fmt == SCHEMA_FMT_CSV	? "csv"
@@ -148,6 +159,12 @@ int fs_resolve(struct store_txn *t, const struct fs_node *tn, const char *name,
 					   "only tables (directories) and "
 					   "scratch files live in a database; "
 					   "records go in a table");
+		if (fs_stream_form(name, &len) >= 0)
+			return schema_fail(err, EPERM,
+					   "no such table: this name is a "
+					   "table's stream; make the table "
+					   "first (mkdir)");
+		len = strlen(name);
 		r->kind = STORE_SCRATCH;
 		memcpy(r->key, name, len);
 		r->keylen = len;

@@ -46,6 +46,31 @@ static int unlink_fn(struct store_txn *t, void *arg)
 	return store_obj_del(t, u->tn->tid, u->r.kind, u->r.key, u->r.keylen);
 }
 
+static int is_table(const struct fs_node *dn, const char *name)
+{
+	struct store_txn *t;
+	struct store_table tb;
+	int found;
+	if (dn->db->dropped || store_read_begin(dn->db->env, &t))
+		return 0;
+	found = store_table_get(t, name, strlen(name), &tb) == 0;
+	store_txn_abort(t);
+	return found;
+}
+
+/* Whether name in database directory dn is an existing table's stream. */
+static int is_stream(const struct fs_node *dn, const char *name)
+{
+	char stem[256];
+	size_t sl;
+	if (dn->kind != FS_DB || fs_stream_form(name, &sl) < 0 ||
+	    sl >= sizeof(stem))
+		return 0;
+	memcpy(stem, name, sl);
+	stem[sl] = '\0';
+	return is_table(dn, stem);
+}
+
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n;
@@ -77,6 +102,13 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		    EPERM, p, name, NULL,
 		    "a table's JSON Schema follows its schema; it is "
 		    "not removed");
+		goto out;
+	}
+	if (is_stream(p, name)) {
+		rc = fs_refuse_node(EPERM, p, name, NULL,
+				    "a table's stream is not removed: "
+				    "': > TABLE.ndjson' empties the table, "
+				    "rmdir drops it");
 		goto out;
 	}
 	if (p->kind != FS_TABLE && p->kind != FS_DB) {
@@ -388,17 +420,6 @@ static int table_state(const struct fs_node *dn, const char *name, int *empty)
 }
 
 /* Whether name in database directory dn is a table. */
-static int is_table(const struct fs_node *dn, const char *name)
-{
-	struct store_txn *t;
-	struct store_table tb;
-	int found;
-	if (dn->db->dropped || store_read_begin(dn->db->env, &t))
-		return 0;
-	found = store_table_get(t, name, strlen(name), &tb) == 0;
-	store_txn_abort(t);
-	return found;
-}
 
 void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       fuse_ino_t newparent, const char *newname, unsigned int flags)
@@ -455,6 +476,15 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		    EPERM, sp, name, NULL,
 		    "a table's JSON Schema follows its schema; copy "
 		    "it instead");
+		goto out;
+	}
+	if (is_stream(sp, name) ||
+	    (dp->kind == FS_DB && fs_stream_form(newname, &(size_t){0}) >= 0)) {
+		rc = fs_refuse_node(EPERM, dp, newname, NULL,
+				    "a table's stream is written, not renamed "
+				    "onto or away: cp FILE DB/TABLE.ndjson "
+				    "loads a table, cp DB/TABLE.ndjson FILE "
+				    "saves one");
 		goto out;
 	}
 	if ((sp->kind == FS_DB && strcmp(name, SCHEMA_FILE) == 0) ||

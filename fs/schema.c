@@ -93,6 +93,7 @@ int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,
 void fs_schema_reset(struct fs_db *db)
 {
 	db->schema_hidden = 0;
+	db->schema_gen++; /* pointers from fs_schema_get are gone */
 	while (db->schemas) {
 		struct fs_tschema *ts = db->schemas;
 		db->schemas = ts->next;

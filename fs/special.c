@@ -126,12 +126,17 @@ char *fs_stats_text(size_t *len)
 	}
 	pthread_mutex_unlock(&fs.db_lock);
 	/* long imports and exports show how far they are */
-	for (of = fs.files; of; of = of->next)
-		if (of->stream)
-			fprintf(f, "stream %s %s records %llu\n",
-				fs_node_path(of->node, NULL),
-				of->stream_import ? "import" : "export",
-				(unsigned long long)of->stream_records);
+	for (of = fs.files; of; of = of->next) {
+		char path[1200];
+		if (!of->stream)
+			continue;
+		fprintf(f, "stream %s: %s, %llu records\n",
+			of->node->kind == FS_BYSTREAM
+			    ? fs_by_path(of->node, path, sizeof(path))
+			    : fs_node_path(of->node, NULL),
+			of->stream_import ? "import" : "export",
+			(unsigned long long)of->stream_records);
+	}
 	fclose(f);
 	*len = strlen(out);
 	return out;

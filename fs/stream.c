@@ -43,11 +43,15 @@ struct in_ctx {
 	struct schema_err *err; /* the feed's, set before each */
 };
 
-/* A key of the stream: its hash and where its record is in the spool. */
-struct seen {
-	uint64_t h;
-	uint64_t off; /* +1: 0 is an empty slot */
-};
+/*
+ * The keys of a stream, a slot each in an open-addressing table: the top
+ * SEEN_TAG_BITS of the key's hash (the slot's place comes from them, so
+ * the table grows without the keys) and where its record is in the spool,
+ * plus one (0: an empty slot).  8 bytes a key: 1,000,000 keys take 16 MiB.
+ */
+#define SEEN_TAG_BITS 28
+#define SEEN_OFF_BITS (64 - SEEN_TAG_BITS)
+#define SEEN_OFF_MASK ((1ull << SEEN_OFF_BITS) - 1)
 
 struct fs_stream {
 	int fmt;
@@ -65,20 +69,29 @@ struct fs_stream {
 	char **cols; /* CSV's columns */
 	size_t ncols;
 	/* writing */
-	const struct schema_table *ts;
+	const struct schema_table *ts; /* valid while schema_gen holds */
+	uint64_t schema_gen;
 	int dynamic;
 	struct schema_in *in;
 	int fd;			/* the spool, -1: none */
 	struct schema_buf sbuf; /* spool bytes not yet written */
 	uint64_t spooled;	/* bytes of the spool written to fd */
 	uint64_t received;
-	struct seen *seen;
+	uint64_t *seen;
 	size_t nseen, seen_cap;
-	int64_t max_int; /* the largest integer key given, for new keys */
+	unsigned seen_bits; /* seen_cap is 1 << seen_bits */
+	int64_t max_int;    /* the largest integer key given, for new keys */
 	int has_int;
-	int bad;	 /* a refusal's errno: later writes and close say it */
-	int committed;	 /* the import is stored: later writes are refused */
-	struct in_ctx x; /* what in_record is called with */
+	int bad; /* a refusal's errno: later writes and close say it */
+	/* Stored in parts: each close (of any descriptor of the open file)
+	 * that finds the text at a place it may end stores the records
+	 * spooled since the last part, from spool offset done; the first
+	 * part of an O_TRUNC stream replaces the table, later ones add. */
+	uint64_t done;
+	unsigned parts;
+	uint64_t unstored; /* bytes written since the last part */
+	int finished;	   /* its opener's close ended the text */
+	struct in_ctx x;   /* what in_record is called with */
 	/* both */
 	uint64_t records;
 	int64_t progress_ns;
@@ -102,13 +115,17 @@ struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
 static const char *fs_stream_path(const struct fs_node *n, char *buf,
 				  size_t size)
 {
+	if (n->kind == FS_BYSTREAM)
+		return fs_by_path(n, buf, size);
 	snprintf(buf, size, "%s", fs_node_path(n, NULL));
 	return buf;
 }
 
 static int refuse(int rc, struct fs_node *n, const char *why)
 {
-	return fs_refuse_node(rc, n, NULL, NULL, why);
+	char path[1200];
+	fs_refuse(fs_stream_path(n, path, sizeof(path)), "%s", why);
+	return rc;
 }
 
 /* ---- reading --------------------------------------------------------- */
@@ -348,6 +365,8 @@ int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 	*len = 0;
 	if (s->mode != SM_READ)
 		return EBADF;
+	if (!s->snap)
+		return ENOENT; /* its database was dropped */
 	if ((uint64_t)off < s->out_off)
 		rewind_stream(s);
 	while (s->out_off + s->out.len < want && !s->ended) {
@@ -457,47 +476,55 @@ static int spooled_key(struct fs_stream *s, uint64_t off, struct spooled *r)
 static int seen_find(struct fs_stream *s, const uint8_t *k, size_t kl,
 		     uint64_t add_off, int add, uint64_t *found)
 {
-	uint64_t h = key_hash(k, kl);
+	uint64_t tag = key_hash(k, kl) >> SEEN_OFF_BITS;
 	size_t mask, i;
 	int rc;
 
 	*found = 0;
+	if (add && add_off + 1 > SEEN_OFF_MASK)
+		return EFBIG;
 	if (add && (s->nseen + 1) * 4 > s->seen_cap * 3) {
-		size_t cap = s->seen_cap ? s->seen_cap * 2 : 1024, j;
-		struct seen *ns = calloc(cap, sizeof(*ns));
+		unsigned bits = s->seen_cap ? s->seen_bits + 1 : 10;
+		size_t cap = (size_t)1 << bits, j;
+		uint64_t *ns;
+		if (bits > SEEN_TAG_BITS)
+			return EFBIG;
+		ns = calloc(cap, sizeof(*ns));
 		if (!ns)
 			return ENOMEM;
 		for (j = 0; j < s->seen_cap; j++) {
-			struct seen *e = &s->seen[j];
-			if (!e->off)
+			uint64_t e = s->seen[j];
+			if (!e)
 				continue;
-			for (i = e->h & (cap - 1); ns[i].off;
-			     i = (i + 1) & (cap - 1))
+			for (i = (e >> SEEN_OFF_BITS) >> (SEEN_TAG_BITS - bits);
+			     ns[i]; i = (i + 1) & (cap - 1))
 				;
-			ns[i] = *e;
+			ns[i] = e;
 		}
 		free(s->seen);
 		s->seen = ns;
 		s->seen_cap = cap;
+		s->seen_bits = bits;
 	}
 	if (!s->seen_cap)
 		return 0;
 	mask = s->seen_cap - 1;
-	for (i = h & mask; s->seen[i].off; i = (i + 1) & mask) {
+	for (i = tag >> (SEEN_TAG_BITS - s->seen_bits); s->seen[i];
+	     i = (i + 1) & mask) {
 		struct spooled r;
-		if (s->seen[i].h != h)
+		uint64_t e = s->seen[i];
+		if (e >> SEEN_OFF_BITS != tag)
 			continue;
-		rc = spooled_key(s, s->seen[i].off - 1, &r);
+		rc = spooled_key(s, (e & SEEN_OFF_MASK) - 1, &r);
 		if (rc)
 			return rc;
 		if (r.kl == kl && memcmp(r.key, k, kl) == 0) {
-			*found = s->seen[i].off;
+			*found = e & SEEN_OFF_MASK;
 			return 0;
 		}
 	}
 	if (add) {
-		s->seen[i].h = h;
-		s->seen[i].off = add_off + 1;
+		s->seen[i] = tag << SEEN_OFF_BITS | (add_off + 1);
 		s->nseen++;
 	}
 	return 0;
@@ -606,35 +633,39 @@ static int stream_refuse(struct fs_file *f, int rc, struct schema_err *err)
 	return rc;
 }
 
+/* The table's schema changed since the open (s->ts is gone with it). */
+static int schema_moved(struct fs_file *f, struct schema_err *err)
+{
+	struct fs_stream *s = f->stream;
+	if (f->node->db->schema_gen == s->schema_gen)
+		return 0;
+	schema_fail(err, EINVAL,
+		    "the table's schema changed while the stream was written");
+	return stream_refuse(f, EINVAL, err);
+}
+
 int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off)
 {
 	struct fs_stream *s = f->stream;
 	struct schema_err err = {{0}};
-	const struct schema_table *ts;
 	int rc;
 
 	if (s->mode == SM_READ)
 		return EBADF;
 	if (s->bad)
 		return s->bad;
-	if (s->committed)
+	if (s->finished)
 		return refuse(EINVAL, f->node,
-			      "the stream was stored at its close; open it "
-			      "again to write more");
+			      "the stream ended at the close of the process "
+			      "that opened it; open it again to write more");
 	if (s->mode == SM_REPLACE && (uint64_t)off != s->received)
 		return refuse(EINVAL, f->node,
 			      "a stream is written in order, from its start");
-	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
+	rc = schema_moved(f, &err);
 	if (rc)
 		return rc;
-	if (ts != s->ts) {
-		err.msg[0] = '\0';
-		schema_fail(&err, EINVAL,
-			    "the table's schema changed while the stream was "
-			    "written");
-		return stream_refuse(f, EINVAL, &err);
-	}
 	s->received += size;
+	s->unstored += size;
 	s->x.err = &err;
 	rc = schema_in_feed(s->in, buf, size, &err);
 	if (rc)
@@ -764,13 +795,15 @@ static int import_fn(struct store_txn *t, void *arg)
 	struct import *im = arg;
 	struct fs_stream *s = im->f->stream;
 	struct fs_node *n = im->f->node;
-	uint64_t off = 0, total = s->spooled + s->sbuf.len;
+	uint64_t off = s->done, total = s->spooled + s->sbuf.len;
 	char *body = NULL;
 	size_t cap = 0;
 	int rc = fs_table_same(t, n->tname, strlen(n->tname), n->tid, &im->err);
 
+	/* run again from its start when the map grows */
 	im->deleted = im->stored = 0;
-	if (!rc && s->mode == SM_REPLACE)
+	im->err.msg[0] = '\0';
+	if (!rc && s->mode == SM_REPLACE && s->parts == 0)
 		rc = import_prune(t, im);
 	while (!rc && off < total) {
 		struct spooled r;
@@ -804,6 +837,10 @@ static int import_fn(struct store_txn *t, void *arg)
 		rc = fs_record_put(n->db, t, n->tid, r.key, r.kl,
 				   store_ino_alloc(n->db->env), im->now, NULL,
 				   body, len, NULL, im->now, 0, &im->err);
+		if (rc == ENOSPC) {
+			schema_fail(&im->err, rc, "%s", FS_DISK_FULL);
+			break;
+		}
 		if (rc) {
 			char why[sizeof(im->err.msg)];
 			snprintf(why, sizeof(why), "%s",
@@ -851,7 +888,13 @@ static void import_done(struct fs_node *sn)
 	store_txn_abort(t);
 }
 
-static int stream_commit(struct fs_file *f)
+/*
+ * Store what was written since the last part.  At a close (last = 0) only
+ * where the text may end, so that the writers of one open file (a shell
+ * loop's commands, each closing its copy of the descriptor) store whole
+ * records; at the last close (last = 1) the text must end there.
+ */
+static int stream_commit(struct fs_file *f, int last)
 {
 	struct fs_stream *s = f->stream;
 	struct fs_node *n = f->node;
@@ -859,22 +902,32 @@ static int stream_commit(struct fs_file *f)
 	struct schema_err err = {{0}};
 	int rc;
 
-	if (s->mode == SM_READ || s->committed)
+	if (s->mode == SM_READ)
 		return 0;
 	if (s->bad)
 		return s->bad;
-	s->committed = 1;
-	s->x.err = &err;
-	rc = schema_in_end(s->in, &err);
-	if (rc)
-		return stream_refuse(f, rc, &err);
+	if (!last && (!s->unstored || !schema_in_at_end(s->in)))
+		return 0;
 	if (n->db->dropped)
 		return ENOENT;
+	rc = schema_moved(f, &err);
+	if (rc)
+		return rc;
+	if (last) {
+		s->x.err = &err;
+		rc = schema_in_end(s->in, &err);
+		if (rc)
+			return stream_refuse(f, rc, &err);
+	}
+	if (s->spooled + s->sbuf.len == s->done &&
+	    !(s->mode == SM_REPLACE && s->parts == 0))
+		return 0; /* nothing new to store */
 	im.now = fs_now_ns();
 	/* a record's pages with its index entries take about six times
 	 * its spooled bytes: room made once, not by doublings that each
 	 * run the import again */
-	rc = store_env_reserve(n->db->env, (s->spooled + s->sbuf.len) * 6);
+	rc = store_env_reserve(n->db->env,
+			       (s->spooled + s->sbuf.len - s->done) * 6);
 	if (!rc)
 		rc = store_write(n->db->env, import_fn, &im);
 	if (rc) {
@@ -882,10 +935,13 @@ static int stream_commit(struct fs_file *f)
 			schema_fail(&im.err, rc, "%s", FS_DISK_FULL);
 		return stream_refuse(f, rc, &im.err);
 	}
+	s->done = s->spooled + s->sbuf.len;
+	s->parts++;
+	s->unstored = 0;
 	fs_committed(n->db);
 	import_done(n);
 	fs_dir_changed(n->db, n->tid, n->tname);
-	if (s->records >= 100000 || im.deleted >= 100000) {
+	if (im.stored >= 100000 || im.deleted >= 100000) {
 		char path[600];
 		fs_log("%s: imported %llu records, removed %llu",
 		       fs_stream_path(n, path, sizeof(path)),
@@ -942,6 +998,7 @@ int fs_stream_open(struct fs_file *f, int flags)
 	rc = fs_schema_get(n->db, NULL, n->tid, &s->ts);
 	if (rc)
 		return rc;
+	s->schema_gen = n->db->schema_gen;
 	s->dynamic = s->ts == NULL;
 	s->x.f = f;
 	rc = schema_in_new(s->fmt, s->ts, in_record, &s->x, &s->in);
@@ -954,16 +1011,31 @@ int fs_stream_open(struct fs_file *f, int flags)
 	return 0;
 }
 
-int fs_stream_flush(struct fs_file *f)
+/*
+ * A close.  The process that opened the stream closes it last, as a rule
+ * (cp, a shell's redirection, python): its close ends the text, which
+ * must then be whole, and says whether it was stored.  Other processes
+ * that share the descriptor (the commands of a shell loop whose output
+ * is the stream) close while the text goes on: theirs store what is
+ * whole so far.  An fsync (pid 0) is such a close too.
+ */
+int fs_stream_flush(struct fs_file *f, pid_t pid)
 {
 	struct fs_stream *s = f->stream;
+	int last;
 	if (!s || s->mode == SM_READ)
 		return 0;
 	if (s->bad)
 		return s->bad;
-	if (!s->received)
-		return 0; /* a shell's first close, before any write */
-	return stream_commit(f);
+	if (s->finished)
+		return 0;
+	/* a shell opens, copies and closes the first descriptor before a
+	 * byte is written: that close ends nothing */
+	last = pid && s->received && fs_same_process(f->opener, pid);
+	if (!last)
+		return stream_commit(f, 0);
+	s->finished = 1;
+	return stream_commit(f, 1);
 }
 
 int fs_stream_release(struct fs_file *f)
@@ -972,9 +1044,8 @@ int fs_stream_release(struct fs_file *f)
 	int rc = 0;
 	if (!s)
 		return 0;
-	if (s->mode != SM_READ && !s->bad &&
-	    (s->received || s->mode == SM_REPLACE))
-		rc = stream_commit(f);
+	if (s->mode != SM_READ && !s->bad && !s->finished)
+		rc = stream_commit(f, 1);
 	fs_stream_end(f);
 	return rc;
 }

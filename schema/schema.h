@@ -735,6 +735,10 @@ int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
 int schema_in_feed(struct schema_in *d, const char *buf, size_t len,
 		   struct schema_err *err);
 int schema_in_end(struct schema_in *d, struct schema_err *err);
+/* Whether the text so far may end here: no record, line, row or array
+ * is open (a stream written in parts, one writer after another, may be
+ * stored at each such place). */
+int schema_in_at_end(const struct schema_in *d);
 /* Records handed to fn so far. */
 size_t schema_in_records(const struct schema_in *d);
 void schema_in_free(struct schema_in *d);

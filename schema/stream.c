@@ -706,6 +706,12 @@ static int csv_feed(struct schema_in *d, const char *buf, size_t len)
 	return d->rc;
 }
 
+static int no_space(unsigned char c)
+{
+	(void)c;
+	return 0;
+}
+
 int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
 		  void *arg, struct schema_in **out)
 {
@@ -726,6 +732,9 @@ int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
 			return ENOMEM;
 		}
 		csv_set_realloc_func(&d->csv, realloc);
+		/* a cell's spaces are its own: libcsv trims them unless
+		 * told that nothing is a space */
+		csv_set_space_func(&d->csv, no_space);
 		d->csv_init = 1;
 		d->cols = calloc(16, sizeof(*d->cols));
 		if (!d->cols) {
@@ -779,6 +788,21 @@ int schema_in_end(struct schema_in *d, struct schema_err *err)
 			in_fail(d, d->line, EINVAL,
 				csv_strerror(csv_error(&d->csv)));
 		return d->rc;
+	}
+}
+
+int schema_in_at_end(const struct schema_in *d)
+{
+	if (d->rc)
+		return 0;
+	switch (d->fmt) {
+	case SCHEMA_FMT_NDJSON:
+		return d->cur.len == 0 || blank(d->cur.p, d->cur.len);
+	case SCHEMA_FMT_JSON:
+		return d->arr_state == 4;
+	default:
+		/* between rows, the header read (or nothing at all) */
+		return d->csv.pstate == 0 && (d->row || d->ncols == 0);
 	}
 }
 
