@@ -76,6 +76,8 @@ struct fs_stream {
 	int fd;			/* the spool, -1: none */
 	struct schema_buf sbuf; /* spool bytes not yet written */
 	uint64_t spooled;	/* bytes of the spool written to fd */
+	struct schema_buf win;	/* spool bytes from win_off, read ahead */
+	uint64_t win_off;
 	uint64_t received;
 	uint64_t *seen;
 	size_t nseen, seen_cap;
@@ -401,7 +403,13 @@ static uint64_t key_hash(const uint8_t *k, size_t kl)
 	size_t i;
 	for (i = 0; i < kl; i++)
 		h = (h ^ k[i]) * 0x100000001b3ull;
-	return h ^ (h >> 29);
+	/* FNV's top bits vary little between similar keys, and the table
+	 * places a key by them: mix (splitmix64's finalizer) */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
 }
 
 static int spool_flush(struct fs_stream *s)
@@ -441,6 +449,37 @@ static int spool_read(struct fs_stream *s, uint64_t off, void *out, size_t n)
 	return 0;
 }
 
+/*
+ * The same for a walk from the spool's start to its end: through a window
+ * of SPOOL_BUF bytes read at once, not a pread per field.
+ */
+static int spool_walk(struct fs_stream *s, uint64_t off, void *out, size_t n)
+{
+	int rc;
+	if (off >= s->spooled || n > SPOOL_BUF)
+		return spool_read(s, off, out, n);
+	if (off < s->win_off || off + n > s->win_off + s->win.len) {
+		size_t want = SPOOL_BUF;
+		if (s->spooled - off < want)
+			want = (size_t)(s->spooled - off);
+		s->win.len = 0;
+		if (s->win.cap < want + 1) {
+			char *np = realloc(s->win.p, want + 1);
+			if (!np)
+				return ENOMEM;
+			s->win.p = np;
+			s->win.cap = want + 1;
+		}
+		rc = spool_read(s, off, s->win.p, want);
+		if (rc)
+			return rc;
+		s->win.len = want;
+		s->win_off = off;
+	}
+	memcpy(out, s->win.p + (off - s->win_off), n);
+	return 0;
+}
+
 /* A spooled record: [u32 line][u16 key length, 0xffff none][key][u32
  * body length][body]. */
 struct spooled {
@@ -450,10 +489,13 @@ struct spooled {
 	int has_key;
 };
 
-static int spooled_key(struct fs_stream *s, uint64_t off, struct spooled *r)
+static int spooled_key(struct fs_stream *s, uint64_t off, struct spooled *r,
+		       int walk)
 {
 	uint8_t h[6];
-	int rc = spool_read(s, off, h, 6);
+	int (*rd)(struct fs_stream *, uint64_t, void *, size_t) =
+	    walk ? spool_walk : spool_read;
+	int rc = rd(s, off, h, 6);
 	if (rc)
 		return rc;
 	r->line = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
@@ -466,7 +508,7 @@ static int spooled_key(struct fs_stream *s, uint64_t off, struct spooled *r)
 	}
 	if (r->kl > sizeof(r->key))
 		return EIO;
-	return spool_read(s, off + 6, r->key, r->kl);
+	return rd(s, off + 6, r->key, r->kl);
 }
 
 /*
@@ -515,7 +557,7 @@ static int seen_find(struct fs_stream *s, const uint8_t *k, size_t kl,
 		uint64_t e = s->seen[i];
 		if (e >> SEEN_OFF_BITS != tag)
 			continue;
-		rc = spooled_key(s, (e & SEEN_OFF_MASK) - 1, &r);
+		rc = spooled_key(s, (e & SEEN_OFF_MASK) - 1, &r, 0);
 		if (rc)
 			return rc;
 		if (r.kl == kl && memcmp(r.key, k, kl) == 0) {
@@ -578,7 +620,7 @@ static int in_record(void *arg, const char *body, size_t len,
 		if (found) {
 			struct spooled r;
 			char name[SCHEMA_NAME_MAX + 1];
-			rc = spooled_key(s, found - 1, &r);
+			rc = spooled_key(s, found - 1, &r, 0);
 			if (rc)
 				return rc;
 			schema_key_to_name(key, name);
@@ -809,11 +851,11 @@ static int import_fn(struct store_txn *t, void *arg)
 		struct spooled r;
 		uint8_t bl[4];
 		size_t len;
-		rc = spooled_key(s, off, &r);
+		rc = spooled_key(s, off, &r, 1);
 		if (rc)
 			break;
 		off += 6 + r.kl;
-		rc = spool_read(s, off, bl, 4);
+		rc = spool_walk(s, off, bl, 4);
 		if (rc)
 			break;
 		len = (size_t)bl[0] | (size_t)bl[1] << 8 | (size_t)bl[2] << 16 |
@@ -828,7 +870,7 @@ static int import_fn(struct store_txn *t, void *arg)
 			body = nb;
 			cap = len + 1;
 		}
-		rc = spool_read(s, off, body, len);
+		rc = spool_walk(s, off, body, len);
 		if (rc)
 			break;
 		off += len;
@@ -1066,6 +1108,7 @@ void fs_stream_end(struct fs_file *f)
 	if (s->fd >= 0)
 		close(s->fd);
 	schema_buf_free(&s->sbuf);
+	schema_buf_free(&s->win);
 	free(s->seen);
 	free(s);
 	f->stream = NULL;
