@@ -1104,6 +1104,33 @@ done:
 	return 0;
 }
 
+int schema_plain_key(const char *body, size_t len, const char *pk,
+		     struct schema_key *key, int *has_key)
+{
+	struct plain_member m[PLAIN_MEMBERS];
+	size_t n, i;
+
+	if (plain_parse(body, len, m, &n))
+		return EAGAIN;
+	*has_key = 0;
+	for (i = 0; i < n; i++) {
+		if (!plain_is(&m[i], pk))
+			continue;
+		if (m[i].is_int) {
+			key->type = SCHEMA_KEY_INT;
+			key->i = m[i].i;
+		} else if (m[i].val[0] == '"') {
+			key->type = SCHEMA_KEY_STR;
+			key->s = m[i].val + 1;
+			key->len = m[i].vlen - 2;
+		} else {
+			return EAGAIN; /* true, false, null: json-c words it */
+		}
+		*has_key = 1;
+	}
+	return 0;
+}
+
 /* Whether a plain member pk holds key (a string's bytes, or an integer). */
 static int plain_key(const struct plain_member *m, const struct schema_key *key)
 {

@@ -217,6 +217,16 @@ int schema_parse_object(const char *text, size_t len, struct json_object **out,
 			struct schema_err *err);
 
 /*
+ * The key attribute pk of a plain body (schema_record_plain's kind: no
+ * escapes, small integers, each name once), read without json-c: 0 with
+ * *has_key and key (a string's bytes point into body); EAGAIN when the
+ * body is not plain or pk holds no integer or string.  (record.c)
+ */
+struct schema_key;
+int schema_plain_key(const char *body, size_t len, const char *pk,
+		     struct schema_key *key, int *has_key);
+
+/*
  * Index values taken apart, and the coders of their ordered bytes
  * (value.c).  The files that find values in a record's text and edit.c,
  * which writes one back, fill in a struct schema_val and leave its bytes

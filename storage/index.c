@@ -36,6 +36,7 @@ int store_index_clear(struct store_txn *t, uint32_t tid)
 	rc = store_delete_prefix(t, t->env->index, p, 4);
 	if (!rc)
 		rc = store_delete_prefix(t, t->env->attrs, p, 4);
+	t->noted_n = 0; /* the rows seen are gone */
 	return rc;
 }
 
@@ -51,15 +52,28 @@ static int attr_note(struct store_txn *t, uint32_t tid, const void *attr,
 {
 	uint8_t buf[4 + STORE_ATTR_MAX];
 	MDB_val k = {4 + alen, buf}, d = {0, NULL};
+	unsigned i, n = t->noted_n < 8 ? t->noted_n : 8;
 	int rc;
+	for (i = 0; i < n; i++)
+		if (t->noted[i].tid == tid && t->noted[i].len == alen &&
+		    memcmp(t->noted[i].attr, attr, alen) == 0)
+			return 0;
 	put_be32(buf, tid);
 	memcpy(buf + 4, attr, alen);
 	rc = mdb_get(t->txn, t->env->attrs, &k, &d);
-	if (rc != MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		d.mv_size = 0;
+		d.mv_data = NULL;
+		rc = mdb_put(t->txn, t->env->attrs, &k, &d, 0);
+	}
+	if (rc)
 		return store_errno(t, rc);
-	d.mv_size = 0;
-	d.mv_data = NULL;
-	return store_errno(t, mdb_put(t->txn, t->env->attrs, &k, &d, 0));
+	/* the eight last, oldest out first */
+	i = t->noted_n++ % 8;
+	t->noted[i].tid = tid;
+	t->noted[i].len = (uint8_t)alen;
+	memcpy(t->noted[i].attr, attr, alen);
+	return 0;
 }
 
 /* 0 when attribute attr of table tid has an index entry, else ENOENT. */

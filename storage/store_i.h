@@ -114,6 +114,14 @@ struct store_txn {
 	int map_full; /* set when an operation met MDB_MAP_FULL */
 	int borrowed; /* a view of the open batch: ending it ends nothing */
 	int snapshot; /* store_snapshot_begin's: never kept as the spare */
+	/* attributes whose row in attrs this write transaction has seen or
+	 * made (index.c): a record's entries do not ask again */
+	unsigned noted_n;
+	struct {
+		uint32_t tid;
+		uint8_t len;
+		uint8_t attr[STORE_ATTR_MAX];
+	} noted[8];
 };
 
 struct store_cursor {

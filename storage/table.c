@@ -181,6 +181,7 @@ int store_table_drop(struct store_txn *t, const char *name, size_t len,
 	    (rc = store_delete_prefix(t, t->env->attrs, p, 4)) ||
 	    (rc = store_table_schema_put(t, tb.tid, NULL, 0)))
 		return rc;
+	t->noted_n = 0; /* its attrs rows are gone (index.c) */
 	return store_errno(t, mdb_del(t->txn, t->env->tables, &k, NULL));
 }
 

@@ -21,6 +21,7 @@ int store_txn_begin(struct store_env *env, unsigned flags, struct store_txn *t)
 	t->map_full = 0;
 	t->borrowed = 0;
 	t->snapshot = 0;
+	t->noted_n = 0;
 	return store_errno(NULL, mdb_txn_begin(env->env, NULL, flags, &t->txn));
 }
 
@@ -34,6 +35,7 @@ int store_read_begin(struct store_env *env, struct store_txn **out)
 	t->map_full = 0;
 	t->borrowed = 0;
 	t->snapshot = 0;
+	t->noted_n = 0;
 	if (env->batch) {
 		/* the batch's changes are the state a reader must see */
 		t->txn = env->batch;
@@ -254,7 +256,7 @@ static int batch_lost(struct store_env *env, int rc)
 
 int store_batch_commit(struct store_env *env)
 {
-	struct store_txn t = {env, env->batch, 0, 0, 0};
+	struct store_txn t = {.env = env, .txn = env->batch};
 	uint64_t ahead;
 	int rc;
 	if (!env->batch)
@@ -291,6 +293,8 @@ int store_batch_apply(struct store_env *env,
 	t.txn = env->batch;
 	t.map_full = 0;
 	t.borrowed = 0;
+	t.snapshot = 0;
+	t.noted_n = 0;
 	rc = fn(&t, arg);
 	if (rc) {
 		mdb_txn_abort(env->batch);
