@@ -56,6 +56,64 @@ static void file_stored(struct fs_file *f)
 		f->node->pending = NULL;
 }
 
+/*
+ * The whole record a patch written with >> (f->merge) makes: merged into
+ * the record as stored now (the loop is single-threaded, so nothing
+ * changes it before a commit that follows at once).  *body is malloc'd.
+ */
+int fs_merge_text(struct fs_file *f, char **body, size_t *len,
+		  struct schema_err *err)
+{
+	struct fs_node *n = f->node;
+	struct store_txn *t;
+	struct store_obj o;
+	int rc = store_read_begin(n->db->env, &t);
+	if (rc)
+		return rc;
+	rc = store_obj_get(t, n->tid, STORE_RECORD, n->key, n->keylen, &o);
+	if (rc == 0 && !fs_obj_is(n, &o))
+		rc = ENOENT; /* the name is another record's now */
+	if (rc == 0 || rc == ENOENT)
+		rc = schema_merge_patch(rc ? NULL : o.data, rc ? 0 : o.len,
+					f->buf, f->len, body, len, err);
+	store_txn_abort(t);
+	return rc;
+}
+
+/* At commit, f's patch becomes the whole record, checked as a write. */
+static int file_merge(struct fs_file *f)
+{
+	struct schema_err err = {{0}};
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!f->merge || f->merged || !f->dirty || f->bad)
+		return 0;
+	if (f->holes || (f->check && !schema_check_done(f->check))) {
+		schema_fail(&err, EINVAL,
+			    "a merge patch (>>) is one JSON object, written "
+			    "whole");
+		return file_refused(f, EINVAL, &err);
+	}
+	rc = fs_merge_text(f, &body, &len, &err);
+	if (rc)
+		return file_refused(f, rc, &err);
+	/* the record's text takes the patch's place (body has room for
+	 * a NUL after it, as buffers of record files do) */
+	free(f->buf);
+	f->buf = body;
+	f->len = len;
+	f->cap = len + 1;
+	/* the check saw the patch, not this: the commit reads it whole */
+	schema_check_free(f->check);
+	f->check = NULL;
+	f->checked = f->plain = 0;
+	f->holes = 1;
+	f->merged = 1;
+	return 0;
+}
+
 /* Commit a record file's buffer.  0 when nothing needed doing. */
 int fs_file_commit(struct fs_file *f)
 {
@@ -65,6 +123,9 @@ int fs_file_commit(struct fs_file *f)
 
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped)
 		return 0;
+	rc = file_merge(f);
+	if (rc)
+		return rc;
 	memset(&c, 0, sizeof(c));
 	c.n = n;
 	c.body = f->buf;
@@ -364,6 +425,11 @@ void fs_file_commit_answer(fuse_req_t req, struct fs_file *f)
 	int64_t now = fs_now_ns();
 	int rc, room = 0;
 
+	if (f->dirty && !f->bad && !n->unlinked && !n->db->dropped &&
+	    (rc = file_merge(f)) != 0) {
+		fuse_reply_err(req, rc);
+		return;
+	}
 	if (!f->dirty || f->bad || n->unlinked || n->db->dropped ||
 	    fs.opts.sync_secs == 0 || f->len > INTENT_RECORD_MAX ||
 	    store_read_begin(env, &t) != 0) {

@@ -219,6 +219,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		rc = fs_file_truncated(f);
 		if (rc)
 			goto out;
+		/* >> of a new record: a patch of nothing (commit.c) */
+		f->merge = (fi->flags & O_APPEND) && !(fi->flags & O_TRUNC);
 		n->pending = f;
 		n->pending_pid = fuse_req_ctx(req)->pid;
 		f->snap_mtime_ns = f->snap_btime_ns = n->pending_btime_ns;

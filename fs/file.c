@@ -149,6 +149,7 @@ static int special_load(struct fs_file *f)
 int fs_file_truncated(struct fs_file *f)
 {
 	f->len = 0;
+	f->merged = 0;
 	f->dirty = 1;
 	f->holes = 0;
 	f->checked = 0;
@@ -318,10 +319,18 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 		rc = fs_stream_open(f, fi->flags);
 		break;
 	case FS_RECORD:
-		if (f->writable && (fi->flags & O_TRUNC))
+		if (f->writable && (fi->flags & O_TRUNC)) {
 			rc = fs_file_truncated(f);
-		else
+		} else if (f->writable && (fi->flags & O_APPEND)) {
+			/* >>: what is written is a patch, merged at commit */
 			rc = file_load(f);
+			if (!rc)
+				rc = fs_file_truncated(f);
+			f->dirty = 0;
+			f->merge = 1;
+		} else {
+			rc = file_load(f);
+		}
 		if (!rc && f->writable && !f->fresh) {
 			/* Writes into an existing text: check it at commit. */
 			f->holes = 1;
@@ -536,8 +545,9 @@ static int file_check(struct fs_file *f, struct schema_err *err)
 static int file_validate(struct fs_file *f, struct schema_err *err)
 {
 	struct schema_key k;
-	char *text = NULL;
-	size_t tl;
+	char *text = NULL, *merged = NULL;
+	const char *body = f->buf;
+	size_t tl, len = f->len;
 	int rc;
 	const struct schema_table *ts;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k))
@@ -545,6 +555,14 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 	rc = fs_schema_get(f->node->db, NULL, f->node->tid, &ts);
 	if (rc)
 		return rc;
+	if (f->merge) {
+		/* a patch: what it makes of the record now is checked */
+		rc = fs_merge_text(f, &merged, &len, err);
+		if (rc)
+			return rc;
+		body = merged;
+		goto whole;
+	}
 	/*
 	 * A dynamic table refuses a whole small body only for its key, which
 	 * the object the check kept shows without another parse (its
@@ -558,11 +576,13 @@ static int file_validate(struct fs_file *f, struct schema_err *err)
 		if (rc != EAGAIN)
 			return rc;
 	}
-	rc = schema_record_prepare(f->buf, f->len, &k, schema_table_pk_name(ts),
+whole:
+	rc = schema_record_prepare(body, len, &k, schema_table_pk_name(ts),
 				   NULL, 0, 0, !ts, &text, &tl, err);
 	if (!rc && ts)
 		rc = fs_declared_record(ts, &text, &tl, NULL, 0, 0, err);
 	free(text);
+	free(merged);
 	return rc;
 }
 
@@ -579,7 +599,7 @@ static int file_plain(struct fs_file *f, off_t off)
 	const struct schema_table *ts;
 	struct schema_key k;
 	if (off != 0 || f->holes || !f->fresh || f->checked || f->plain ||
-	    f->node->kind != FS_RECORD)
+	    f->merge || f->node->kind != FS_RECORD)
 		return 0;
 	if (schema_key_decode(f->node->key, f->node->keylen, &k) ||
 	    fs_schema_get(f->node->db, NULL, f->node->tid, &ts) || ts ||
@@ -604,6 +624,13 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 			goto out;
 		fuse_reply_write(req, size);
 		return;
+	}
+	if (n->kind == FS_RECORD && f->merge) {
+		/* a patch goes after what this open wrote, wherever the
+		 * kernel says the file ends; one stored, the next begins */
+		if (!f->dirty && !f->bad)
+			fs_file_truncated(f);
+		off = (off_t)f->len;
 	}
 	if (off < 0 || (uint64_t)off + size > SCHEMA_RECORD_MAX) {
 		rc = fs_refuse_node(

@@ -181,12 +181,15 @@ struct fs_file {
 	int64_t mtime_ns; /* set by utimens before the commit; 0: none */
 	int64_t snap_mtime_ns, snap_btime_ns; /* of the text read at open */
 	struct store_attrs snap_attrs;
-	int other; /* the text is another record's, which has the name now */
-	int bad;   /* a write was refused (its errno, which its close says
-		      too): this handle never commits */
-	int holes; /* written out of order: check at commit only */
-	int fresh; /* the text was cut to nothing at open: writes are
-		      checked as they come, by check */
+	int other;  /* the text is another record's, which has the name now */
+	int bad;    /* a write was refused (its errno, which its close says
+		       too): this handle never commits */
+	int holes;  /* written out of order: check at commit only */
+	int fresh;  /* the text was cut to nothing at open: writes are
+		       checked as they come, by check */
+	int merge;  /* opened with O_APPEND: each text written is a JSON
+		       Merge Patch of the record, merged at commit */
+	int merged; /* buf holds the patch merged: the whole record */
 	struct schema_check *check; /* NULL until a write needs it */
 	struct fs_stream *stream;   /* FS_STREAM, FS_BYSTREAM (stream.c) */
 	int stream_import;	    /* it imports (else it exports) */
@@ -518,6 +521,9 @@ int fs_dir_times_pending(void);
 
 /* commit.c: a record file's commit, and changes answered before stored */
 int fs_file_commit(struct fs_file *f);
+/* The whole record f's merge patch (>>) makes of the stored one. */
+int fs_merge_text(struct fs_file *f, char **body, size_t *len,
+		  struct schema_err *err);
 /* fs_flush's commit of f: answers req, before or after the commit. */
 void fs_file_commit_answer(fuse_req_t req, struct fs_file *f);
 /* Unlink record name of table p answered before stored: 1 when done so

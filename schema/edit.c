@@ -266,3 +266,59 @@ out:
 	json_tokener_free(tok);
 	return rc;
 }
+
+/* RFC 7386: patch merged into target (taken; NULL is JSON's null), which
+ * is returned. */
+static struct json_object *merge(struct json_object *target,
+				 struct json_object *patch)
+{
+	if (!json_object_is_type(patch, json_type_object)) {
+		json_object_put(target);
+		return json_object_get(patch);
+	}
+	if (!json_object_is_type(target, json_type_object)) {
+		json_object_put(target);
+		target = json_object_new_object();
+		if (!target)
+			return NULL;
+	}
+	{
+		json_object_object_foreach(patch, name, v)
+		{
+			struct json_object *old = NULL, *m;
+			if (!v) {
+				json_object_object_del(target, name);
+				continue;
+			}
+			json_object_object_get_ex(target, name, &old);
+			m = merge(json_object_get(old), v);
+			if (!m && v) {
+				json_object_put(target);
+				return NULL;
+			}
+			json_object_object_add(target, name, m);
+		}
+	}
+	return target;
+}
+
+int schema_merge_patch(const char *old, size_t oldlen, const char *patch,
+		       size_t plen, char **body, size_t *bodylen,
+		       struct schema_err *err)
+{
+	struct json_object *t = NULL, *p = NULL, *r;
+	int rc = schema_parse_object(patch, plen, &p, err);
+	if (rc)
+		return rc;
+	if (old && (rc = schema_parse_object(old, oldlen, &t, err)) != 0) {
+		json_object_put(p);
+		return rc == EINVAL ? EIO : rc;
+	}
+	r = merge(t, p);
+	json_object_put(p);
+	if (!r)
+		return ENOMEM;
+	rc = schema_json_body(r, body, bodylen);
+	json_object_put(r);
+	return rc;
+}

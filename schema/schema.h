@@ -229,6 +229,19 @@ int schema_record_retable_needed(const struct schema_table *from,
 				 const struct schema_table *to);
 
 /*
+ * A JSON Merge Patch (RFC 7386) of a record: patch, one JSON object, merged
+ * into old (a record's stored text; NULL for none, the empty object):
+ * each attribute named is set, merged into an object it names, or removed
+ * where the patch says null; the others stay.  *body (malloc'd compact
+ * JSON) is the whole record, to go through schema_record_prepare() as a
+ * write.  EINVAL with a message for a patch that is no JSON object, EIO
+ * for an old text that is none, ENOMEM.  (schema/edit.c)
+ */
+int schema_merge_patch(const char *old, size_t oldlen, const char *patch,
+		       size_t plen, char **body, size_t *bodylen,
+		       struct schema_err *err);
+
+/*
  * The canonical text: 2-space indent, one attribute per line, "{}" and "[]"
  * for empty containers, "key": value with one space, no escaped '/', the
  * primary key first, then the attributes in the order written, ending in a
