@@ -371,8 +371,6 @@ static void open_reply(fuse_req_t req, struct fs_node *n,
 	struct fs_file *f;
 	int rc = fs_file_open(n, fi, &f);
 
-	if (!rc)
-		f->opener = fuse_req_ctx(req)->pid;
 	if (rc)
 		fuse_reply_err(req, rc);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
@@ -776,5 +774,5 @@ void fs_files_commit_all(void)
 		else if (f->node->kind == FS_SCHEMA)
 			fs_schema_commit(f);
 		else if (f->stream)
-			fs_stream_release(f); /* ends its snapshot too */
+			fs_stream_abandon(f); /* ends its snapshot too */
 }

@@ -193,7 +193,6 @@ struct fs_file {
 	struct schema_check *check; /* NULL until a write needs it */
 	struct fs_stream *stream;   /* FS_STREAM, FS_BYSTREAM (stream.c) */
 	int stream_import;	    /* it imports (else it exports) */
-	pid_t opener;		    /* the thread that opened it */
 	uint64_t stream_records;    /* records done: .recordfs/stats */
 	size_t checked;		    /* bytes of buf fed to check */
 	size_t plain; /* bytes a first write gave whole, in plain JSON
@@ -425,6 +424,7 @@ struct fs_record_new {
 	struct store_obj o;
 	char *text, *oldtext;
 	size_t oldlen;
+	uint64_t old_ino;
 	int64_t old_btime_ns;
 	struct store_attrs old_attrs;
 	int had;
@@ -439,7 +439,8 @@ void fs_record_new_free(struct fs_record_new *r);
 int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 		  size_t kl, struct fs_record_new *r);
 /* attrs: what the record keeps beside its text (mode, owner...); NULL
- * keeps those of the record it replaces.  Its change time is now. */
+ * keeps those of the record it replaces.  Its change time is now.  ino 0
+ * keeps the replaced record's inode number (a new one for a new record). */
 int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl, uint64_t ino,
 		   int64_t btime_if_new, const struct store_attrs *attrs,
@@ -554,6 +555,8 @@ int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off);
 int fs_stream_flush(struct fs_file *f, pid_t pid);
 /* The last close: stores what no close stored, and ends the stream. */
 int fs_stream_release(struct fs_file *f);
+/* At unmount: what was written since the last close is not stored. */
+void fs_stream_abandon(struct fs_file *f);
 void fs_stream_end(struct fs_file *f);
 /* Database db goes: its streams' snapshots end. */
 void fs_streams_end_db(struct fs_db *db);

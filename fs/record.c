@@ -76,6 +76,7 @@ int fs_record_old(struct store_txn *t, uint32_t tid, const uint8_t *kb,
 	memcpy(r->oldtext, old.data, old.len);
 	r->oldlen = old.len;
 	r->had = 1;
+	r->old_ino = old.ino;
 	r->old_btime_ns = old.btime_ns;
 	r->old_attrs = old.attrs;
 	return 0;
@@ -122,7 +123,8 @@ int fs_record_make(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		fs_record_new_free(r);
 		return rc;
 	}
-	r->o.ino = ino;
+	/* ino 0: the record's own number, or a new one for a new record */
+	r->o.ino = ino ? ino : r->had ? r->old_ino : store_ino_alloc(db->env);
 	r->o.btime_ns = r->had ? r->old_btime_ns : btime_if_new;
 	r->o.mtime_ns = mtime ? mtime : now;
 	if (attrs)

@@ -92,7 +92,6 @@ struct fs_stream {
 	uint64_t done;
 	unsigned parts;
 	uint64_t unstored; /* bytes written since the last part */
-	int finished;	   /* its opener's close ended the text */
 	struct in_ctx x;   /* what in_record is called with */
 	/* both */
 	uint64_t records;
@@ -696,10 +695,6 @@ int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off)
 		return EBADF;
 	if (s->bad)
 		return s->bad;
-	if (s->finished)
-		return refuse(EINVAL, f->node,
-			      "the stream ended at the close of the process "
-			      "that opened it; open it again to write more");
 	if (s->mode == SM_REPLACE && (uint64_t)off != s->received)
 		return refuse(EINVAL, f->node,
 			      "a stream is written in order, from its start");
@@ -797,8 +792,7 @@ static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
 	static const uint8_t str_tag = 0x02;
 	const void *lk;
 	size_t lkl;
-	int64_t floor =
-	    s->has_int && s->max_int < INT64_MAX ? s->max_int + 1 : 1;
+	int64_t floor = s->has_int ? s->max_int + (s->max_int < INT64_MAX) : 1;
 	int rc;
 
 	if (s->ts && (schema_table_pk(s->ts)->type == SCHEMA_T_ID ||
@@ -825,6 +819,12 @@ static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
 		return rc;
 	}
 	k.type = SCHEMA_KEY_INT;
+	if (s->has_int && s->max_int == INT64_MAX)
+		return schema_fail(&im->err, EINVAL,
+				   "line %u: no integer key is left above the "
+				   "largest the stream gives, for a record "
+				   "without one",
+				   r->line);
 	rc = store_table_next_int(t, n->tid, floor, &k.i);
 	if (rc)
 		return rc;
@@ -876,9 +876,8 @@ static int import_fn(struct store_txn *t, void *arg)
 		off += len;
 		if (!r.has_key && (rc = new_key(t, im, &r)) != 0)
 			break;
-		rc = fs_record_put(n->db, t, n->tid, r.key, r.kl,
-				   store_ino_alloc(n->db->env), im->now, NULL,
-				   body, len, NULL, im->now, 0, &im->err);
+		rc = fs_record_put(n->db, t, n->tid, r.key, r.kl, 0, im->now,
+				   NULL, body, len, NULL, im->now, 0, &im->err);
 		if (rc == ENOSPC) {
 			schema_fail(&im->err, rc, "%s", FS_DISK_FULL);
 			break;
@@ -948,6 +947,12 @@ static int stream_commit(struct fs_file *f, int last)
 		return 0;
 	if (s->bad)
 		return s->bad;
+	if (!last && s->unstored) {
+		s->x.err = &err;
+		rc = schema_in_cut(s->in, &err);
+		if (rc)
+			return stream_refuse(f, rc, &err);
+	}
 	if (!last && (!s->unstored || !schema_in_at_end(s->in)))
 		return 0;
 	if (n->db->dropped)
@@ -1037,6 +1042,7 @@ int fs_stream_open(struct fs_file *f, int flags)
 		return rc;
 	}
 	s->mode = flags & O_TRUNC ? SM_REPLACE : SM_APPEND;
+	f->stream_import = 1;
 	rc = fs_schema_get(n->db, NULL, n->tid, &s->ts);
 	if (rc)
 		return rc;
@@ -1054,30 +1060,81 @@ int fs_stream_open(struct fs_file *f, int flags)
 }
 
 /*
- * A close.  The process that opened the stream closes it last, as a rule
- * (cp, a shell's redirection, python): its close ends the text, which
- * must then be whole, and says whether it was stored.  Other processes
- * that share the descriptor (the commands of a shell loop whose output
- * is the stream) close while the text goes on: theirs store what is
- * whole so far.  An fsync (pid 0) is such a close too.
+ * The signal that is ending thread pid, or 0: a close the kernel makes
+ * for a process being killed (its exit code, /proc/PID/stat field 52,
+ * holds the signal while the exiting flag, PF_EXITING in field 9, is
+ * set).  Such a writer did not finish what it wrote.
+ */
+static int killed_by(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long v, flags = 0, code = 0;
+	ssize_t n;
+	int fd, field;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold anything but this */
+	if (!p)
+		return 0;
+	p += 2; /* field 3, the state: one character */
+	for (field = 3; *p && field <= 52; field++) {
+		char *end;
+		v = strtoull(p, &end, 10);
+		if (field == 9)
+			flags = v;
+		if (field == 52)
+			code = v;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (field == 3) {
+			while (*p && *p != ' ')
+				p++;
+			while (*p == ' ')
+				p++;
+		}
+	}
+	return (flags & 0x4) ? (int)(code & 0x7f) : 0;
+}
+
+/*
+ * A close of a descriptor of the stream (several processes may share one:
+ * the commands of a shell loop whose output it is, a shell's saved
+ * descriptor and its copies).  It stores the whole records written since
+ * the last part when the text is at a place it may end; the text itself
+ * ends at the last close (fs_stream_release).  A close made for a writer
+ * being killed stores nothing, now or later: what it wrote is cut.  An
+ * fsync (pid 0) is a close too.
  */
 int fs_stream_flush(struct fs_file *f, pid_t pid)
 {
 	struct fs_stream *s = f->stream;
-	int last;
+	int sig;
 	if (!s || s->mode == SM_READ)
 		return 0;
 	if (s->bad)
 		return s->bad;
-	if (s->finished)
-		return 0;
-	/* a shell opens, copies and closes the first descriptor before a
-	 * byte is written: that close ends nothing */
-	last = pid && s->received && fs_same_process(f->opener, pid);
-	if (!last)
-		return stream_commit(f, 0);
-	s->finished = 1;
-	return stream_commit(f, 1);
+	sig = s->unstored ? killed_by(pid) : 0;
+	if (sig) {
+		struct schema_err err = {{0}};
+		schema_fail(&err, EINTR,
+			    "its writer was killed (signal %d) before it "
+			    "closed the stream: what it wrote since the last "
+			    "close is not stored",
+			    sig);
+		return stream_refuse(f, EINTR, &err);
+	}
+	return stream_commit(f, 0);
 }
 
 int fs_stream_release(struct fs_file *f)
@@ -1086,10 +1143,24 @@ int fs_stream_release(struct fs_file *f)
 	int rc = 0;
 	if (!s)
 		return 0;
-	if (s->mode != SM_READ && !s->bad && !s->finished)
+	if (s->mode != SM_READ && !s->bad)
 		rc = stream_commit(f, 1);
 	fs_stream_end(f);
 	return rc;
+}
+
+/* At unmount: an import not closed yet is not stored. */
+void fs_stream_abandon(struct fs_file *f)
+{
+	struct fs_stream *s = f->stream;
+	if (s && s->mode != SM_READ && !s->bad && s->unstored) {
+		struct schema_err err = {{0}};
+		schema_fail(&err, EINTR,
+			    "unmounted before the stream was closed: what was "
+			    "written since its last close is not stored");
+		stream_refuse(f, EINTR, &err);
+	}
+	fs_stream_end(f);
 }
 
 void fs_stream_end(struct fs_file *f)

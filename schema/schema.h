@@ -748,6 +748,10 @@ int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
 int schema_in_feed(struct schema_in *d, const char *buf, size_t len,
 		   struct schema_err *err);
 int schema_in_end(struct schema_in *d, struct schema_err *err);
+/* A writer closed: an NDJSON line without its newline that is a whole
+ * record is taken as one (only white space may follow it on its line).
+ * 0, or the refusal of that record. */
+int schema_in_cut(struct schema_in *d, struct schema_err *err);
 /* Whether the text so far may end here: no record, line, row or array
  * is open (a stream written in parts, one writer after another, may be
  * stored at each such place). */

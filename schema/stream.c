@@ -262,6 +262,10 @@ struct schema_in {
 	size_t line;	       /* lines begun so far (1-based) */
 	size_t cur_line;       /* the line the current record began on */
 	size_t records;
+	int bom;   /* bytes of a byte order mark seen at the start; 3:
+		      past it */
+	int taken; /* NDJSON: the line so far was taken as a record at a
+		      close (schema_in_cut): only white space may follow */
 	schema_in_fn fn;
 	void *arg;
 	struct schema_err *err;
@@ -278,7 +282,8 @@ struct schema_in {
 	size_t ncols, ccap;
 	struct json_object *row; /* the row being read */
 	size_t cell;		 /* cells of the row so far */
-	size_t row_line;
+	size_t row_line, next_row_line;
+	int last_cr; /* the last byte fed was a CR */
 	int row_started;
 };
 
@@ -387,6 +392,17 @@ static int ndjson_feed(struct schema_in *d, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 	int rc;
+	while (p < end && d->taken) {
+		if (*p == '\n') {
+			d->taken = 0;
+			d->line++;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r') {
+			return in_fail(d, d->line, EINVAL,
+				       "text after a record that a close "
+				       "ended");
+		}
+		p++;
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
@@ -530,14 +546,16 @@ static int cell_json(const char *s, size_t n, struct json_object **out)
 	if (!(reads_as_scalar(s, n) ||
 	      (n && (s[0] == '"' || s[0] == '[' || s[0] == '{'))))
 		return 0;
-	if (schema_buf_add(&b, "{\"v\":", 5) || schema_buf_add(&b, s, n) ||
-	    schema_buf_add(&b, "}", 1)) {
+	if (schema_buf_add(&b, "{\"v\":[", 6) || schema_buf_add(&b, s, n) ||
+	    schema_buf_add(&b, "]}", 2)) {
 		schema_buf_free(&b);
 		return -1;
 	}
+	/* one element: a cell such as [1],"x":2 or 1,2 is text */
 	if (schema_parse_object(b.p, b.len, &w, &e) == 0 &&
-	    json_object_object_get_ex(w, "v", &v)) {
-		*out = json_object_get(v);
+	    json_object_object_get_ex(w, "v", &v) &&
+	    json_object_array_length(v) == 1) {
+		*out = json_object_get(json_object_array_get_idx(v, 0));
 		found = 1;
 	}
 	json_object_put(w);
@@ -557,7 +575,7 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 		return;
 	if (!d->row_started) {
 		d->row_started = 1;
-		d->row_line = d->line;
+		d->row_line = d->next_row_line;
 	}
 	if (!d->row) {
 		/* the header: a name per cell */
@@ -662,8 +680,11 @@ static void csv_row_cb(int c, void *arg)
 	if (d->rc)
 		return;
 	if (!d->row_started)
-		d->row_line = d->line;
+		d->row_line = d->next_row_line;
 	d->row_started = 0;
+	/* called at the line end that ends the row, before csv_feed counts
+	 * it: the next row begins on the next line */
+	d->next_row_line = d->line + 1;
 	if (!d->row) {
 		/* the header ends */
 		if (d->ncols == 0) {
@@ -698,12 +719,20 @@ static void csv_row_cb(int c, void *arg)
 
 static int csv_feed(struct schema_in *d, const char *buf, size_t len)
 {
-	/* libcsv takes the bytes in pieces; lines are counted here, by
-	 * the pieces it has been given before each row ends */
+	/*
+	 * libcsv takes the bytes in pieces, each ending at a line end (CR,
+	 * LF, or CR LF counted once, as libcsv ends rows); lines are
+	 * counted here, after the piece that holds their end, so a row that
+	 * ends in a piece begins the next on the next line.
+	 */
 	const char *p = buf, *end = buf + len;
 	while (p < end && !d->rc) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl + 1 : end;
+		const char *e = p;
+		int lf_after_cr;
+		while (e < end && *e != '\n' && *e != '\r')
+			e++;
+		if (e < end)
+			e++;
 		if (csv_parse(&d->csv, p, (size_t)(e - p), csv_cell_cb,
 			      csv_row_cb, d) != (size_t)(e - p)) {
 			if (!d->rc)
@@ -711,8 +740,10 @@ static int csv_feed(struct schema_in *d, const char *buf, size_t len)
 					csv_strerror(csv_error(&d->csv)));
 			break;
 		}
-		if (nl)
+		lf_after_cr = e - p == 1 && *p == '\n' && d->last_cr;
+		if (e[-1] == '\r' || (e[-1] == '\n' && !lf_after_cr))
 			d->line++;
+		d->last_cr = e[-1] == '\r';
 		p = e;
 	}
 	return d->rc;
@@ -736,6 +767,7 @@ int schema_in_new(int fmt, const struct schema_table *ts, schema_in_fn fn,
 	d->fn = fn;
 	d->arg = arg;
 	d->line = 1;
+	d->next_row_line = 1;
 	if (fmt == SCHEMA_FMT_CSV) {
 		if (csv_init(&d->csv, CSV_STRICT | CSV_STRICT_FINI |
 					  CSV_APPEND_NULL |
@@ -766,6 +798,26 @@ int schema_in_feed(struct schema_in *d, const char *buf, size_t len,
 	if (d->rc)
 		return d->rc;
 	d->err = err;
+	/* a UTF-8 byte order mark first (spreadsheets write one) is no
+	 * part of the text; it may come a byte at a time */
+	while (d->bom < 3 && len) {
+		static const char bom[] = "\xef\xbb\xbf";
+		if ((unsigned char)buf[0] != (unsigned char)bom[d->bom]) {
+			if (d->bom) {
+				/* a start that only looked like one */
+				d->bom = 3;
+				return in_fail(d, 1, EINVAL,
+					       "invalid UTF-8 at the start");
+			}
+			d->bom = 3;
+			break;
+		}
+		d->bom++;
+		buf++;
+		len--;
+	}
+	if (!len)
+		return 0;
 	switch (d->fmt) {
 	case SCHEMA_FMT_NDJSON:
 		return ndjson_feed(d, buf, len);
@@ -801,6 +853,27 @@ int schema_in_end(struct schema_in *d, struct schema_err *err)
 				csv_strerror(csv_error(&d->csv)));
 		return d->rc;
 	}
+}
+
+int schema_in_cut(struct schema_in *d, struct schema_err *err)
+{
+	struct json_object *obj = NULL;
+	struct schema_err e;
+	int rc;
+	if (d->rc || d->fmt != SCHEMA_FMT_NDJSON || !d->cur.len ||
+	    blank(d->cur.p, d->cur.len))
+		return d->rc;
+	/* a last line without its newline: a record if it is whole */
+	if (schema_parse_object(d->cur.p, d->cur.len, &obj, &e) != 0)
+		return 0;
+	json_object_put(obj);
+	d->err = err;
+	rc = in_object_text(d, d->cur.p, d->cur.len, d->line);
+	if (rc)
+		return rc;
+	d->cur.len = 0;
+	d->taken = 1;
+	return 0;
 }
 
 int schema_in_at_end(const struct schema_in *d)

@@ -184,8 +184,8 @@ static void test_csv_round_trip(void)
 	    "{\"s\":\"[not json\",\"t\":\"{\",\"u\":\"\\u00e9\\ud83d\\ude00\"}",
 	    "{\"s\":\"0.50\",\"t\":\"-\",\"u\":\"1e5\",\"v\":\"x,y\"}",
 	};
-	/* the line each row begins on: the third holds a line break */
-	static const size_t lines[] = {2, 3, 4, 6, 7};
+	/* the line each row begins on: the third holds an LF and a CR */
+	static const size_t lines[] = {2, 3, 4, 7, 8};
 	char *cols[] = {"id", "arr", "b", "e", "f", "n", "nl",
 			"o",  "q",   "s", "t", "u", "v", "z"};
 	size_t ncols = sizeof(cols) / sizeof(cols[0]), i, step;
@@ -394,8 +394,73 @@ static void test_csv_in(void)
 	schema_buf_free(&g.b);
 }
 
+/* What the review of the first version found. */
+static void test_review_cases(void)
+{
+	struct got g = {.n = 0};
+	struct schema_err err;
+	size_t step;
+	/* a byte order mark is no part of the text, cut anywhere */
+	for (step = 1; step <= 4; step++) {
+		memset(&g, 0, sizeof(g));
+		CHECK_INT(decode(SCHEMA_FMT_CSV, NULL,
+				 "\xef\xbb\xbfid,a\r\n1,2\r\n", step, &g, &err),
+			  0);
+		CHECK_STR(g.b.p ? g.b.p : "", "2 1 {\"id\":1,\"a\":2}\n");
+		schema_buf_free(&g.b);
+	}
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(decode(SCHEMA_FMT_NDJSON, NULL, "\xef\xbb\xbf{\"id\":4}\n", 2,
+			 &g, &err),
+		  0);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(decode(SCHEMA_FMT_NDJSON, NULL, "\xef\xbb{\"id\":4}\n", 2, &g,
+			 &err),
+		  EINVAL);
+	schema_buf_free(&g.b);
+	/* a cell that is JSON followed by more is text */
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(decode(SCHEMA_FMT_CSV, NULL,
+			 "id,a,b\n1,\"[1],\"\"x\"\":2\",\"\"\"a\"\",\"\"v\"\":"
+			 "\"\"b\"\"\"\n",
+			 3, &g, &err),
+		  0);
+	CHECK_STR(g.b.p ? g.b.p : "",
+		  "2 1 {\"id\":1,\"a\":\"[1],\\\"x\\\":2\","
+		  "\"b\":\"\\\"a\\\",\\\"v\\\":\\\"b\\\"\"}\n");
+	schema_buf_free(&g.b);
+	/* a row is numbered by the line it begins on */
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(decode(SCHEMA_FMT_CSV, NULL,
+			 "id,a\r\n1,2\r\n\"3\r\n\",4,5\r\n", 1, &g, &err),
+		  EINVAL);
+	CHECK(strncmp(err.msg, "line 3: ", 8) == 0);
+	schema_buf_free(&g.b);
+	/* a whole last line without its newline, taken at a close */
+	{
+		struct schema_in *d;
+		memset(&g, 0, sizeof(g));
+		CHECK_INT(
+		    schema_in_new(SCHEMA_FMT_NDJSON, NULL, got_fn, &g, &d), 0);
+		CHECK_INT(schema_in_feed(d, "{\"id\":1}\n{\"id\":2}", 17, &err),
+			  0);
+		CHECK_INT(schema_in_at_end(d), 0);
+		CHECK_INT(schema_in_cut(d, &err), 0);
+		CHECK_INT(schema_in_at_end(d), 1);
+		CHECK_INT(g.n, 2);
+		CHECK_INT(schema_in_feed(d, "  \n{\"id\":3}\n", 12, &err), 0);
+		CHECK_INT(g.n, 3);
+		CHECK_INT(schema_in_feed(d, "{\"id\":4}", 8, &err), 0);
+		CHECK_INT(schema_in_cut(d, &err), 0);
+		CHECK_INT(schema_in_feed(d, "x\n", 2, &err), EINVAL);
+		schema_in_free(d);
+		schema_buf_free(&g.b);
+	}
+}
+
 int main(void)
 {
+	test_review_cases();
 	test_fmt();
 	test_value_names();
 	test_csv_out();
