@@ -1030,6 +1030,11 @@ int fs_stream_open(struct fs_file *f, int flags)
 	if (acc == O_RDONLY) {
 		s->mode = SM_READ;
 		rc = store_snapshot_begin(n->db->env, &s->snap);
+		if (rc == EAGAIN)
+			return refuse(EAGAIN, n,
+				      "every reader slot of the database is "
+				      "taken by an open stream (512 at once); "
+				      "close one");
 		if (rc)
 			return rc;
 		rc = fs_table_same(s->snap, n->tname, strlen(n->tname), n->tid,
