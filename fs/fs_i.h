@@ -507,6 +507,9 @@ void fs_scratch_orphan_drop(struct fs_node *n);
 int fs_scratch_orphans_clear(struct fs_db *db);
 
 /* special.c: texts made at each open */
+/* The next integer key of table tid, as .next gives it: above floor, the
+ * largest integer key stored and every one given before (write txn). */
+int fs_next_int(struct store_txn *t, uint32_t tid, int64_t floor, int64_t *out);
 int fs_next_text(struct fs_node *n, char **out, size_t *len);
 char *fs_stats_text(size_t *len);
 

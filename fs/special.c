@@ -23,21 +23,14 @@ struct next_op {
 	int full;    /* no key left below max */
 };
 
-static int next_fn(struct store_txn *t, void *arg)
+int fs_next_int(struct store_txn *t, uint32_t tid, int64_t floor, int64_t *out)
 {
-	struct next_op *op = arg;
 	static const uint8_t str_tag = 0x02; /* strings sort after integers */
-	struct store_table tb;
 	const void *k;
 	size_t kl;
-	int64_t floor = 1;
-	int rc;
-	if (store_table_get(t, op->n->tname, strlen(op->n->tname), &tb) ||
-	    tb.tid != op->n->tid)
-		return ENOENT;
 	/* past the largest integer key written by name, too */
-	rc = store_obj_last_before(t, tb.tid, STORE_RECORD, &str_tag, 1, &k,
-				   &kl);
+	int rc =
+	    store_obj_last_before(t, tid, STORE_RECORD, &str_tag, 1, &k, &kl);
 	if (rc == 0) {
 		struct schema_key sk;
 		if (schema_key_decode(k, kl, &sk) == 0 &&
@@ -46,7 +39,18 @@ static int next_fn(struct store_txn *t, void *arg)
 	} else if (rc != ENOENT) {
 		return rc;
 	}
-	rc = store_table_next_int(t, tb.tid, floor, &op->key);
+	return store_table_next_int(t, tid, floor, out);
+}
+
+static int next_fn(struct store_txn *t, void *arg)
+{
+	struct next_op *op = arg;
+	struct store_table tb;
+	int rc;
+	if (store_table_get(t, op->n->tname, strlen(op->n->tname), &tb) ||
+	    tb.tid != op->n->tid)
+		return ENOENT;
+	rc = fs_next_int(t, tb.tid, 1, &op->key);
 	if (!rc && op->key > op->max) {
 		op->full = 1;
 		rc = ENOSPC;

@@ -789,9 +789,6 @@ static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
 	struct fs_stream *s = im->f->stream;
 	struct fs_node *n = im->f->node;
 	struct schema_key k;
-	static const uint8_t str_tag = 0x02;
-	const void *lk;
-	size_t lkl;
 	int64_t floor = s->has_int ? s->max_int + (s->max_int < INT64_MAX) : 1;
 	int rc;
 
@@ -807,17 +804,6 @@ static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
 		r->kl = schema_key_encode(&k, r->key);
 		return 0;
 	}
-	/* past the largest integer key stored, as .next */
-	rc = store_obj_last_before(t, n->tid, STORE_RECORD, &str_tag, 1, &lk,
-				   &lkl);
-	if (rc == 0) {
-		struct schema_key sk;
-		if (schema_key_decode(lk, lkl, &sk) == 0 &&
-		    sk.type == SCHEMA_KEY_INT && sk.i >= floor)
-			floor = sk.i == INT64_MAX ? INT64_MAX : sk.i + 1;
-	} else if (rc != ENOENT) {
-		return rc;
-	}
 	k.type = SCHEMA_KEY_INT;
 	if (s->has_int && s->max_int == INT64_MAX)
 		return schema_fail(&im->err, EINVAL,
@@ -825,7 +811,8 @@ static int new_key(struct store_txn *t, struct import *im, struct spooled *r)
 				   "largest the stream gives, for a record "
 				   "without one",
 				   r->line);
-	rc = store_table_next_int(t, n->tid, floor, &k.i);
+	/* as .next makes them (from 1), above every key the stream gives */
+	rc = fs_next_int(t, n->tid, floor < 1 ? 1 : floor, &k.i);
 	if (rc)
 		return rc;
 	r->kl = schema_key_encode(&k, r->key);

@@ -4,6 +4,7 @@ unmounts and checks that the daemon exited 0 with a clean log (no
 sanitizer report), so no test leaks a mount."""
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -148,3 +149,57 @@ def mnt(tmp_path):
         else:
             subprocess.run(["fusermount3", "-u", "-z", m.path],
                            check=False, capture_output=True)
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A mount whose data directory is on a 64 MiB tmpfs of its own."""
+    if os.getuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
+                    str(fs)], check=True)
+    m = Mount(fs)
+    try:
+        m.start()
+        yield m
+    finally:
+        if m.proc is not None:
+            m.stop()
+        subprocess.run(["umount", "-l", str(fs)], check=False)
+
+
+def rss_kib(pid, field):
+    """A field of /proc/PID/status in KiB (RssAnon, RssFile, VmHWM)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class AnonPeak:
+    """The daemon's anonymous resident size (heap and stacks, not the
+    LMDB map's page cache) sampled every 5 ms while the with-block runs:
+    .base before it, .peak the most seen (KiB)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.base = self.peak = rss_kib(pid, "RssAnon")
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample)
+
+    def _sample(self):
+        while not self.done.is_set():
+            self.peak = max(self.peak, rss_kib(self.pid, "RssAnon"))
+            self.done.wait(0.005)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        return False

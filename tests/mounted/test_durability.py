@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from conftest import AnonPeak, rss_kib
+
 MKDB = os.environ.get("RECORDFS_MKDB", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "tests", "mkdb"))
 BIG = int(os.environ.get("RECORDFS_BIG", "1000000"))
@@ -238,14 +240,6 @@ def test_many_processes_at_once(mnt):
     assert len(os.listdir(mnt.p("data", "dog"))) == 400
 
 
-def rss_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_listing_a_million_streams(tmp_path):
     """ls of a table of BIG records lists every one while the daemon's own
     memory stays flat: its anonymous RSS (heap and stacks, sampled every
@@ -258,18 +252,7 @@ def test_listing_a_million_streams(tmp_path):
     m.start()
     try:
         pid = m.proc.pid
-        base = rss_kib(pid, "RssAnon")
-        peak = [base]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_kib(pid, "RssAnon"))
-                done.wait(0.005)
-
-        t = threading.Thread(target=sample)
-        t.start()
-        try:
+        with AnonPeak(pid) as anon:
             out = subprocess.run("ls -f | wc -l", shell=True,
                                  cwd=m.p("data", "dog"), capture_output=True,
                                  text=True).stdout
@@ -283,15 +266,12 @@ def test_listing_a_million_streams(tmp_path):
                                  cwd=m.p("data", "dog"), capture_output=True,
                                  text=True).stdout
             assert int(out) == min(BIG, 20000) + 2
-        finally:
-            done.set()
-            t.join()
         print("listing %d records: daemon RssAnon %d KiB before, %d KiB at "
               "peak; VmHWM %d KiB, RssFile %d KiB"
-              % (BIG, base, peak[0], rss_kib(pid, "VmHWM"),
+              % (BIG, anon.base, anon.peak, rss_kib(pid, "VmHWM"),
                  rss_kib(pid, "RssFile")))
         if "asan" not in (os.environ.get("RECORDFS_BIN") or ""):
-            assert peak[0] - base < 8 * 1024
+            assert anon.peak - anon.base < 8 * 1024
     finally:
         m.stop()
 

@@ -12,12 +12,11 @@ import os
 import re
 import stat
 import subprocess
-import threading
 import time
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, AnonPeak
 
 MKDB = os.environ.get("RECORDFS_MKDB", os.path.join(
     os.path.dirname(BIN), "..", "tests", "mkdb"))
@@ -1151,14 +1150,6 @@ def test_large_import_then_kill9(mnt):
             b"%d\n" % (BIG // 5)
 
 
-def rss_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_head_of_a_huge_table_comes_at_once(tmp_path):
     """head -1 of a table of HUGE records makes one step of text, not the
     table, and reading the whole stream keeps the daemon's own memory
@@ -1168,19 +1159,7 @@ def test_head_of_a_huge_table_comes_at_once(tmp_path):
     subprocess.run([MKDB, m.datadir, "data", "dog", str(HUGE)], check=True)
     m.start()
     try:
-        pid = m.proc.pid
-        base = rss_kib(pid, "RssAnon")
-        peak = [base]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_kib(pid, "RssAnon"))
-                done.wait(0.005)
-
-        t = threading.Thread(target=sample)
-        t.start()
-        try:
+        with AnonPeak(m.proc.pid) as anon:
             # an open stream that gave its first line has made a step of
             # text, not the table (its progress is in the stats)
             with open(m.p("data", "dog.ndjson"), "rb") as f:
@@ -1196,17 +1175,14 @@ def test_head_of_a_huge_table_comes_at_once(tmp_path):
             assert out(m, "head -c 300 data/dog.csv").startswith(b"id,")
             assert out(m, "head -c 2 data/dog.json") == b"[\n"
             assert out(m, "wc -l < data/dog.ndjson") == b"%d\n" % HUGE
-        finally:
-            done.set()
-            t.join()
         # (a query's stream holds the keys of its matches, about 20 bytes
         # each: not sampled above)
         assert out(m, "head -3 data/dog/.by/breed/Lab.ndjson | "
                       "jq -r .id") == b"0\n5\n10\n"
         print("%d records: daemon RssAnon %d KiB before, %d KiB at peak"
-              % (HUGE, base, peak[0]))
+              % (HUGE, anon.base, anon.peak))
         if "asan" not in (os.environ.get("RECORDFS_BIN") or ""):
-            assert peak[0] - base < 4 * 1024
+            assert anon.peak - anon.base < 4 * 1024
     finally:
         m.stop()
 

@@ -14,25 +14,6 @@ import subprocess
 import pytest
 
 
-@pytest.fixture
-def small(tmp_path):
-    if os.getuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    fs = tmp_path / "fs"
-    fs.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
-                    str(fs)], check=True)
-    from conftest import Mount
-    m = Mount(fs)
-    try:
-        m.start()
-        yield m
-    finally:
-        if m.proc is not None:
-            m.stop()
-        subprocess.run(["umount", "-l", str(fs)], check=False)
-
-
 def lines(first, n, pad):
     return "".join(json.dumps({"id": i, "name": "dog%d" % i, "pad": pad})
                    + "\n" for i in range(first, first + n))

@@ -392,27 +392,6 @@ def test_a_close_that_returns_0_stored_the_record(mnt):
     assert json.loads(mnt.read("data", "t", "6.json"))["name"] == "Rex"
 
 
-@pytest.fixture
-def small(tmp_path):
-    """A mount whose data directory is on a 64 MiB tmpfs of its own."""
-    import subprocess
-    if os.getuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    fs = tmp_path / "fs"
-    fs.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
-                    str(fs)], check=True)
-    from conftest import Mount
-    m = Mount(fs)
-    try:
-        m.start()
-        yield m
-    finally:
-        if m.proc is not None:
-            m.stop()
-        subprocess.run(["umount", "-l", str(fs)], check=False)
-
-
 def put(mnt, name, body):
     """Write a record; the errno of the write or the close, or 0."""
     fd = os.open(mnt.p("data", "f", name), os.O_WRONLY | os.O_CREAT)
