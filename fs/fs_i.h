@@ -303,8 +303,6 @@ struct fs_node *fs_special_node(struct fs_db *db, uint32_t tid,
 				const char *tname, size_t tlen, uint64_t local,
 				enum fs_kind kind);
 struct fs_node *fs_schema_node(struct fs_db *db);
-/* Whether threads a and b are of one process (their thread group). */
-int fs_same_process(pid_t a, pid_t b);
 /* The attrs a commit of n stores as new: its creation's, until its first
  * commit; NULL after (the stored ones stay). */
 static inline const struct store_attrs *fs_node_new_attrs(struct fs_node *n)

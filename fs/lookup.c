@@ -56,6 +56,39 @@ int fs_miss_take(const struct fs_node *tn, const char *name,
 	return hit;
 }
 
+/*
+ * The thread group (process) of thread tid, from /proc/tid/status, or 0
+ * when it is gone.  FUSE names the calling thread, not its process.
+ */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* Whether threads a and b are of one process: the same thread, or (asked
+ * of /proc only then) two threads of one thread group. */
+static int same_process(pid_t a, pid_t b)
+{
+	pid_t ga;
+
+	if (a == b)
+		return 1;
+	ga = tgid_of(a);
+	return ga != 0 && ga == tgid_of(b);
+}
+
 void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *p = fs_node_get(parent), *n = NULL;
@@ -215,8 +248,8 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			 * again each time).
 			 */
 			n = fs_find_pending(p, r.key, r.keylen);
-			if (n && fs_same_process(n->pending_pid,
-						 fuse_req_ctx(req)->pid)) {
+			if (n && same_process(n->pending_pid,
+					      fuse_req_ctx(req)->pid)) {
 				rc = 0;
 				break;
 			}

@@ -10,7 +10,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,37 +250,4 @@ struct fs_node *fs_schema_node(struct fs_db *db)
 	if (n)
 		n->db = db;
 	return n;
-}
-
-/*
- * The thread group (process) of thread tid, from /proc/tid/status, or 0
- * when it is gone.  FUSE names the calling thread, not its process.
- */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	int tgid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
-/* Whether threads a and b are of one process: the same thread, or (asked
- * of /proc only then) two threads of one thread group. */
-int fs_same_process(pid_t a, pid_t b)
-{
-	pid_t ga;
-
-	if (a == b)
-		return 1;
-	ga = tgid_of(a);
-	return ga != 0 && ga == tgid_of(b);
 }

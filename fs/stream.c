@@ -235,18 +235,8 @@ static int put_record(struct fs_stream *s, const char *text, size_t len)
 	}
 	/* the compact text is never longer than the text and its newline:
 	 * made in place, in one pass */
-	if (s->out.cap < s->out.len + len + 2) {
-		size_t need = s->out.len + len + 2,
-		       cap = s->out.cap ? s->out.cap : 4096;
-		char *np;
-		while (cap < need)
-			cap *= 2;
-		np = realloc(s->out.p, cap);
-		if (!np)
-			return ENOMEM;
-		s->out.p = np;
-		s->out.cap = cap;
-	}
+	if (schema_buf_reserve(&s->out, len + 1))
+		return ENOMEM;
 	at = s->out.len;
 	cl = schema_compact(text, len, s->out.p + at);
 	if (s->fmt == SCHEMA_FMT_JSON)
@@ -259,18 +249,17 @@ static int put_record(struct fs_stream *s, const char *text, size_t len)
 	return 0;
 }
 
-static void progress(struct fs_file *f, struct fs_stream *s, int force)
+static void progress(struct fs_file *f, struct fs_stream *s)
 {
 	struct fs_node *n = f->node;
 	char path[600];
 	int64_t now = fs_now_ns();
 	f->stream_records = s->records;
-	f->stream_import = s->mode != SM_READ;
 	if (!s->progress_ns) {
 		s->progress_ns = now;
 		return;
 	}
-	if (!force && now - s->progress_ns < PROGRESS_NS)
+	if (now - s->progress_ns < PROGRESS_NS)
 		return;
 	s->progress_ns = now;
 	fs_log("%s: %s: %llu records", fs_stream_path(n, path, sizeof(path)),
@@ -383,7 +372,7 @@ int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 		rc = step(n, s);
 		if (rc)
 			return rc;
-		progress(f, s, 0);
+		progress(f, s);
 	}
 	if ((uint64_t)off >= s->out_off + s->out.len)
 		return 0;
@@ -462,13 +451,8 @@ static int spool_walk(struct fs_stream *s, uint64_t off, void *out, size_t n)
 		if (s->spooled - off < want)
 			want = (size_t)(s->spooled - off);
 		s->win.len = 0;
-		if (s->win.cap < want + 1) {
-			char *np = realloc(s->win.p, want + 1);
-			if (!np)
-				return ENOMEM;
-			s->win.p = np;
-			s->win.cap = want + 1;
-		}
+		if (schema_buf_reserve(&s->win, want))
+			return ENOMEM;
 		rc = spool_read(s, off, s->win.p, want);
 		if (rc)
 			return rc;
@@ -660,7 +644,7 @@ static int in_record(void *arg, const char *body, size_t len,
 	if (rc)
 		return rc;
 	s->records++;
-	progress(x->f, s, 0);
+	progress(x->f, s);
 	return 0;
 }
 
@@ -825,8 +809,7 @@ static int import_fn(struct store_txn *t, void *arg)
 	struct fs_stream *s = im->f->stream;
 	struct fs_node *n = im->f->node;
 	uint64_t off = s->done, total = s->spooled + s->sbuf.len;
-	char *body = NULL;
-	size_t cap = 0;
+	struct schema_buf body = {0};
 	int rc = fs_table_same(t, n->tname, strlen(n->tname), n->tid, &im->err);
 
 	/* run again from its start when the map grows */
@@ -848,23 +831,19 @@ static int import_fn(struct store_txn *t, void *arg)
 		len = (size_t)bl[0] | (size_t)bl[1] << 8 | (size_t)bl[2] << 16 |
 		      (size_t)bl[3] << 24;
 		off += 4;
-		if (len + 1 > cap) {
-			char *nb = realloc(body, len + 1);
-			if (!nb) {
-				rc = ENOMEM;
-				break;
-			}
-			body = nb;
-			cap = len + 1;
+		if (schema_buf_reserve(&body, len)) {
+			rc = ENOMEM;
+			break;
 		}
-		rc = spool_walk(s, off, body, len);
+		rc = spool_walk(s, off, body.p, len);
 		if (rc)
 			break;
 		off += len;
 		if (!r.has_key && (rc = new_key(t, im, &r)) != 0)
 			break;
 		rc = fs_record_put(n->db, t, n->tid, r.key, r.kl, 0, im->now,
-				   NULL, body, len, NULL, im->now, 0, &im->err);
+				   NULL, body.p, len, NULL, im->now, 0,
+				   &im->err);
 		if (rc == ENOSPC) {
 			schema_fail(&im->err, rc, "%s", FS_DISK_FULL);
 			break;
@@ -878,7 +857,7 @@ static int import_fn(struct store_txn *t, void *arg)
 		}
 		im->stored++;
 	}
-	free(body);
+	schema_buf_free(&body);
 	return rc;
 }
 

@@ -699,6 +699,8 @@ struct schema_buf {
 	char *p;
 	size_t len, cap;
 };
+/* Room for n more bytes and a NUL after them: ENOMEM or 0. */
+int schema_buf_reserve(struct schema_buf *b, size_t n);
 int schema_buf_add(struct schema_buf *b, const void *s, size_t n);
 void schema_buf_free(struct schema_buf *b);
 

@@ -23,6 +23,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +50,26 @@ int schema_stream_fmt(const char *name, size_t len, size_t *stemlen)
 	return -1;
 }
 
+int schema_buf_reserve(struct schema_buf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *np;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (!np)
+		return ENOMEM;
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
 int schema_buf_add(struct schema_buf *b, const void *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *np;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np)
-			return ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
+	if (schema_buf_reserve(b, n))
+		return ENOMEM;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -287,11 +295,21 @@ struct schema_in {
 	int row_started;
 };
 
-static int in_fail(struct schema_in *d, size_t line, int code, const char *msg)
+static int in_fail(struct schema_in *d, size_t line, int code, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+
+/* The first refusal of the text, "line N: why": every later call says it. */
+static int in_fail(struct schema_in *d, size_t line, int code, const char *fmt,
+		   ...)
 {
-	if (!d->rc)
-		d->rc = schema_fail(d->err, code, "line %zu: %s", line, msg);
-	return d->rc;
+	char why[sizeof(d->err->msg)];
+	va_list ap;
+	if (d->rc)
+		return d->rc;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return d->rc = schema_fail(d->err, code, "line %zu: %s", line, why);
 }
 
 /* The record object obj, begun on line: its key, then the caller. */
@@ -312,12 +330,11 @@ static int in_record(struct schema_in *d, struct json_object *obj,
 			if (errno ||
 			    (key.i == INT64_MAX &&
 			     json_object_get_uint64(v) > (uint64_t)INT64_MAX)) {
-				char m[200];
-				snprintf(m, sizeof(m),
-					 "the key attribute \"%s\" is out of "
-					 "range",
-					 d->pk);
-				return in_fail(d, line, EINVAL, m);
+				return in_fail(
+				    d, line, EINVAL,
+				    "the key attribute \"%s\" is out "
+				    "of range",
+				    d->pk);
 			}
 			kp = &key;
 		} else if (v && json_object_is_type(v, json_type_string)) {
@@ -326,12 +343,10 @@ static int in_record(struct schema_in *d, struct json_object *obj,
 			key.len = (size_t)json_object_get_string_len(v);
 			kp = &key;
 		} else {
-			char m[200];
-			snprintf(m, sizeof(m),
-				 "the key attribute \"%s\" must be an integer "
-				 "or a string",
-				 d->pk);
-			return in_fail(d, line, EINVAL, m);
+			return in_fail(d, line, EINVAL,
+				       "the key attribute \"%s\" must be an "
+				       "integer or a string",
+				       d->pk);
 		}
 	}
 	if (!text) {
@@ -372,7 +387,8 @@ static int in_object_text(struct schema_in *d, const char *text, size_t len,
 	}
 	rc = schema_parse_object(text, len, &obj, &e);
 	if (rc)
-		return in_fail(d, line, rc, e.msg[0] ? e.msg : "bad JSON");
+		return in_fail(d, line, rc, "%s",
+			       e.msg[0] ? e.msg : "bad JSON");
 	rc = in_record(d, obj, d->fmt == SCHEMA_FMT_NDJSON ? text : NULL, len,
 		       line);
 	json_object_put(obj);
@@ -604,23 +620,18 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 		}
 		for (i = 0; i < d->ncols; i++)
 			if (strcmp(d->cols[i], name) == 0) {
-				char m[400];
-				snprintf(m, sizeof(m),
-					 "the header names \"%.200s\" twice",
-					 name);
+				in_fail(d, d->row_line, EINVAL,
+					"the header names \"%.200s\" twice",
+					name);
 				free(name);
-				in_fail(d, d->row_line, EINVAL, m);
 				return;
 			}
 		d->cols[d->ncols++] = name;
 		return;
 	}
 	if (d->cell >= d->ncols) {
-		char m[200];
-		snprintf(m, sizeof(m),
-			 "a row has more cells than the header's %zu",
-			 d->ncols);
-		in_fail(d, d->row_line, EINVAL, m);
+		in_fail(d, d->row_line, EINVAL,
+			"a row has more cells than the header's %zu", d->ncols);
 		return;
 	}
 	a = declared(d, d->cols[d->cell]);
@@ -644,12 +655,9 @@ static void csv_cell_cb(void *s, size_t n, void *arg)
 	} else {
 		found = cell_json(t, n, &v);
 		if (!found && a && !a->list && a->type != SCHEMA_T_ANY) {
-			char m[400];
-			snprintf(m, sizeof(m),
-				 "column \"%.100s\": \"%.100s\" is not a %s",
-				 d->cols[d->cell], t,
-				 schema_type_name(a->type));
-			in_fail(d, d->row_line, EINVAL, m);
+			in_fail(d, d->row_line, EINVAL,
+				"column \"%.100s\": \"%.100s\" is not a %s",
+				d->cols[d->cell], t, schema_type_name(a->type));
 			return;
 		}
 	}
@@ -703,10 +711,9 @@ static void csv_row_cb(int c, void *arg)
 		return;
 	}
 	if (d->cell != d->ncols) {
-		char m[200];
-		snprintf(m, sizeof(m), "a row has %zu cells, the header %zu",
-			 d->cell, d->ncols);
-		in_fail(d, d->row_line, EINVAL, m);
+		in_fail(d, d->row_line, EINVAL,
+			"a row has %zu cells, the header %zu", d->cell,
+			d->ncols);
 		return;
 	}
 	in_record(d, d->row, NULL, 0, d->row_line);
@@ -736,7 +743,7 @@ static int csv_feed(struct schema_in *d, const char *buf, size_t len)
 		if (csv_parse(&d->csv, p, (size_t)(e - p), csv_cell_cb,
 			      csv_row_cb, d) != (size_t)(e - p)) {
 			if (!d->rc)
-				in_fail(d, d->line, EINVAL,
+				in_fail(d, d->line, EINVAL, "%s",
 					csv_strerror(csv_error(&d->csv)));
 			break;
 		}
@@ -849,7 +856,7 @@ int schema_in_end(struct schema_in *d, struct schema_err *err)
 	default:
 		if (csv_fini(&d->csv, csv_cell_cb, csv_row_cb, d) != 0 &&
 		    !d->rc)
-			in_fail(d, d->line, EINVAL,
+			in_fail(d, d->line, EINVAL, "%s",
 				csv_strerror(csv_error(&d->csv)));
 		return d->rc;
 	}
