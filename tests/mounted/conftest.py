@@ -2,6 +2,7 @@
 daemon in the foreground, drives it with real tools, and on every exit
 unmounts and checks that the daemon exited 0 with a clean log (no
 sanitizer report), so no test leaks a mount."""
+import contextlib
 import os
 import subprocess
 import threading
@@ -149,6 +150,21 @@ def mnt(tmp_path):
         else:
             subprocess.run(["fusermount3", "-u", "-z", m.path],
                            check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def tmpfs_datadir(m, size):
+    """m's data directory on a tmpfs of its own, of size ("4m"); the test
+    is skipped when one cannot be mounted.  Unmounted at the end."""
+    os.makedirs(m.datadir)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
+                        "tmpfs", m.datadir], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs: " + r.stderr)
+    try:
+        yield m
+    finally:
+        subprocess.run(["umount", m.datadir])
 
 
 @pytest.fixture

@@ -285,15 +285,10 @@ def test_disk_full_is_enospc_and_loses_nothing(tmp_path, opts):
     written in place, so its blocks are reserved before it grows; a map
     whose blocks cannot all be had (64 MiB on 4 MiB) is written with
     write(2) instead.  Either way a full disk is ENOSPC, never a crash."""
-    from conftest import Mount
+    from conftest import Mount, tmpfs_datadir
     import errno
     m = Mount(tmp_path, opts)
-    os.makedirs(m.datadir)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
-                        m.datadir], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs: " + r.stderr)
-    try:
+    with tmpfs_datadir(m, "4m"):
         m.start()
         try:
             m.sh("mkdir data/dog")
@@ -326,8 +321,6 @@ def test_disk_full_is_enospc_and_loses_nothing(tmp_path, opts):
             assert json.loads(m.read("data", "dog", "new.json"))["b"] == "small"
         finally:
             m.stop()
-    finally:
-        subprocess.run(["umount", m.datadir])
 
 
 def test_admin_check_while_mounted_changes_nothing(mnt):

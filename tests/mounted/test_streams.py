@@ -939,14 +939,9 @@ def test_a_record_over_16_mib_is_efbig(mnt):
 
 
 def test_disk_full_applies_nothing(tmp_path):
-    from conftest import Mount
+    from conftest import Mount, tmpfs_datadir
     m = Mount(tmp_path)
-    os.makedirs(m.datadir)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
-                        m.datadir], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs: " + r.stderr)
-    try:
+    with tmpfs_datadir(m, "4m"):
         m.start()
         try:
             dogs(m, {i: {"n": i} for i in range(20)})
@@ -970,8 +965,6 @@ def test_disk_full_applies_nothing(tmp_path):
             assert len(os.listdir(m.p("data", "dog"))) == 21
         finally:
             m.stop()
-    finally:
-        subprocess.run(["umount", m.datadir])
 
 
 # -- 8. other clients during an import --------------------------------------
