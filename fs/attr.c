@@ -231,13 +231,43 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		return 0;
 	}
 	case FS_ERRORS:
+		/* the ring's text from this node's start: it only grows */
+		file_attr(st, n->ino, fs_errors_end() - n->base, fs_now_ns(),
+			  fs.opts.status_public ? 0444 : 0400);
+		return 0;
 	case FS_STATS: {
 		size_t len = 0;
-		char *s = n->kind == FS_ERRORS ? fs_errors_text(&len)
-					       : fs_stats_text(&len);
+		char *s = fs_stats_text(&len);
 		free(s);
 		file_attr(st, n->ino, len, fs_now_ns(),
 			  fs.opts.status_public ? 0444 : 0400);
+		return 0;
+	}
+	case FS_CHANGES:
+	case FS_HISTORY: {
+		/* the feed's text from this node's start, which only grows;
+		 * a record's history, read as the database or table is */
+		struct store_attrs ta;
+		uint64_t size = 0;
+		rc = fs_feed_size(n, &size);
+		if (rc)
+			return rc;
+		file_attr(st, n->ino, size, n->db->feed_mtime_ns, 0444);
+		if (n->kind == FS_CHANGES) {
+			derived_attrs(st, &n->db->attrs, 0444, 0);
+		} else {
+			table_attrs(n, &ta);
+			derived_attrs(st, &ta, 0444, 0);
+		}
+		return 0;
+	}
+	case FS_HISTDIR: {
+		struct store_attrs ta;
+		if (n->db->dropped)
+			return ENOENT;
+		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
+		table_attrs(n, &ta);
+		derived_attrs(st, &ta, 0555, 0);
 		return 0;
 	}
 	case FS_SCHEMA:
@@ -396,7 +426,7 @@ double fs_attr_ttl(struct fs_node *n)
 
 double fs_entry_ttl(const struct fs_node *n)
 {
-	if (n->kind == FS_NEXT || n->kind == FS_ERRORS || n->kind == FS_STATS)
+	if (n->kind == FS_NEXT || n->kind == FS_STATS || n->kind == FS_HISTDIR)
 		return TTL_LONG; /* fixed names */
 	return node_ttl(n);
 }
@@ -690,7 +720,8 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 				goto out;
 			}
 		} else if (n->kind == FS_ERRORS || n->kind == FS_STATS ||
-			   n->kind == FS_JSCHEMA) {
+			   n->kind == FS_JSCHEMA || n->kind == FS_CHANGES ||
+			   n->kind == FS_HISTORY) {
 			rc = EACCES;
 			goto out;
 		} else {

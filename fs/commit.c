@@ -134,6 +134,11 @@ int fs_file_commit(struct fs_file *f)
 	c.now = fs_now_ns();
 	c.mtime = f->mtime_ns;
 	rc = store_write(n->db->env, fs_commit_fn, &c);
+	if (rc == ENOSPC && !c.err.msg[0] &&
+	    store_feed_yield(n->db->env, 2 * (uint64_t)c.len + 65536) == 0) {
+		/* the disk is full: the change feed's oldest lines give way */
+		rc = store_write(n->db->env, fs_commit_fn, &c);
+	}
 	if (rc)
 		return file_refused(f, rc, &c.err);
 	file_stored(f);

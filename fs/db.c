@@ -47,6 +47,8 @@ static int db_open(const char *name, int create, struct fs_db **out)
 			    fs.opts.initial_map, &db->env);
 	if (rc)
 		goto fail;
+	store_feed_set_limit(db->env, fs.opts.changes);
+	db->feed_mtime_ns = fs_now_ns();
 	rc = fs_intent_replay(db);
 	if (!rc && (rc = fs_scratch_orphans_clear(db)) != 0) {
 		/* they take room, nothing more: the next open tries again */

@@ -282,6 +282,7 @@ out:
 }
 
 struct table_op {
+	struct fs_db *db;
 	const char *name;
 	struct store_table tb;
 	int64_t now;
@@ -297,14 +298,16 @@ static int mktable_fn(struct store_txn *t, void *arg)
 	if (store_obj_get(t, 0, STORE_SCRATCH, op->name, strlen(op->name),
 			  &o) == 0)
 		return EEXIST;
-	return store_table_create(t, op->name, strlen(op->name), op->now,
-				  &op->attrs, &op->tb);
+	int rc = store_table_create(t, op->name, strlen(op->name), op->now,
+				    &op->attrs, &op->tb);
+	return rc ? rc : fs_feed_table(op->db, t, op->name, "create", NULL, 0);
 }
 
 static int rmtable_fn(struct store_txn *t, void *arg)
 {
 	struct table_op *op = arg;
-	return store_table_drop(t, op->name, strlen(op->name), op->force);
+	int rc = store_table_drop(t, op->name, strlen(op->name), op->force);
+	return rc ? rc : fs_feed_table(op->db, t, op->name, "drop", NULL, 0);
 }
 
 /* Refuse name for a database (p the root) or a table (p a database). */
@@ -361,7 +364,8 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		}
 		n->db = db;
 	} else if (p->kind == FS_DB) {
-		struct table_op op = {.name = name,
+		struct table_op op = {.db = p->db,
+				      .name = name,
 				      .now = fs_now_ns(),
 				      .attrs =
 					  creation_attrs(req, S_IFDIR, mode)};
@@ -458,7 +462,7 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	if (p->kind == FS_DB) {
-		struct table_op op = {.name = name};
+		struct table_op op = {.db = p->db, .name = name};
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;

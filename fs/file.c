@@ -135,8 +135,7 @@ out:
 static int special_load(struct fs_file *f)
 {
 	size_t len = 0;
-	char *s = f->node->kind == FS_ERRORS ? fs_errors_text(&len)
-					     : fs_stats_text(&len);
+	char *s = fs_stats_text(&len);
 	if (!s)
 		return ENOMEM;
 	f->buf = s;
@@ -268,6 +267,16 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 		if (acc != O_RDONLY)
 			rc = EACCES;
 		break;
+	case FS_CHANGES:
+	case FS_HISTORY:
+		if (n->db->dropped)
+			rc = ENOENT;
+		else if (acc != O_RDONLY)
+			rc = fs_refuse_node(EACCES, n, NULL, NULL,
+					    "the change feed is read-only: it "
+					    "tells the changes made to the "
+					    "records");
+		break;
 	case FS_JSCHEMA:
 	case FS_SCHEMA:
 		if (n->db->dropped)
@@ -299,10 +308,13 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 		rc = fs_next_text(n, &f->buf, &f->len);
 		f->cap = f->len + 1;
 		break;
-	case FS_ERRORS:
 	case FS_STATS:
 		rc = special_load(f);
 		break;
+	case FS_ERRORS:
+	case FS_CHANGES:
+	case FS_HISTORY:
+		break; /* read where they are at each read */
 	case FS_JSCHEMA:
 	case FS_SCHEMA:
 		if (f->writable && (fi->flags & O_TRUNC)) {
@@ -353,7 +365,8 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 	 * a stream's size is known only at its end */
 	fi->direct_io = n->kind == FS_ERRORS || n->kind == FS_STATS ||
 			n->kind == FS_NEXT || n->kind == FS_SCHEMA ||
-			n->kind == FS_JSCHEMA || fs_is_stream(n->kind);
+			n->kind == FS_JSCHEMA || fs_is_stream(n->kind) ||
+			n->kind == FS_CHANGES || n->kind == FS_HISTORY;
 	if (n->kind == FS_RECORD)
 		record_cache(n, f, fi, others);
 	*out = f;
@@ -485,6 +498,32 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (rc)
 			goto out;
 		fuse_reply_buf(req, sb, got);
+		return;
+	}
+	if (f->node->kind == FS_CHANGES || f->node->kind == FS_HISTORY) {
+		rc = fs_feed_read(f, size, off, &out, &got);
+		if (rc)
+			goto out;
+		fuse_reply_buf(req, out, got);
+		free(out);
+		return;
+	}
+	if (f->node->kind == FS_ERRORS) {
+		out = malloc(size ? size : 1);
+		if (!out) {
+			rc = ENOMEM;
+			goto out;
+		}
+		rc = fs_errors_read(f->node->base + (uint64_t)off, out, size,
+				    &got);
+		if (rc == ENODATA)
+			fs_refuse(".recordfs/errors",
+				  "read too late: the lines there are no "
+				  "longer kept (the last 256 are)");
+		if (rc)
+			goto out;
+		fuse_reply_buf(req, out, got);
+		free(out);
 		return;
 	}
 	if (f->node->kind == FS_SCRATCH) {
@@ -677,7 +716,9 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	/* a full disk is told at the write, which bash's > reports, not
 	 * only at a close it ignores */
 	if (n->kind == FS_RECORD &&
-	    store_env_fits(n->db->env, f->len) == ENOSPC) {
+	    store_env_fits(n->db->env, f->len) == ENOSPC &&
+	    (store_feed_yield(n->db->env, 2 * (uint64_t)f->len + 65536) != 0 ||
+	     store_env_fits(n->db->env, f->len) == ENOSPC)) {
 		f->bad = ENOSPC;
 		rc = fs_refuse_node(ENOSPC, n, NULL, NULL, FS_DISK_FULL);
 		goto out;

@@ -19,6 +19,7 @@
  *   log.c         the daemon's log and the refusals of .recordfs/errors
  *   notify.c      entry invalidations, from a thread of their own
  *   index.c       a record's index entries, kept in step with its text
+ *   feed.c        the change feed's lines; .changes and .history
  *   schema.c      a database's schema: what each table is, applying a text
  *   record.c      a record into storage, with its index entries
  *   by.c          the .by tree; mv through it
@@ -80,6 +81,9 @@ enum fs_kind {
 	FS_JSCHEMA,  /* db/<table>.schema.json */
 	FS_STREAM,   /* db/<table>.ndjson, .csv, .json */
 	FS_BYSTREAM, /* .by/attr/value.ndjson: a query's stream */
+	FS_CHANGES,  /* db/.changes, db/.changes@N: the change feed */
+	FS_HISTDIR,  /* table/.history */
+	FS_HISTORY,  /* table/.history/KEY.ndjson: a record's changes */
 };
 
 /* Local numbers (under a database's id) of the names that are not stored. */
@@ -87,6 +91,13 @@ enum fs_kind {
 #define FS_LOCAL_NEXT	 (1ull << 38) /* | tid: table/.next */
 #define FS_LOCAL_JSCHEMA (1ull << 37) /* | tid: <table>.schema.json */
 #define FS_LOCAL_STREAM	 (1ull << 36) /* | fmt << 32 | tid: streams */
+#define FS_LOCAL_CHANGES (1ull << 35) /* | u32: a .changes node */
+#define FS_LOCAL_HISTDIR (1ull << 34) /* | tid: table/.history */
+#define FS_LOCAL_HISTORY (1ull << 33) /* | u32: a record's history */
+/* Numbers of .recordfs/errors nodes after the first (FS_INO_ERRORS). */
+#define FS_INO_ERRORS_NEXT (1ull << 35) /* | u32 */
+#define FS_CHANGES_NAME	   ".changes"
+#define FS_HISTORY_NAME	   ".history"
 
 struct fs_db {
 	char *name;
@@ -110,6 +121,11 @@ struct fs_db {
 	/* directory times changed, not yet stored (dirs.c) */
 	struct fs_dirtime *dirtimes;
 	size_t ndirtimes;
+	/* feed.c: numbers for .changes and .history nodes, the node a
+	 * lookup of .changes gives while its first line is kept, and when
+	 * the last line was added */
+	uint64_t feed_gen, changes_ino;
+	int64_t feed_mtime_ns;
 	struct fs_db *next;
 };
 
@@ -164,6 +180,9 @@ struct fs_node {
 	unsigned pc_opens;
 	uint32_t pc_gen;
 	size_t pc_len;
+	/* FS_CHANGES, FS_ERRORS: where in the text that only grows (the
+	 * feed's, the refusals') this node's byte 0 is */
+	uint64_t base;
 	struct fs_node *hnext; /* hash chain */
 };
 
@@ -194,9 +213,14 @@ struct fs_file {
 	struct fs_stream *stream;   /* FS_STREAM, FS_BYSTREAM (stream.c) */
 	int stream_import;	    /* it imports (else it exports) */
 	uint64_t stream_records;    /* records done: .recordfs/stats */
-	size_t checked;		    /* bytes of buf fed to check */
-	size_t plain; /* bytes a first write gave whole, in plain JSON
-			 (file_plain), that check has not seen */
+	/* FS_CHANGES, FS_HISTORY (feed.c): the line at position feed_pos
+	 * of the text, and how far into it, when feed_valid */
+	int feed_valid;
+	uint64_t feed_pos, feed_seq;
+	size_t feed_skip;
+	size_t checked; /* bytes of buf fed to check */
+	size_t plain;	/* bytes a first write gave whole, in plain JSON
+			   (file_plain), that check has not seen */
 	struct fs_file *next, *prev; /* all open files, for unmount */
 };
 
@@ -207,6 +231,8 @@ struct fs_opts {
 	int listall;	    /* -o listall: list reachable-only names */
 	int status_public;  /* -o status=public: all read .recordfs */
 	int allow_other;    /* -o allow_other: modes are enforced */
+	uint64_t changes;   /* -o changes=SIZE: bytes each feed keeps */
+#define FS_CHANGES_DEFAULT (64u << 20)
 };
 
 struct fs {
@@ -367,7 +393,11 @@ int fs_refuse_node(int rc, const struct fs_node *n, const char *name,
 /* ENAMETOOLONG, with a line about name in p, for a name past NAME_MAX;
  * 0 for one that fits. */
 int fs_refuse_long(const struct fs_node *p, const char *name);
-char *fs_errors_text(size_t *len);
+/* .recordfs/errors: the node a lookup gives, where the ring's text ends,
+ * and its bytes from offset at (ENODATA: no longer kept). */
+struct fs_node *fs_errors_node(void);
+uint64_t fs_errors_end(void);
+int fs_errors_read(uint64_t at, char *out, size_t size, size_t *got);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fs_log_free(void);
 
@@ -389,6 +419,31 @@ int fs_index_update(struct store_txn *t, uint32_t tid,
 /* Add the number of index entries text has to *n. */
 int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
 		   size_t *n);
+
+/* feed.c: the change feed (see there for its lines) */
+int fs_feed_on(const struct fs_db *db);
+/* A line about a change, in the change's write transaction t; text is a
+ * record's canonical text.  No-ops while the feed is off. */
+int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		const uint8_t *kb, size_t kl, const char *text, size_t len);
+int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		   const uint8_t *kb, size_t kl);
+int fs_feed_rename(struct fs_db *db, struct store_txn *t, uint32_t stid,
+		   const uint8_t *skb, size_t skl, uint32_t dtid,
+		   const uint8_t *dkb, size_t dkl, const char *text,
+		   size_t len);
+/* op "create", "drop" or "schema" (with the table's schema text). */
+int fs_feed_table(struct fs_db *db, struct store_txn *t, const char *tname,
+		  const char *op, const char *schema, size_t slen);
+/* The node of DB/.changes or DB/.changes@N (ENOENT: the feed is off or
+ * no such name; ENODATA, EINVAL with a line for an N out of reach). */
+int fs_changes_lookup(struct fs_db *db, const char *name, struct fs_node **out);
+/* The node of KEY.ndjson in a table's .history, hd. */
+int fs_history_lookup(struct fs_node *hd, const char *name,
+		      struct fs_node **out);
+int fs_feed_size(struct fs_node *n, uint64_t *size);
+int fs_feed_read(struct fs_file *f, size_t size, off_t off, char **out,
+		 size_t *got);
 
 /* schema.c */
 int fs_schema_get(struct fs_db *db, struct store_txn *t, uint32_t tid,

@@ -7,6 +7,12 @@
  * in a loop cannot grow the daemon.  Callers decide what is refused and
  * why; this file only words the line (a node's path comes from names.c)
  * and keeps it.
+ *
+ * The ring read as one text only grows, as the change feed does (see
+ * feed.c): each line keeps its offset in it, and an errors node starts at
+ * one (its base), so tail -f follows it; once the ring has let the first
+ * line of the current node go, a lookup gives a new node that starts at
+ * the oldest line kept.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +26,10 @@
 #define LINE_MAX_LEN 1024
 
 static char *ring[RING_LINES];
-static size_t ring_next; /* total lines ever added */
+static uint64_t ring_off[RING_LINES]; /* where each line starts */
+static size_t ring_next;	      /* total lines ever added */
+static uint64_t ring_end;	      /* total bytes ever added */
+static uint64_t errors_ino = FS_INO_ERRORS, errors_gen;
 
 void fs_log(const char *fmt, ...)
 {
@@ -56,28 +65,55 @@ void fs_refuse(const char *path, const char *fmt, ...)
 	i = ring_next % RING_LINES;
 	free(ring[i]);
 	ring[i] = line;
+	ring_off[i] = ring_end;
+	ring_end += strlen(line);
 	ring_next++;
 }
 
-char *fs_errors_text(size_t *len)
+/* Where the oldest line kept starts, and where the text ends. */
+static uint64_t ring_first(void)
 {
-	size_t i, n = 0,
-		  first = ring_next > RING_LINES ? ring_next - RING_LINES : 0;
-	char *out;
-	for (i = first; i < ring_next; i++)
-		n += strlen(ring[i % RING_LINES]);
-	out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	n = 0;
-	for (i = first; i < ring_next; i++) {
-		size_t l = strlen(ring[i % RING_LINES]);
-		memcpy(out + n, ring[i % RING_LINES], l);
-		n += l;
+	return ring_next > RING_LINES ? ring_off[ring_next % RING_LINES] : 0;
+}
+
+uint64_t fs_errors_end(void)
+{
+	return ring_end;
+}
+
+struct fs_node *fs_errors_node(void)
+{
+	struct fs_node *n = fs_node_get(errors_ino);
+	if (n && n->base >= ring_first())
+		return n;
+	n = fs_node_new(FS_INO_ERRORS_NEXT | (++errors_gen & 0xffffffffu),
+			FS_ERRORS);
+	if (n) {
+		n->base = ring_first();
+		errors_ino = n->ino;
 	}
-	out[n] = 0;
-	*len = n;
-	return out;
+	return n;
+}
+
+int fs_errors_read(uint64_t at, char *out, size_t size, size_t *got)
+{
+	size_t i, first = ring_next > RING_LINES ? ring_next - RING_LINES : 0;
+	*got = 0;
+	if (at < ring_first())
+		return ENODATA;
+	for (i = first; i < ring_next && *got < size; i++) {
+		const char *l = ring[i % RING_LINES];
+		uint64_t off = ring_off[i % RING_LINES], len = strlen(l), take;
+		if (at >= off + len)
+			continue;
+		take = off + len - at;
+		if (take > size - *got)
+			take = size - *got;
+		memcpy(out + *got, l + (at - off), take);
+		*got += take;
+		at += take;
+	}
+	return 0;
 }
 
 void fs_log_free(void)

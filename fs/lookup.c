@@ -125,7 +125,7 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	case FS_STATUS:
 		if (strcmp(name, "errors") == 0)
-			n = fs_node_get(FS_INO_ERRORS);
+			n = fs_errors_node();
 		else if (strcmp(name, "stats") == 0)
 			n = fs_node_get(FS_INO_STATS);
 		else {
@@ -139,6 +139,16 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (p->db->dropped) {
 			rc = ENOENT;
 			goto out;
+		}
+		if (strncmp(name, FS_CHANGES_NAME,
+			    sizeof(FS_CHANGES_NAME) - 1) == 0 &&
+		    (!name[sizeof(FS_CHANGES_NAME) - 1] ||
+		     name[sizeof(FS_CHANGES_NAME) - 1] == '@')) {
+			/* reachable, never listed */
+			rc = fs_changes_lookup(p->db, name, &n);
+			if (rc)
+				goto out;
+			break;
 		}
 		if (strcmp(name, SCHEMA_FILE) == 0) {
 			struct fs_node *sn =
@@ -212,6 +222,15 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (rc)
 			goto out;
 		break;
+	case FS_HISTDIR:
+		if (p->db->dropped) {
+			rc = ENOENT;
+			goto out;
+		}
+		rc = fs_history_lookup(p, name, &n);
+		if (rc)
+			goto out;
+		break;
 	case FS_TABLE: {
 		struct fs_resolved r;
 		struct store_obj o;
@@ -229,6 +248,18 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			n = fs_special_node(p->db, p->tid, p->tname,
 					    strlen(p->tname), FS_LOCAL_NEXT,
 					    FS_NEXT);
+			break;
+		}
+		if (strcmp(name, FS_HISTORY_NAME) == 0) {
+			/* reachable, never listed; ENOENT when nothing is
+			 * kept that a history could show */
+			if (!fs_feed_on(p->db)) {
+				rc = ENOENT;
+				goto out;
+			}
+			n = fs_special_node(p->db, p->tid, p->tname,
+					    strlen(p->tname), FS_LOCAL_HISTDIR,
+					    FS_HISTDIR);
 			break;
 		}
 		rc = store_read_begin(p->db->env, &t);
@@ -288,8 +319,9 @@ out:
 		 * tables (and their .schema.json) without the kernel, nor
 		 * in a table, where a stream's import makes records */
 		e.entry_timeout =
-		    uncached || (p && (fs_is_by(p->kind) || p->kind == FS_DB ||
-				       p->kind == FS_TABLE))
+		    uncached || (p &&
+				 (fs_is_by(p->kind) || p->kind == FS_DB ||
+				  p->kind == FS_TABLE || p->kind == FS_HISTDIR))
 			? 0
 			: TTL_LONG;
 		fuse_reply_entry(req, &e);

@@ -27,6 +27,7 @@ struct cli {
 	char *json;
 	int sync_secs;
 	char *initial_map;
+	char *changes;
 	int listby;
 	int allow_other;
 	char *status;
@@ -42,6 +43,7 @@ static const struct fuse_opt cli_opts[] = {
     OPT("json=%s", json),
     OPT("sync=%d", sync_secs),
     OPT("initial_map=%s", initial_map),
+    OPT("changes=%s", changes),
     OPT("listby", listby),
     OPT("status=%s", status),
     FUSE_OPT_KEY("allow_other", 'a'),
@@ -88,6 +90,9 @@ static void usage(const char *prog)
 	    "                            0 makes every commit durable at once\n"
 	    "    -o initial_map=SIZE     starting LMDB map size, e.g. 64M\n"
 	    "                            (default 1M; it doubles when full)\n"
+	    "    -o changes=SIZE         bytes of changes each database's\n"
+	    "                            .changes keeps (default 64M; 0: no\n"
+	    "                            feed, no history)\n"
 	    "    -o listby               list each table's .by index tree\n"
 	    "                            (reachable by name either way)\n"
 	    "    -o allow_other          let other users in: the kept modes\n"
@@ -100,10 +105,17 @@ static void usage(const char *prog)
 	    prog);
 }
 
-static int parse_size(const char *s, size_t *out)
+/* A size such as 64M (K, M, G), of at least min bytes. */
+static int parse_size(const char *s, size_t min, size_t *out)
 {
 	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long v;
+	if (*s < '0' || *s > '9')
+		return EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v > (1ull << 40))
+		return EINVAL;
 	switch (*end) {
 	case 'k':
 	case 'K':
@@ -123,7 +135,7 @@ static int parse_size(const char *s, size_t *out)
 	default:
 		break;
 	}
-	if (*end || v < (1u << 20))
+	if (*end || v < min)
 		return EINVAL;
 	*out = (size_t)v;
 	return 0;
@@ -244,11 +256,24 @@ int fs_main(int argc, char *argv[])
 	    fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
 		goto out1;
 	if (cli.initial_map &&
-	    parse_size(cli.initial_map, &fs.opts.initial_map)) {
+	    parse_size(cli.initial_map, 1u << 20, &fs.opts.initial_map)) {
 		fprintf(stderr,
 			"recordfs: initial_map=%s: use a size of 1M or more\n",
 			cli.initial_map);
 		goto out1;
+	}
+	{
+		size_t ch = FS_CHANGES_DEFAULT;
+		if (cli.changes && strcmp(cli.changes, "0") == 0)
+			ch = 0;
+		else if (cli.changes && parse_size(cli.changes, 4096, &ch)) {
+			fprintf(stderr,
+				"recordfs: changes=%s: use 0 (no feed) or a "
+				"size of 4K or more, such as 64M\n",
+				cli.changes);
+			goto out1;
+		}
+		fs.opts.changes = ch;
 	}
 	fs.uid = getuid();
 	fs.gid = getgid();
@@ -334,6 +359,7 @@ out0:
 	free(cli.datadir);
 	free(cli.json);
 	free(cli.initial_map);
+	free(cli.changes);
 	free(cli.status);
 	return ret;
 }

@@ -90,6 +90,25 @@ const char *fs_node_path(const struct fs_node *n, const char *name)
 		snprintf(path, sizeof(path), "%s/%s.%s", n->db->name, n->tname,
 			 fs_fmt_ext((int)((n->ino >> 32) & 3)));
 		return path;
+	case FS_CHANGES:
+		snprintf(path, sizeof(path), "%s/%s", n->db->name,
+			 FS_CHANGES_NAME);
+		return path;
+	case FS_HISTDIR:
+		snprintf(path, sizeof(path), "%s/%s/%s%s%s", n->db->name,
+			 n->tname, FS_HISTORY_NAME, name ? "/" : "",
+			 name ? name : "");
+		return path;
+	case FS_HISTORY: {
+		char rn[SCHEMA_NAME_MAX + 1];
+		size_t rl = fs_record_name(n->key, n->keylen, rn);
+		/* KEY.json's stem, as KEY.ndjson */
+		if (rl > 5)
+			rl -= 5;
+		snprintf(path, sizeof(path), "%s/%s/%s/%.*s.ndjson",
+			 n->db->name, n->tname, FS_HISTORY_NAME, (int)rl, rn);
+		return path;
+	}
 	case FS_BYSTREAM: {
 		/* the format is the query's 'F' item (by.c) */
 		size_t at = 0;
@@ -150,6 +169,13 @@ int fs_resolve(struct store_txn *t, const struct fs_node *tn, const char *name,
 	r->long_form = 0;
 	if (tn->kind == FS_DB) {
 		/* beside the tables, every file is a scratch file */
+		if (strncmp(name, FS_CHANGES_NAME,
+			    sizeof(FS_CHANGES_NAME) - 1) == 0 &&
+		    (!name[sizeof(FS_CHANGES_NAME) - 1] ||
+		     name[sizeof(FS_CHANGES_NAME) - 1] == '@'))
+			return schema_fail(err, EPERM,
+					   "the name is the database's change "
+					   "feed");
 		if (fs_jschema_stem(name))
 			return schema_fail(err, EPERM,
 					   "names ending in .schema.json are "
@@ -170,7 +196,8 @@ int fs_resolve(struct store_txn *t, const struct fs_node *tn, const char *name,
 		r->keylen = len;
 		return 0;
 	}
-	if (strcmp(name, ".by") == 0 || strcmp(name, ".next") == 0)
+	if (strcmp(name, ".by") == 0 || strcmp(name, ".next") == 0 ||
+	    strcmp(name, FS_HISTORY_NAME) == 0)
 		return schema_fail(err, EPERM,
 				   "the name is reserved by the table");
 	rc = schema_name_to_key(name, len, &k, buf, sizeof(buf), err);

@@ -90,7 +90,7 @@ void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (n->kind != FS_ROOT && n->kind != FS_STATUS && n->kind != FS_DB &&
 	    n->kind != FS_TABLE && n->kind != FS_BY && n->kind != FS_BYATTR &&
-	    n->kind != FS_BYVAL) {
+	    n->kind != FS_BYVAL && n->kind != FS_HISTDIR) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -493,6 +493,8 @@ void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (pos->phase < 3)
 			rc = list_by(&fl, n);
 		break;
+	case FS_HISTDIR:
+		break; /* each record's history is reachable, never listed */
 	default:
 		rc = ENOTDIR;
 	}

@@ -154,6 +154,8 @@ int fs_record_store(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		    fs_index_record(t, tid, ts, kb, kl, r->o.data, r->o.len, 0);
 	if (!rc && !r->had)
 		rc = fs_alias_sync(t, tid, kb, kl, 1);
+	if (!rc)
+		rc = fs_feed_put(db, t, tid, kb, kl, r->o.data, r->o.len);
 	return rc;
 }
 
@@ -190,6 +192,8 @@ int fs_record_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		rc = store_obj_del(t, tid, STORE_RECORD, kb, kl);
 	if (!rc)
 		rc = fs_alias_sync(t, tid, kb, kl, 0);
+	if (!rc)
+		rc = fs_feed_delete(db, t, tid, kb, kl);
 	return rc;
 }
 

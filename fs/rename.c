@@ -322,6 +322,10 @@ static int rename_fn(struct store_txn *t, void *arg)
 					     r->d.keylen, text, tl, 0);
 		if (!rc)
 			rc = fs_alias_sync(t, dtid, r->d.key, r->d.keylen, 1);
+		if (!rc)
+			rc = fs_feed_rename(r->dp->db, t, stid, r->s.key,
+					    r->s.keylen, dtid, r->d.key,
+					    r->d.keylen, text, tl);
 		free(text);
 		goto out;
 	}
@@ -371,6 +375,9 @@ static int rename_fn(struct store_txn *t, void *arg)
 					   r->s.keylen);
 		if (!rc)
 			rc = fs_alias_sync(t, stid, r->s.key, r->s.keylen, 0);
+		if (!rc) /* the record is gone from its table */
+			rc = fs_feed_delete(r->sp->db, t, stid, r->s.key,
+					    r->s.keylen);
 		goto out;
 	}
 	/* scratch to scratch */

@@ -638,6 +638,9 @@ static int declare(struct apply *ap, struct store_txn *t,
 			rc = store_obj_put(t, tb->tid, STORE_RECORD, r->key,
 					   r->keylen, &o);
 			if (!rc)
+				rc = fs_feed_put(ap->db, t, tb->tid, r->key,
+						 r->keylen, out, ol);
+			if (!rc)
 				ap->rewritten++;
 			if (!rc && ap->ninos == ap->capinos) {
 				size_t nc = ap->capinos ? ap->capinos * 2 : 64;
@@ -761,6 +764,9 @@ static int apply_fn(struct store_txn *t, void *arg)
 			if (!rc)
 				rc =
 				    store_table_schema_put(t, tb.tid, blob, bl);
+			if (!rc)
+				rc = fs_feed_table(ap->db, t, b->table,
+						   "schema", blob, bl);
 			ap->created++;
 		} else if (!rc) {
 			rc = store_table_schema_get(t, tb.tid, &old, &oldlen);
@@ -771,6 +777,9 @@ static int apply_fn(struct store_txn *t, void *arg)
 				rc = 0; /* dynamic, and stays so */
 			} else if (rc == 0 || rc == ENOENT) {
 				rc = fs_schema_get(ap->db, t, tb.tid, &from);
+				if (!rc)
+					rc = fs_feed_table(ap->db, t, b->table,
+							   "schema", blob, bl);
 				if (!rc)
 					rc = declare(ap, t, &tb, from, b, blob,
 						     bl);

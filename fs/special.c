@@ -124,9 +124,27 @@ char *fs_stats_text(size_t *len)
 		uint64_t map, used;
 		if (db->dropped)
 			continue;
+		struct store_feed_state fst;
+		struct store_txn *t;
 		store_env_usage(db->env, &map, &used);
 		fprintf(f, "db %s map_bytes %llu used_bytes %llu\n", db->name,
 			(unsigned long long)map, (unsigned long long)used);
+		/* the change feed: what it keeps, against its limit */
+		if (store_read_begin(db->env, &t) == 0) {
+			if (store_feed_state(t, &fst) == 0)
+				fprintf(f,
+					"db %s changes_bytes %llu "
+					"changes_limit %llu changes_lines "
+					"%llu first_seq %llu last_seq %llu\n",
+					db->name, (unsigned long long)fst.bytes,
+					(unsigned long long)store_feed_limit(
+					    db->env),
+					(unsigned long long)(fst.next_seq -
+							     fst.first_seq),
+					(unsigned long long)fst.first_seq,
+					(unsigned long long)fst.next_seq - 1);
+			store_txn_abort(t);
+		}
 	}
 	pthread_mutex_unlock(&fs.db_lock);
 	/* long imports and exports show how far they are */

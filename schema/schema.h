@@ -703,6 +703,10 @@ struct schema_buf {
 int schema_buf_reserve(struct schema_buf *b, size_t n);
 int schema_buf_add(struct schema_buf *b, const void *s, size_t n);
 void schema_buf_free(struct schema_buf *b);
+/* Add s (len bytes, UTF-8; NUL and control characters escaped) as a JSON
+ * string literal; a key as its JSON value.  ENOMEM or 0. */
+int schema_buf_json_str(struct schema_buf *b, const char *s, size_t len);
+int schema_buf_key(struct schema_buf *b, const struct schema_key *k);
 
 /*
  * Call fn with the name of each top-level attribute of a canonical text,

@@ -82,6 +82,52 @@ void schema_buf_free(struct schema_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int schema_buf_json_str(struct schema_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+	char *o;
+	/* at most 6 bytes an input byte, and the quotes */
+	if (schema_buf_reserve(b, len * 6 + 2))
+		return ENOMEM;
+	o = b->p + b->len;
+	*o++ = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (c == '\t') {
+			*o++ = '\\';
+			*o++ = 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+int schema_buf_key(struct schema_buf *b, const struct schema_key *k)
+{
+	char num[24];
+	int n;
+	if (k->type == SCHEMA_KEY_STR)
+		return schema_buf_json_str(b, k->s, k->len);
+	n = snprintf(num, sizeof(num), "%lld", (long long)k->i);
+	return schema_buf_add(b, num, (size_t)n);
+}
+
 /* ---- making a stream ------------------------------------------------- */
 
 int schema_text_names(const char *text, size_t len,

@@ -127,7 +127,11 @@ again:
 	    (rc = mdb_dbi_open(t.txn, "index", dbflags | MDB_DUPSORT,
 			       &e->index)) ||
 	    (rc = mdb_dbi_open(t.txn, "attrs", dbflags, &e->attrs)) ||
-	    (rc = mdb_dbi_open(t.txn, "schemas", dbflags, &e->schemas))) {
+	    (rc = mdb_dbi_open(t.txn, "schemas", dbflags, &e->schemas)) ||
+	    (rc = mdb_dbi_open(t.txn, "feed", dbflags, &e->feed)) ||
+	    (rc = mdb_dbi_open(t.txn, "history",
+			       dbflags | MDB_DUPSORT | MDB_DUPFIXED,
+			       &e->history))) {
 		mdb_txn_abort(t.txn);
 		rc = store_errno(NULL, rc);
 		goto fail;
@@ -295,6 +299,8 @@ int store_env_fits(struct store_env *env, size_t len)
 	size_t need = len + 16 * (size_t)env->psize, used, room;
 	struct store_txn *t;
 
+	if (env->feed_limit)
+		need += len + 1024; /* the change's line in the feed */
 	mdb_env_info(env->env, &info);
 	used = ((size_t)info.me_last_pgno + 1) * env->psize;
 	room = used < env->mapsize ? env->mapsize - used : 0;

@@ -20,6 +20,10 @@
  *            index entries (a reader asks the index whether any is left)
  *   schemas  [tid u32 BE] -> the table's declared schema (opaque bytes;
  *            a table without one is dynamic)
+ *   feed     [seq u64 BE] -> a change's line, where it starts in the feed,
+ *            and the records it is about (feed.c)
+ *   history  [tid u32 BE][key bytes] -> seq u64 BE (MDB_DUPSORT): the
+ *            lines about each record
  *
  * Every function returns 0 or a positive errno.  LMDB's own codes are read
  * in one place (errno.c: store_errno); MDB_MAP_FULL grows the map and retries
@@ -463,6 +467,82 @@ int store_icursor_seek(struct store_icursor *c, const void *pos, size_t len);
 int store_icursor_next(struct store_icursor *c, const void **entry,
 		       size_t *len);
 void store_icursor_close(struct store_icursor *c);
+
+/* ---- the change feed ------------------------------------------------ */
+
+/*
+ * A database's changes, one line each, numbered from 1 in commit order
+ * (seq) and added in the write transaction of the change they tell, so
+ * that a line is there exactly when its change is.  Storage keeps the
+ * line's bytes as given (the layer above makes them) and where each
+ * starts in the feed read as one text that only grows (its offset: the
+ * bytes of every line before it, kept ones or not), and indexes the line
+ * under each record it names (refs): a record's history.  Lines go,
+ * oldest first, while the feed holds more than its limit in bytes (a
+ * line's bytes, its offset and refs, and its history entries); the
+ * newest stays whatever its size.  With a limit of 0 no line is added.
+ */
+#define STORE_FEED_TRIM_MAX 8 /* oldest lines one add drops at most */
+
+struct store_feed_ref {
+	uint32_t tid;
+	const void *key;
+	size_t keylen;
+};
+
+struct store_feed_state {
+	uint64_t first_seq, next_seq; /* first kept; the next to add (first
+					 == next: none kept) */
+	uint64_t first_off, end_off;  /* where they start: the first kept
+					 line, and past the last line */
+	uint64_t bytes;		      /* what the kept lines hold */
+};
+
+/* The limit, set at each open (not stored). */
+void store_feed_set_limit(struct store_env *env, uint64_t bytes);
+uint64_t store_feed_limit(struct store_env *env);
+
+/* The number the next line gets (for a line that shows its own). */
+int store_feed_next(struct store_txn *txn, uint64_t *seq);
+
+/*
+ * Add a line numbered seq, which must be store_feed_next's (EINVAL if
+ * not), about the records refs names (write txn), dropping the oldest
+ * lines past the limit (at most STORE_FEED_TRIM_MAX).  A no-op when the
+ * limit is 0.
+ */
+int store_feed_add(struct store_txn *txn, uint64_t seq, const void *line,
+		   size_t len, const struct store_feed_ref *refs, size_t nrefs);
+
+int store_feed_state(struct store_txn *txn, struct store_feed_state *out);
+
+/* Line seq: its offset, and its bytes in txn memory.  ENOENT if not
+ * kept. */
+int store_feed_get(struct store_txn *txn, uint64_t seq, uint64_t *off,
+		   const void **line, size_t *len);
+
+/* The kept line that holds the byte at offset off.  ENOENT when off is
+ * before the first kept line or past the last. */
+int store_feed_find(struct store_txn *txn, uint64_t off, uint64_t *seq);
+
+/* The first line after seq after in the history of record key of table
+ * tid.  ENOENT past its last. */
+int store_history_next(struct store_txn *txn, uint32_t tid, const void *key,
+		       size_t keylen, uint64_t after, uint64_t *seq);
+
+/* Prove that the lines follow one another without a gap, that each is in
+ * the history of each record it names and the history holds nothing
+ * else, and that the bytes counted are the bytes kept.  0, or EIO with a
+ * message in msg. */
+int store_feed_check(struct store_txn *txn, char *msg, size_t msglen);
+
+/*
+ * The disk is full: drop the oldest lines, about bytes of them (all there
+ * are, if fewer), in a commit of their own, so that a change that did not
+ * fit may (the feed gives way to the records).  0 when any went, ENOENT
+ * when the feed keeps none, else store_write's error.
+ */
+int store_feed_yield(struct store_env *env, uint64_t bytes);
 
 /* ---- checking ---------------------------------------------------------- */
 

@@ -41,6 +41,7 @@
  *   env.c     opening, closing, syncing and removing an environment;
  *             whether a record may still fit
  *   index.c   index entries, attributes, index cursors, the index check
+ *   feed.c    the change feed and the history index
  */
 #ifndef RECORDFS_STORE_I_H
 #define RECORDFS_STORE_I_H
@@ -56,6 +57,8 @@ struct store_env {
 	MDB_env *env;
 	char *dir;
 	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
+	MDB_dbi feed, history; /* feed.c */
+	uint64_t feed_limit;   /* bytes the feed keeps; 0: no new line */
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
