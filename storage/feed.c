@@ -40,6 +40,7 @@ struct feed_meta {
 void store_feed_set_limit(struct store_env *env, uint64_t bytes)
 {
 	env->feed_limit = bytes;
+	env->feed_near = 1; /* until an add says how full it is */
 }
 
 uint64_t store_feed_limit(struct store_env *env)
@@ -288,6 +289,9 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 		m.bytes -= cost;
 		trimmed++;
 	}
+	/* from an eighth below the limit, a change may drop old lines */
+	t->env->feed_near =
+	    m.bytes + (t->env->feed_limit >> 3) >= t->env->feed_limit;
 	return meta_put(t, &m);
 }
 

@@ -30,7 +30,7 @@ int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 		/* its feed line (the text again, and a header), the line's
 		 * history entry, and the oldest lines it may drop */
 		len += len + 1024;
-		entries += 2 + 2 * STORE_FEED_TRIM_MAX;
+		entries += 2 + (env->feed_near ? 2 * STORE_FEED_TRIM_MAX : 0);
 	}
 	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
 	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)

@@ -248,6 +248,41 @@ def read_back(m):
     return seen
 
 
+def feed_agrees(m, seen):
+    """The change feed says what the records say: for each record name,
+    the last line of its history (TABLE/.history/KEY.ndjson) puts it, or
+    renames a record onto it, with the body read back; for each record
+    name that holds none, its last line deletes it or renames it away (or
+    it has none: it never was, or the feed let its lines go).  So no
+    change lacks its line, and no line its change."""
+    checked = 0
+    for t in TABLES:
+        for w in range(WRITERS):
+            for i in range(KEYS):
+                k = w * 1000 + i
+                n = "%s/%d.json" % (t, k)
+                hist = m.read(DB, t, ".history", "%d.ndjson" % k).splitlines()
+                st = seen.get(n)
+                if not hist:
+                    assert st is None, (n, st)
+                    continue
+                last = json.loads(hist[-1])
+                here = last["table"] == t and last["key"] == k
+                if st is not None:
+                    assert here and last["op"] in ("put", "rename"), \
+                        (n, st, last)
+                    body = {a: v for a, v in last["record"].items()
+                            if a != "id" and a not in TIMES}
+                    assert list(body.items()) == list(st["body"].items()), \
+                        (n, st, last)
+                else:
+                    assert (here and last["op"] == "delete") or (
+                        last["op"] == "rename" and
+                        last["from"] == {"table": t, "key": k}), (n, last)
+                checked += 1
+    return checked
+
+
 def same(expected, seen, prefix_ok=False):
     """Records compare by their parsed attributes, in order, all but the key
     (the file name gives it, and read_back checked it) and the two times:
@@ -400,11 +435,12 @@ def test_kill9_storm(mnt, tmp_path):
                                and st["body"]["color"] == c)
                 assert listed == holds, "%s/.by/color/%s\n%s" % (t, c, why([]))
         mnt.check()            # the indexes, with the slot stored
+        feed_checked = feed_agrees(mnt, seen)
         print("round %d (%s): killed after %.2f s%s; %d operations "
               "acknowledged (%s); %d in flight (%s; %d done, %d not); "
               "%d names checked, %d either way; %d records, %d scratch "
               "files; remounted (%s): %d changes stored from the intent "
-              "slot" % (
+              "slot; %d histories agree" % (
                   r, " ".join(opts) or "default", run,
                   ", closes only" if closes_only(t_kill) else "", n_acked,
                   " ".join("%s %d" % kv for kv in sorted(ops.items())),
@@ -412,7 +448,7 @@ def test_kill9_storm(mnt, tmp_path):
                   outcome["done"], outcome["not done"], checked,
                   len(either), sum("body" in s for s in seen.values()),
                   sum("raw" in s for s in seen.values()),
-                  " ".join(mounted) or "default", stored))
+                  " ".join(mounted) or "default", stored, feed_checked))
         assert n_acked >= MIN_ACKED, "round %d: only %d operations " \
             "acknowledged" % (r, n_acked)
         kinds |= set(ops)

@@ -724,6 +724,167 @@ static void test_attrs(struct store_env **envp, uint32_t tid)
 	store_txn_abort(t);
 }
 
+/* ---- the change feed ---- */
+
+struct line_args {
+	uint32_t tid;
+	const char *key; /* NULL: a line about no record */
+	const char *key2;
+	size_t len;   /* of the line made */
+	uint64_t seq; /* the line's number */
+};
+
+static int add_line(struct store_txn *t, void *arg)
+{
+	struct line_args *a = arg;
+	struct store_feed_ref refs[2] = {
+	    {a->tid, a->key, a->key ? strlen(a->key) : 0},
+	    {a->tid, a->key2, a->key2 ? strlen(a->key2) : 0}};
+	char line[4096];
+	int rc = store_feed_next(t, &a->seq);
+	size_t n;
+	if (rc)
+		return rc;
+	n = (size_t)snprintf(line, sizeof(line), "{\"seq\":%llu,\"k\":\"%s\"",
+			     (unsigned long long)a->seq, a->key ? a->key : "");
+	while (n < a->len - 2)
+		line[n++] = ' ';
+	line[n++] = '}';
+	line[n++] = '\n';
+	return store_feed_add(t, a->seq, line, n, refs,
+			      !a->key	? 0
+			      : a->key2 ? 2
+					: 1);
+}
+
+static int add_wrong_seq(struct store_txn *t, void *arg)
+{
+	uint64_t seq;
+	int rc = store_feed_next(t, &seq);
+	return rc ? rc : store_feed_add(t, seq + 1, "x\n", 2, NULL, 0);
+}
+
+static int line_check(struct store_env *env, char *msg)
+{
+	struct store_txn *t;
+	int rc = store_read_begin(env, &t);
+	if (!rc) {
+		rc = store_feed_check(t, msg, 256);
+		store_txn_abort(t);
+	}
+	return rc;
+}
+
+static void test_feed(void)
+{
+	char fdir[] = "/tmp/recordfs-test-feed-XXXXXX", msg[256] = "";
+	struct store_env *env;
+	struct store_txn *t;
+	struct store_feed_state s;
+	struct line_args a = {.tid = 3, .len = 100};
+	const void *line;
+	size_t len;
+	uint64_t off, seq, prev, n;
+	int i;
+
+	CHECK(mkdtemp(fdir) != NULL);
+	CHECK(store_env_open(fdir, STORE_OPEN_CREATE, 1 << 20, &env) == 0);
+	/* off: nothing is kept */
+	store_feed_set_limit(env, 0);
+	a.key = "a";
+	CHECK(store_write(env, add_line, &a) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.next_seq == 1 && s.first_seq == 1 && s.end_off == 0);
+	store_txn_abort(t);
+	/* on: lines numbered from 1, at offsets that add up */
+	store_feed_set_limit(env, 10000);
+	for (i = 0; i < 20; i++) {
+		a.key = i % 2 ? "odd" : "even";
+		a.key2 = i == 5 ? "five" : NULL;
+		CHECK(store_write(env, add_line, &a) == 0);
+		CHECK(a.seq == (uint64_t)i + 1);
+	}
+	CHECK(store_write(env, add_wrong_seq, NULL) == EINVAL);
+	CHECK(line_check(env, msg) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.first_seq == 1 && s.next_seq == 21);
+	CHECK(s.first_off == 0 && s.end_off == 2000);
+	CHECK(store_feed_get(t, 7, &off, &line, &len) == 0);
+	CHECK(off == 600 && len == 100 && memcmp(line, "{\"seq\":7,", 9) == 0);
+	CHECK(store_feed_get(t, 21, &off, &line, &len) == ENOENT);
+	CHECK(store_feed_find(t, 0, &seq) == 0 && seq == 1);
+	CHECK(store_feed_find(t, 699, &seq) == 0 && seq == 7);
+	CHECK(store_feed_find(t, 700, &seq) == 0 && seq == 8);
+	CHECK(store_feed_find(t, 1999, &seq) == 0 && seq == 20);
+	CHECK(store_feed_find(t, 2000, &seq) == ENOENT);
+	/* a record's history: its lines only, in order */
+	n = 0;
+	prev = 0;
+	while (store_history_next(t, 3, "odd", 3, prev, &seq) == 0) {
+		CHECK(seq % 2 == 0 && seq > prev);
+		prev = seq;
+		n++;
+	}
+	CHECK(n == 10);
+	CHECK(store_history_next(t, 3, "five", 4, 0, &seq) == 0 && seq == 6);
+	CHECK(store_history_next(t, 3, "five", 4, 6, &seq) == ENOENT);
+	CHECK(store_history_next(t, 4, "odd", 3, 0, &seq) == ENOENT);
+	CHECK(store_history_next(t, 3, "od", 2, 0, &seq) == ENOENT);
+	store_txn_abort(t);
+	/* past the limit the oldest go, with their history entries */
+	for (i = 0; i < 200; i++) {
+		a.key = "many";
+		a.key2 = NULL;
+		CHECK(store_write(env, add_line, &a) == 0);
+	}
+	CHECK(line_check(env, msg) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.next_seq == 221 && s.end_off == 22000);
+	CHECK(s.bytes <= 10000 && s.bytes > 9000);
+	CHECK(s.first_off == (s.first_seq - 1) * 100);
+	CHECK(store_feed_get(t, s.first_seq - 1, &off, &line, &len) == ENOENT);
+	CHECK(store_feed_find(t, s.first_off - 1, &seq) == ENOENT);
+	CHECK(store_history_next(t, 3, "odd", 3, 0, &seq) == ENOENT);
+	CHECK(store_history_next(t, 3, "many", 4, 0, &seq) == 0 &&
+	      seq == s.first_seq);
+	store_txn_abort(t);
+	/* one line longer than the limit stays, alone, and the next ones
+	 * push it out */
+	a.len = 3000;
+	store_feed_set_limit(env, 2000);
+	for (i = 0; i < 40; i++)
+		CHECK(store_write(env, add_line, &a) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.first_seq == s.next_seq - 1 && s.next_seq == 261);
+	store_txn_abort(t);
+	CHECK(line_check(env, msg) == 0);
+	/* a full disk: the feed gives way, all of it if need be */
+	CHECK(store_feed_yield(env, UINT64_MAX) == 0);
+	CHECK(store_feed_yield(env, 1) == ENOENT);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.first_seq == 261 && s.next_seq == 261 && s.bytes == 0);
+	CHECK(s.first_off == s.end_off);
+	store_txn_abort(t);
+	CHECK(line_check(env, msg) == 0);
+	/* numbers go on across a reopen */
+	store_env_close(env);
+	CHECK(store_env_open(fdir, 0, 0, &env) == 0);
+	store_feed_set_limit(env, 1 << 20);
+	a.len = 100;
+	CHECK(store_write(env, add_line, &a) == 0 && a.seq == 261);
+	CHECK(line_check(env, msg) == 0);
+	if (msg[0])
+		printf("feed check: %s\n", msg);
+	store_env_close(env);
+	CHECK(store_env_remove(fdir) == 0);
+	rmdir(fdir);
+}
+
 int main(void)
 {
 	struct store_env *env;
@@ -859,6 +1020,7 @@ int main(void)
 
 	/* modes, owners, times; and the older form still reads */
 	test_attrs(&env, tb.tid);
+	test_feed();
 
 	/* reopen: ids, tables, inode numbers persist */
 	store_env_close(env);
