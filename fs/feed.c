@@ -41,6 +41,26 @@ int fs_feed_on(const struct fs_db *db)
 	return db->env && !db->dropped && store_feed_limit(db->env) > 0;
 }
 
+int fs_feeds_over(void)
+{
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next)
+		if (fs_feed_on(db) && store_feed_over(db->env))
+			return 1;
+	return 0;
+}
+
+/* Lines one trim between requests drops at most (some milliseconds). */
+#define FEED_TRIM_STEP 16384
+
+void fs_feeds_trim(void)
+{
+	struct fs_db *db;
+	for (db = fs.dbs; db; db = db->next)
+		if (fs_feed_on(db) && store_feed_over(db->env))
+			store_feed_trim(db->env, FEED_TRIM_STEP);
+}
+
 /* The name of table tid, in t's memory. */
 static int table_name(struct store_txn *t, uint32_t tid, const char **name,
 		      size_t *len)

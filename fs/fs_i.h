@@ -422,6 +422,10 @@ int fs_index_count(const struct schema_table *ts, const char *text, size_t len,
 
 /* feed.c: the change feed (see there for its lines) */
 int fs_feed_on(const struct fs_db *db);
+/* Whether a feed may hold more than its limit; take each back to it,
+ * some lines at a time, in commits of their own (between requests). */
+int fs_feeds_over(void);
+void fs_feeds_trim(void);
 /* A line about a change, in the change's write transaction t; text is a
  * record's canonical text.  No-ops while the feed is off. */
 int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,

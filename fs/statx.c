@@ -132,7 +132,9 @@ static void do_statx(struct fuse_session *se, const struct in_header *in)
  * more than batching saves.
  */
 #define IDLE_COMMIT_NS 1000000
-#define DIR_TIMES_S    1 /* directory times are stored this often */
+#define DIR_TIMES_S                                                            \
+	1 /* directory times are stored, and the change                        \
+	   * feeds trimmed to their limits, this often */
 
 static volatile sig_atomic_t batch_due;
 
@@ -187,9 +189,11 @@ int fs_session_loop(struct fuse_session *se)
 			if (!fs.crash_after_answer) {
 				fs_batches_commit();
 				fs_dir_times_store(0);
+				fs_feeds_trim();
 			}
 			soon = fs_open_waits_run(NULL);
-			slow = !fs.crash_after_answer && fs_dir_times_pending();
+			slow = !fs.crash_after_answer &&
+			       (fs_dir_times_pending() || fs_feeds_over());
 		}
 		soon = soon || (!fs.crash_after_answer && fs_batches_open());
 		if (!armed && (soon || slow))
@@ -210,8 +214,8 @@ int fs_session_loop(struct fuse_session *se)
 		/* an open that began to wait needs the timer soon; a
 		 * directory time to store, within a second */
 		soon = soon || fs_open_waits();
-		slow =
-		    slow || (!fs.crash_after_answer && fs_dir_times_pending());
+		slow = slow || (!fs.crash_after_answer &&
+				(fs_dir_times_pending() || fs_feeds_over()));
 		if (armed && soon && !fs_batches_open() && slow) {
 			/* a slow timer runs: make it soon */
 			armed =

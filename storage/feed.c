@@ -33,15 +33,12 @@
 
 #define FEED_META "feed"
 
+/* What the feed may hold past its limit before a change drops lines. */
+#define FEED_SLACK(limit) ((limit) >> 3)
+
 struct feed_meta {
 	uint64_t next_seq, end_off, bytes;
 };
-
-void store_feed_set_limit(struct store_env *env, uint64_t bytes)
-{
-	env->feed_limit = bytes;
-	env->feed_near = 1; /* until an add says how full it is */
-}
 
 uint64_t store_feed_limit(struct store_env *env)
 {
@@ -75,6 +72,29 @@ static int meta_put(struct store_txn *t, const struct feed_meta *m)
 	MDB_val k = {sizeof(FEED_META) - 1, (void *)FEED_META},
 		d = {sizeof(v), v};
 	return store_errno(t, mdb_put(t->txn, t->env->meta, &k, &d, 0));
+}
+
+/* What the feed holds against its limit, for the next change. */
+static void note_fill(struct store_env *env, uint64_t bytes)
+{
+	env->feed_over = bytes > env->feed_limit;
+	/* within a sixteenth of the slack's end, a change may drop lines */
+	env->feed_near = bytes + (env->feed_limit >> 4) >=
+			 env->feed_limit + FEED_SLACK(env->feed_limit);
+}
+
+void store_feed_set_limit(struct store_env *env, uint64_t bytes)
+{
+	struct store_txn *t;
+	struct feed_meta m = {1, 0, 0};
+	env->feed_limit = bytes;
+	/* unknown: as full as may be */
+	env->feed_over = env->feed_near = 1;
+	if (store_read_begin(env, &t) == 0) {
+		if (meta_get(t, &m) == 0)
+			note_fill(env, m.bytes);
+		store_txn_abort(t);
+	}
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -160,51 +180,75 @@ static int hist_key(uint8_t *hk, uint32_t tid, const void *key, size_t kl,
 	return 0;
 }
 
-/* Drop the oldest line and its history entries; *cost is what it held. */
-static int trim_one(struct store_txn *t, uint64_t *cost)
+/*
+ * Drop the oldest lines and their history entries, one cursor walking
+ * from the first: at most max lines, until want bytes went, and never
+ * more than limit bytes (the lines older than one just added).  *freed
+ * is what went.
+ */
+static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
+		      uint64_t limit, uint64_t *freed)
 {
-	MDB_cursor *c;
+	MDB_cursor *c, *h;
 	MDB_val k, d;
-	struct feed_val v;
-	const uint8_t *p;
-	size_t refkeys = 0;
-	uint8_t sk[8];
-	unsigned i;
-	int rc = mdb_cursor_open(t->txn, t->env->feed, &c);
+	unsigned n = 0;
+	int rc = mdb_cursor_open(t->txn, t->env->feed, &c), lr;
+	*freed = 0;
 	if (rc)
 		return store_errno(t, rc);
-	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	rc = mdb_cursor_open(t->txn, t->env->history, &h);
 	if (rc) {
 		mdb_cursor_close(c);
 		return store_errno(t, rc);
 	}
-	if (k.mv_size != 8 || val_parse(&d, &v)) {
-		mdb_cursor_close(c);
-		return EIO;
-	}
-	memcpy(sk, k.mv_data, 8);
-	for (i = 0, p = v.refs; i < v.nrefs; i++) {
-		uint8_t hk[4 + STORE_KEY_MAX];
-		const uint8_t *key;
+	/* the first line again after each delete (LMDB leaves a cursor
+	 * unset once its database is empty) */
+	for (lr = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	     lr == 0 && n < max && *freed < want;
+	     lr = mdb_cursor_get(c, &k, &d, MDB_FIRST), n++) {
+		struct feed_val v;
+		const uint8_t *p, *key;
+		size_t refkeys = 0, kl;
+		uint64_t cost;
 		uint32_t tid;
-		size_t kl;
-		MDB_val hkv, hd = {8, sk};
-		p = ref_next(p, &tid, &key, &kl);
-		refkeys += kl + 4;
-		rc = hist_key(hk, tid, key, kl, &hkv);
-		if (!rc) {
-			rc = mdb_del(t->txn, t->env->history, &hkv, &hd);
-			rc = rc == MDB_NOTFOUND ? 0 : store_errno(t, rc);
+		uint8_t sk[8];
+		unsigned i;
+		if (k.mv_size != 8 || val_parse(&d, &v)) {
+			rc = EIO;
+			break;
 		}
-		if (rc) {
-			mdb_cursor_close(c);
-			return rc;
+		for (i = 0, p = v.refs; i < v.nrefs; i++) {
+			p = ref_next(p, &tid, &key, &kl);
+			refkeys += 4 + kl;
 		}
+		cost = line_cost(&d, v.nrefs, refkeys);
+		if (*freed + cost > limit)
+			break;
+		memcpy(sk, k.mv_data, 8);
+		for (i = 0, p = v.refs; i < v.nrefs && !rc; i++) {
+			uint8_t hk[4 + STORE_KEY_MAX];
+			MDB_val hkv, hd = {8, sk};
+			p = ref_next(p, &tid, &key, &kl);
+			rc = hist_key(hk, tid, key, kl, &hkv);
+			if (rc)
+				break;
+			lr = mdb_cursor_get(h, &hkv, &hd, MDB_GET_BOTH);
+			if (lr == 0)
+				lr = mdb_cursor_del(h, 0);
+			if (lr && lr != MDB_NOTFOUND)
+				rc = store_errno(t, lr);
+		}
+		if (!rc && (lr = mdb_cursor_del(c, 0)) != 0)
+			rc = store_errno(t, lr);
+		if (rc)
+			break;
+		*freed += cost;
 	}
-	*cost = line_cost(&d, v.nrefs, refkeys);
-	rc = mdb_cursor_del(c, 0);
+	if (!rc && lr && lr != MDB_NOTFOUND)
+		rc = store_errno(t, lr);
+	mdb_cursor_close(h);
 	mdb_cursor_close(c);
-	return store_errno(t, rc);
+	return rc;
 }
 
 int store_feed_next(struct store_txn *t, uint64_t *seq)
@@ -223,7 +267,6 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 	uint8_t sk[8], *p;
 	size_t vlen = 10 + len, refkeys = 0, i;
 	uint64_t older;
-	unsigned trimmed = 0;
 	MDB_val k = {8, sk}, d;
 	int rc;
 
@@ -277,21 +320,18 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 	m.next_seq++;
 	m.end_off += len;
 	m.bytes += line_cost(&d, (unsigned)nrefs, refkeys);
-	/* the oldest go first; the newest line stays, whatever its size */
-	while (older && m.bytes > t->env->feed_limit && trimmed < TRIM_MAX) {
-		uint64_t cost = 0;
-		rc = trim_one(t, &cost);
+	/* the oldest go first (the newest line stays, whatever its size):
+	 * here only past the limit and its slack, at most TRIM_MAX of them;
+	 * store_feed_trim() takes the feed to its limit between changes */
+	if (m.bytes > t->env->feed_limit + FEED_SLACK(t->env->feed_limit)) {
+		uint64_t freed = 0;
+		rc = trim_lines(t, TRIM_MAX, m.bytes - t->env->feed_limit,
+				older, &freed);
 		if (rc)
 			return rc;
-		if (cost > older)
-			return EIO;
-		older -= cost;
-		m.bytes -= cost;
-		trimmed++;
+		m.bytes -= freed;
 	}
-	/* from an eighth below the limit, a change may drop old lines */
-	t->env->feed_near =
-	    m.bytes + (t->env->feed_limit >> 3) >= t->env->feed_limit;
+	note_fill(t->env, m.bytes);
 	return meta_put(t, &m);
 }
 
@@ -507,20 +547,43 @@ static int yield_fn(struct store_txn *t, void *arg)
 	struct yield_arg *y = arg;
 	struct feed_meta m;
 	int rc = meta_get(t, &m);
-	y->freed = 0;
-	while (!rc && y->freed < y->want) {
-		uint64_t cost = 0;
-		rc = trim_one(t, &cost);
-		if (rc == ENOENT)
-			break;
-		if (!rc) {
-			m.bytes = cost < m.bytes ? m.bytes - cost : 0;
-			y->freed += cost;
-		}
-	}
-	if (rc && rc != ENOENT)
+	if (!rc)
+		rc = trim_lines(t, UINT32_MAX, y->want, UINT64_MAX, &y->freed);
+	if (rc)
 		return rc;
+	m.bytes = y->freed < m.bytes ? m.bytes - y->freed : 0;
+	note_fill(t->env, m.bytes);
 	return y->freed ? meta_put(t, &m) : ENOENT;
+}
+
+static int trim_fn(struct store_txn *t, void *arg)
+{
+	struct yield_arg *y = arg;
+	struct feed_meta m;
+	int rc = meta_get(t, &m);
+	y->freed = 0;
+	if (!rc && m.bytes > t->env->feed_limit)
+		rc = trim_lines(t, (unsigned)y->want,
+				m.bytes - t->env->feed_limit, UINT64_MAX,
+				&y->freed);
+	if (rc)
+		return rc;
+	m.bytes = y->freed < m.bytes ? m.bytes - y->freed : 0;
+	note_fill(t->env, m.bytes);
+	return y->freed ? meta_put(t, &m) : 0;
+}
+
+int store_feed_trim(struct store_env *env, unsigned max)
+{
+	struct yield_arg y = {max, 0};
+	if (!env->feed_over)
+		return 0;
+	return store_write(env, trim_fn, &y);
+}
+
+int store_feed_over(struct store_env *env)
+{
+	return env->feed_over;
 }
 
 static int touch_fn(struct store_txn *t, void *arg)

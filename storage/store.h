@@ -479,8 +479,9 @@ void store_icursor_close(struct store_icursor *c);
  * bytes of every line before it, kept ones or not), and indexes the line
  * under each record it names (refs): a record's history.  Lines go,
  * oldest first, while the feed holds more than its limit in bytes (a
- * line's bytes, its offset and refs, and its history entries); the
- * newest stays whatever its size.  With a limit of 0 no line is added.
+ * line's bytes, its offset and refs, and its history entries; see
+ * store_feed_add), the newest staying whatever its size.  With a limit
+ * of 0 no line is added.
  */
 #define STORE_FEED_TRIM_MAX 8 /* oldest lines one add drops at most */
 
@@ -507,12 +508,19 @@ int store_feed_next(struct store_txn *txn, uint64_t *seq);
 
 /*
  * Add a line numbered seq, which must be store_feed_next's (EINVAL if
- * not), about the records refs names (write txn), dropping the oldest
- * lines past the limit (at most STORE_FEED_TRIM_MAX).  A no-op when the
- * limit is 0.
+ * not), about the records refs names (write txn).  Past the limit and
+ * an eighth more, it drops the oldest lines (at most
+ * STORE_FEED_TRIM_MAX); store_feed_trim() takes the feed back to its
+ * limit in a commit of its own, at most max lines at a time, when
+ * store_feed_over() says it may be past it (the daemon, when it has
+ * nothing else to do), so a burst of changes drops nothing as it goes.
+ * A no-op when the limit is 0.
  */
 int store_feed_add(struct store_txn *txn, uint64_t seq, const void *line,
 		   size_t len, const struct store_feed_ref *refs, size_t nrefs);
+
+int store_feed_trim(struct store_env *env, unsigned max);
+int store_feed_over(struct store_env *env);
 
 int store_feed_state(struct store_txn *txn, struct store_feed_state *out);
 

@@ -59,8 +59,9 @@ struct store_env {
 	MDB_dbi meta, tables, objects, chunks, aliases, index, attrs, schemas;
 	MDB_dbi feed, history; /* feed.c */
 	uint64_t feed_limit;   /* bytes the feed keeps; 0: no new line */
-	int feed_near; /* it held near its limit at the last add: an add
-			  may drop old lines (store_intent_safe) */
+	int feed_near;	       /* it held near its limit at the last add: an add
+				  may drop old lines (store_intent_safe) */
+	int feed_over;	       /* it may hold more than its limit */
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed

@@ -843,6 +843,15 @@ static void test_feed(void)
 	CHECK(store_read_begin(env, &t) == 0);
 	CHECK(store_feed_state(t, &s) == 0);
 	CHECK(s.next_seq == 221 && s.end_off == 22000);
+	/* a change drops lines only past the limit and an eighth */
+	CHECK(s.bytes <= 11250 && s.bytes > 10000);
+	store_txn_abort(t);
+	CHECK(store_feed_over(env) == 1);
+	CHECK(store_feed_trim(env, 1000) == 0);
+	CHECK(store_feed_over(env) == 0);
+	CHECK(store_feed_trim(env, 1000) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
 	CHECK(s.bytes <= 10000 && s.bytes > 9000);
 	CHECK(s.first_off == (s.first_seq - 1) * 100);
 	CHECK(store_feed_get(t, s.first_seq - 1, &off, &line, &len) == ENOENT);
