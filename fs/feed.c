@@ -44,6 +44,8 @@ int fs_feed_on(const struct fs_db *db)
 int fs_feeds_over(void)
 {
 	struct fs_db *db;
+	if (fs.opts.ro)
+		return 0; /* a read-only mount writes nothing */
 	for (db = fs.dbs; db; db = db->next)
 		if (fs_feed_on(db) && store_feed_over(db->env))
 			return 1;

@@ -230,6 +230,7 @@ struct fs_opts {
 	size_t initial_map; /* -o initial_map=BYTES */
 	int listall;	    /* -o listall: list reachable-only names */
 	int status_public;  /* -o status=public: all read .recordfs */
+	int ro;		    /* -o ro: the daemon writes nothing either */
 	int allow_other;    /* -o allow_other: modes are enforced */
 	uint64_t changes;   /* -o changes=SIZE: bytes each feed keeps */
 #define FS_CHANGES_DEFAULT (64u << 20)
@@ -399,6 +400,9 @@ struct fs_node *fs_errors_node(void);
 uint64_t fs_errors_end(void);
 int fs_errors_read(uint64_t at, char *out, size_t size, size_t *got);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Send the log to file path (-o log=), or, with none, to syslog unless
+ * the daemon stays in the foreground (standard error).  0 or errno. */
+int fs_log_open(const char *path, int foreground);
 void fs_log_free(void);
 
 /* notify.c: entry invalidations, sent from a thread of their own */

@@ -15,10 +15,13 @@
  * the oldest line kept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs_i.h"
 
@@ -31,14 +34,54 @@ static size_t ring_next;	      /* total lines ever added */
 static uint64_t ring_end;	      /* total bytes ever added */
 static uint64_t errors_ino = FS_INO_ERRORS, errors_gen;
 
+/* Where the log goes: standard error (the foreground), a file (-o log=),
+ * or syslog (in the background, where standard error is /dev/null). */
+static enum { TO_STDERR, TO_FILE, TO_SYSLOG } log_to = TO_STDERR;
+static FILE *log_file;
+
+int fs_log_open(const char *path, int foreground)
+{
+	if (path) {
+		int fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return errno;
+		log_file = fdopen(fd, "a");
+		if (!log_file) {
+			int e = errno;
+			close(fd);
+			return e;
+		}
+		setvbuf(log_file, NULL, _IOLBF, 0);
+		log_to = TO_FILE;
+	} else if (!foreground) {
+		openlog("recordfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_to = TO_SYSLOG;
+	}
+	return 0;
+}
+
 void fs_log(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("recordfs: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (log_to == TO_SYSLOG) {
+		vsyslog(LOG_NOTICE, fmt, ap);
+	} else if (log_to == TO_FILE) {
+		char stamp[32];
+		struct tm tm;
+		time_t now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(log_file, "%s recordfs[%d]: ", stamp, (int)getpid());
+		vfprintf(log_file, fmt, ap);
+		fputc('\n', log_file);
+	} else {
+		fputs("recordfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void fs_refuse(const char *path, const char *fmt, ...)
@@ -119,6 +162,12 @@ int fs_errors_read(uint64_t at, char *out, size_t size, size_t *got)
 void fs_log_free(void)
 {
 	size_t i;
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+	if (log_to == TO_SYSLOG)
+		closelog();
+	log_to = TO_STDERR;
 	for (i = 0; i < RING_LINES; i++) {
 		free(ring[i]);
 		ring[i] = NULL;

@@ -28,8 +28,10 @@ struct cli {
 	int sync_secs;
 	char *initial_map;
 	char *changes;
+	char *log;
 	int listby;
 	int allow_other;
+	int ro;
 	char *status;
 	int show_help;
 	int show_version;
@@ -44,9 +46,11 @@ static const struct fuse_opt cli_opts[] = {
     OPT("sync=%d", sync_secs),
     OPT("initial_map=%s", initial_map),
     OPT("changes=%s", changes),
+    OPT("log=%s", log),
     OPT("listby", listby),
     OPT("status=%s", status),
     FUSE_OPT_KEY("allow_other", 'a'),
+    FUSE_OPT_KEY("ro", 'r'),
     FUSE_OPT_KEY("-h", 'h'),
     FUSE_OPT_KEY("--help", 'h'),
     FUSE_OPT_KEY("-V", 'V'),
@@ -69,6 +73,10 @@ static int cli_proc(void *data, const char *arg, int key,
 	if (key == 'a') {
 		c->allow_other = 1;
 		return 1; /* libfuse's too */
+	}
+	if (key == 'r') {
+		c->ro = 1;
+		return 1; /* the kernel's too: it refuses every write */
 	}
 	if (key == 'V') {
 		c->show_version = 1;
@@ -93,6 +101,8 @@ static void usage(const char *prog)
 	    "    -o changes=SIZE         bytes of changes each database's\n"
 	    "                            .changes keeps (default 64M; 0: no\n"
 	    "                            feed, no history)\n"
+	    "    -o log=FILE             log to FILE (default: standard error\n"
+	    "                            with -f, else syslog)\n"
 	    "    -o listby               list each table's .by index tree\n"
 	    "                            (reachable by name either way)\n"
 	    "    -o allow_other          let other users in: the kept modes\n"
@@ -218,8 +228,8 @@ int fs_main(int argc, char *argv[])
 		goto out0;
 	}
 	if (cli.show_version) {
+		/* recordfs's alone: scripts compare it */
 		printf("recordfs %s\n", RECORDFS_VERSION);
-		fuse_lowlevel_version();
 		ret = 0;
 		goto out0;
 	}
@@ -252,6 +262,7 @@ int fs_main(int argc, char *argv[])
 	}
 	/* other users: the kernel holds them to the modes kept */
 	fs.opts.allow_other = cli.allow_other;
+	fs.opts.ro = cli.ro;
 	if (cli.allow_other &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
 		goto out1;
@@ -283,6 +294,16 @@ int fs_main(int argc, char *argv[])
 	fs.lockfd = -1;
 	fs.crash_after_answer = test_hook("RECORDFS_CRASH_AFTER_ANSWER");
 	fs.fail_after_answer = test_hook("RECORDFS_FAIL_AFTER_ANSWER");
+	/* before the fork, so that a log file that cannot be opened is said
+	 * where the caller still reads */
+	{
+		int e = fs_log_open(cli.log, opts.foreground);
+		if (e) {
+			fprintf(stderr, "recordfs: log=%s: %s\n", cli.log,
+				strerror(e));
+			goto out1;
+		}
+	}
 	if (open_datadir(cli.datadir) != 0)
 		goto out1;
 	if ((ret = fs_dbs_open()) != 0) {
@@ -315,6 +336,7 @@ int fs_main(int argc, char *argv[])
 		fs_dbs_close();
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out5;
+
 	if (!opts.foreground && (ret = fs_dbs_open()) != 0) {
 		fs_log("%s: %s", fs.datadir, strerror(ret));
 		ret = 1;
@@ -360,6 +382,7 @@ out0:
 	free(cli.json);
 	free(cli.initial_map);
 	free(cli.changes);
+	free(cli.log);
 	free(cli.status);
 	return ret;
 }

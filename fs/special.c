@@ -74,6 +74,10 @@ int fs_next_text(struct fs_node *n, char **out, size_t *len)
 	rc = fs_schema_get(n->db, NULL, n->tid, &ts);
 	if (rc)
 		return rc;
+	if (fs.opts.ro)
+		return fs_refuse_node(EROFS, n, NULL, NULL,
+				      "the mount is read-only (-o ro): .next "
+				      "hands out no key");
 	pk = ts ? schema_table_pk(ts) : NULL;
 	if (pk && (pk->type == SCHEMA_T_ID || pk->type == SCHEMA_T_STRING)) {
 		/* 122 random bits: no reservation needed to never repeat */

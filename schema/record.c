@@ -193,10 +193,8 @@ static int not_object(struct schema_check *c, size_t at, uint8_t ch)
 		what = "a string";
 	else if (ch == '-' || (ch >= '0' && ch <= '9'))
 		what = "a number";
-	else if (ch == 't' || ch == 'f')
-		what = "a boolean";
-	else if (ch == 'n')
-		what = "null";
+	/* a letter may begin true, false or null, or any word ("not
+	 * json"): only the byte is said */
 	if (!what)
 		return lex_fail(c, at, "a record is a JSON object; found ", ch);
 	c->st = LX_FAILED;
@@ -1324,7 +1322,7 @@ static int prepare_obj(struct json_object *obj, const struct schema_key *key,
 		       struct schema_err *err)
 {
 	struct json_object *v;
-	int64_t created = now_ms, body_created;
+	int64_t created = now_ms, body_created, updated = now_ms, body_updated;
 	int rc = key_attr(obj, key, pk, err);
 	if (rc)
 		goto out;
@@ -1332,16 +1330,23 @@ static int prepare_obj(struct json_object *obj, const struct schema_key *key,
 		/*
 		 * The replaced record's time wins over whatever the body
 		 * says (sed -i carries it back unchanged, or a stale copy
-		 * carries a wrong one); a new record may bring its own,
-		 * as a restored backup does.
+		 * carries a wrong one); a new record may bring its own
+		 * creation time, and with it its last update's (not before
+		 * it), as a restored backup does.
 		 */
 		if (!(old && old_created(old, oldlen, &created)) &&
 		    json_object_object_get_ex(obj, SCHEMA_CREATED, &v) &&
-		    int64_of(v, &body_created))
+		    int64_of(v, &body_created)) {
 			created = body_created;
+			if (json_object_object_get_ex(obj, SCHEMA_UPDATED,
+						      &v) &&
+			    int64_of(v, &body_updated) &&
+			    body_updated >= created)
+				updated = body_updated;
+		}
 		rc = set_int(obj, SCHEMA_CREATED, created);
 		if (!rc)
-			rc = set_int(obj, SCHEMA_UPDATED, now_ms);
+			rc = set_int(obj, SCHEMA_UPDATED, updated);
 		if (rc)
 			goto out;
 	}

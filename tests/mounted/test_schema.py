@@ -70,10 +70,13 @@ def test_dynamic_tables_print_and_write_back_unchanged(mnt):
     assert "color" in ls(mnt, "data", "dog", ".by")
     mnt.sh("""echo '{"size":3}' > data/dog/3.json""")
     assert "size" in ls(mnt, "data", "dog", ".by")
-    # a database without tables has no schema file yet
+    # a database without tables lists its (empty) schema file, so a
+    # user sees where to write one; rmdir still takes the database
     mnt.sh("mkdir pets")
-    assert ls(mnt, "pets") == []
-    assert not os.path.exists(mnt.p("pets", "schema.graphql"))
+    assert ls(mnt, "pets") == ["schema.graphql"]
+    assert mnt.read("pets", "schema.graphql") == b""
+    mnt.sh("rmdir pets")
+    assert not os.path.exists(mnt.p("pets"))
 
 
 def test_declare_builds_indexes_and_checks_records(mnt):
