@@ -59,6 +59,12 @@ static int db_open(const char *name, int create, struct fs_db **out)
 	}
 	if (!rc)
 		rc = fs_db_attrs_load(db);
+	if (!rc && (rc = fs_feed_gap_line(db)) != 0) {
+		fs_log("%s: the change feed cannot tell of the changes made "
+		       "while it was off: %s",
+		       name, strerror(rc));
+		rc = 0;
+	}
 	if (rc) {
 		store_env_close(db->env);
 		goto fail;

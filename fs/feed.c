@@ -41,6 +41,41 @@ int fs_feed_on(const struct fs_db *db)
 	return db->env && !db->dropped && store_feed_limit(db->env) > 0;
 }
 
+/* A change while the feed is off: its next mount with the feed says so. */
+static int feed_off(struct fs_db *db, struct store_txn *t)
+{
+	int rc;
+	if (!db->env || db->dropped || fs.opts.ro)
+		return 0;
+	rc = store_feed_gap(t, 1);
+	return rc < 0 ? -rc : 0;
+}
+
+static int gap_fn(struct store_txn *t, void *arg)
+{
+	char line[96];
+	uint64_t seq;
+	int n, rc = store_feed_gap(t, 0);
+	if (rc <= 0)
+		return rc < 0 ? -rc : ENOENT; /* nothing to tell */
+	rc = store_feed_next(t, &seq);
+	if (rc)
+		return rc;
+	n = snprintf(
+	    line, sizeof(line), "{\"seq\":%llu,\"time\":%lld,\"op\":\"gap\"}\n",
+	    (unsigned long long)seq, (long long)(fs_now_ns() / 1000000));
+	return store_feed_add(t, seq, line, (size_t)n, NULL, 0);
+}
+
+int fs_feed_gap_line(struct fs_db *db)
+{
+	int rc;
+	if (!fs_feed_on(db) || fs.opts.ro)
+		return 0;
+	rc = store_write(db->env, gap_fn, NULL);
+	return rc == ENOENT ? 0 : rc;
+}
+
 int fs_feeds_over(void)
 {
 	struct fs_db *db;
@@ -151,7 +186,7 @@ int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	uint64_t seq;
 	int rc;
 	if (!fs_feed_on(db))
-		return 0;
+		return feed_off(db, t);
 	rc = table_name(t, tid, &tn, &tl);
 	if (!rc)
 		rc = line_begin(&b, t, &seq, tn, tl, "put");
@@ -176,7 +211,7 @@ int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	uint64_t seq;
 	int rc;
 	if (!fs_feed_on(db))
-		return 0;
+		return feed_off(db, t);
 	rc = table_name(t, tid, &tn, &tl);
 	if (!rc)
 		rc = line_begin(&b, t, &seq, tn, tl, "delete");
@@ -200,7 +235,7 @@ int fs_feed_rename(struct fs_db *db, struct store_txn *t, uint32_t stid,
 	uint64_t seq;
 	int rc;
 	if (!fs_feed_on(db))
-		return 0;
+		return feed_off(db, t);
 	rc = table_name(t, dtid, &tn, &tl);
 	if (!rc)
 		rc = line_begin(&b, t, &seq, tn, tl, "rename");
@@ -234,7 +269,7 @@ int fs_feed_table(struct fs_db *db, struct store_txn *t, const char *tname,
 	uint64_t seq;
 	int rc;
 	if (!fs_feed_on(db))
-		return 0;
+		return feed_off(db, t);
 	rc = line_begin(&b, t, &seq, tname, strlen(tname), op);
 	if (!rc && schema &&
 	    (schema_buf_add(&b, ",\"schema\":", 10) ||
@@ -494,7 +529,7 @@ int fs_feed_read(struct fs_file *f, size_t size, off_t off, char **out,
 			break; /* the end, for now */
 		rc = store_feed_get(t, seq, NULL, &line, &len);
 		if (rc == ENOENT)
-			rc = changes ? ENODATA : EIO;
+			rc = ENODATA; /* gone while this reader was at it */
 		if (rc)
 			break;
 		take = len - skip < size - done ? len - skip : size - done;

@@ -397,6 +397,7 @@ int fs_refuse_long(const struct fs_node *p, const char *name);
 /* .recordfs/errors: the node a lookup gives, where the ring's text ends,
  * and its bytes from offset at (ENODATA: no longer kept). */
 struct fs_node *fs_errors_node(void);
+uint64_t fs_errors_ino(void);
 uint64_t fs_errors_end(void);
 int fs_errors_read(uint64_t at, char *out, size_t size, size_t *got);
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -430,6 +431,9 @@ int fs_feed_on(const struct fs_db *db);
  * some lines at a time, in commits of their own (between requests). */
 int fs_feeds_over(void);
 void fs_feeds_trim(void);
+/* At a mount: a line {"op":"gap"} when changes were made while the feed
+ * was off (-o changes=0), which no line tells. */
+int fs_feed_gap_line(struct fs_db *db);
 /* A line about a change, in the change's write transaction t; text is a
  * record's canonical text.  No-ops while the feed is off. */
 int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,

@@ -119,6 +119,16 @@ static uint64_t ring_first(void)
 	return ring_next > RING_LINES ? ring_off[ring_next % RING_LINES] : 0;
 }
 
+uint64_t fs_errors_ino(void)
+{
+	struct fs_node *n = fs_node_get(errors_ino);
+	/* the number the next lookup gives: a new one once the ring let
+	 * this node's first line go */
+	return n && n->base >= ring_first()
+		   ? errors_ino
+		   : FS_INO_ERRORS_NEXT | ((errors_gen + 1) & 0xffffffffu);
+}
+
 uint64_t fs_errors_end(void)
 {
 	return ring_end;

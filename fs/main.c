@@ -115,39 +115,39 @@ static void usage(const char *prog)
 	    prog);
 }
 
-/* A size such as 64M (K, M, G), of at least min bytes. */
+/* A size such as 64M (K, M, G), of at least min bytes and at most 1 TiB. */
 static int parse_size(const char *s, size_t min, size_t *out)
 {
 	char *end;
 	unsigned long long v;
+	unsigned shift = 0;
 	if (*s < '0' || *s > '9')
 		return EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || v > (1ull << 40))
+	if (errno)
 		return EINVAL;
 	switch (*end) {
 	case 'k':
 	case 'K':
-		v <<= 10;
-		end++;
+		shift = 10;
 		break;
 	case 'm':
 	case 'M':
-		v <<= 20;
-		end++;
+		shift = 20;
 		break;
 	case 'g':
 	case 'G':
-		v <<= 30;
-		end++;
+		shift = 30;
 		break;
 	default:
 		break;
 	}
-	if (*end || v < min)
+	if (shift)
+		end++;
+	if (*end || v > (1ull << 40) >> shift || (v << shift) < min)
 		return EINVAL;
-	*out = (size_t)v;
+	*out = (size_t)(v << shift);
 	return 0;
 }
 

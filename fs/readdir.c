@@ -206,7 +206,8 @@ static int list_root(struct fill *fl)
 static int list_status(struct fill *fl)
 {
 	static const char *const names[] = {"errors", "stats"};
-	static const uint64_t inos[] = {FS_INO_ERRORS, FS_INO_STATS};
+	/* errors: the node a lookup gives now (see log.c) */
+	const uint64_t inos[] = {fs_errors_ino(), FS_INO_STATS};
 	struct fs_dir *pos = &fl->d->pos;
 	size_t i;
 	for (i = 0; i < 2; i++) {

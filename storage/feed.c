@@ -33,9 +33,6 @@
 
 #define FEED_META "feed"
 
-/* What the feed may hold past its limit before a change drops lines. */
-#define FEED_SLACK(limit) ((limit) >> 3)
-
 struct feed_meta {
 	uint64_t next_seq, end_off, bytes;
 };
@@ -77,6 +74,7 @@ static int meta_put(struct store_txn *t, const struct feed_meta *m)
 /* What the feed holds against its limit, for the next change. */
 static void note_fill(struct store_env *env, uint64_t bytes)
 {
+	env->feed_bytes = bytes;
 	env->feed_over = bytes > env->feed_limit;
 	/* within a sixteenth of the slack's end, a change may drop lines */
 	env->feed_near = bytes + (env->feed_limit >> 4) >=
@@ -187,7 +185,7 @@ static int hist_key(uint8_t *hk, uint32_t tid, const void *key, size_t kl,
  * is what went.
  */
 static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
-		      uint64_t limit, uint64_t *freed)
+		      uint64_t limit, uint64_t keep_from, uint64_t *freed)
 {
 	MDB_cursor *c, *h;
 	MDB_val k, d;
@@ -208,6 +206,7 @@ static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
 	     lr = mdb_cursor_get(c, &k, &d, MDB_FIRST), n++) {
 		struct feed_val v;
 		const uint8_t *p, *key;
+		uint8_t refs[2 * (6 + STORE_KEY_MAX)], *copy = refs;
 		size_t refkeys = 0, kl;
 		uint64_t cost;
 		uint32_t tid;
@@ -217,6 +216,8 @@ static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
 			rc = EIO;
 			break;
 		}
+		if (get_be64(k.mv_data) >= keep_from)
+			break;
 		for (i = 0, p = v.refs; i < v.nrefs; i++) {
 			p = ref_next(p, &tid, &key, &kl);
 			refkeys += 4 + kl;
@@ -225,7 +226,14 @@ static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
 		if (*freed + cost > limit)
 			break;
 		memcpy(sk, k.mv_data, 8);
-		for (i = 0, p = v.refs; i < v.nrefs && !rc; i++) {
+		/* the refs, out of the page before the deletes may move it */
+		if ((size_t)(v.refs_end - v.refs) > sizeof(refs) &&
+		    !(copy = malloc((size_t)(v.refs_end - v.refs)))) {
+			rc = ENOMEM;
+			break;
+		}
+		memcpy(copy, v.refs, (size_t)(v.refs_end - v.refs));
+		for (i = 0, p = copy; i < v.nrefs && !rc; i++) {
 			uint8_t hk[4 + STORE_KEY_MAX];
 			MDB_val hkv, hd = {8, sk};
 			p = ref_next(p, &tid, &key, &kl);
@@ -238,6 +246,8 @@ static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
 			if (lr && lr != MDB_NOTFOUND)
 				rc = store_errno(t, lr);
 		}
+		if (copy != refs)
+			free(copy);
 		if (!rc && (lr = mdb_cursor_del(c, 0)) != 0)
 			rc = store_errno(t, lr);
 		if (rc)
@@ -249,6 +259,21 @@ static int trim_lines(struct store_txn *t, unsigned max, uint64_t want,
 	mdb_cursor_close(h);
 	mdb_cursor_close(c);
 	return rc;
+}
+
+int store_feed_gap(struct store_txn *t, int set)
+{
+	uint64_t v = 0;
+	int rc = store_meta_get(t, "feed_gap", &v);
+	if (rc && rc != ENOENT)
+		return -rc;
+	if (set == 1 && !v)
+		rc = store_meta_put(t, "feed_gap", 1);
+	else if (set == 0 && v)
+		rc = store_meta_put(t, "feed_gap", 0);
+	else
+		rc = 0;
+	return rc ? -rc : (int)v;
 }
 
 int store_feed_next(struct store_txn *t, uint64_t *seq)
@@ -298,15 +323,20 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 		memcpy(p + 8, &n, 2);
 		p += 10;
 	}
+	/* the whole value now: the space MDB_RESERVE gave is the value's
+	 * only until the next write */
 	for (i = 0; i < nrefs; i++) {
 		uint32_t tid = htole32(refs[i].tid);
 		uint16_t kl = htole16((uint16_t)refs[i].keylen);
-		uint8_t hk[4 + STORE_KEY_MAX];
-		MDB_val hkv, hd = {8, sk};
 		memcpy(p, &tid, 4);
 		memcpy(p + 4, &kl, 2);
 		memcpy(p + 6, refs[i].key, refs[i].keylen);
 		p += 6 + refs[i].keylen;
+	}
+	memcpy(p, line, len);
+	for (i = 0; i < nrefs; i++) {
+		uint8_t hk[4 + STORE_KEY_MAX];
+		MDB_val hkv, hd = {8, sk};
 		rc = hist_key(hk, refs[i].tid, refs[i].key, refs[i].keylen,
 			      &hkv);
 		if (!rc)
@@ -315,7 +345,6 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 		if (rc)
 			return rc;
 	}
-	memcpy(p, line, len);
 	older = m.bytes;
 	m.next_seq++;
 	m.end_off += len;
@@ -326,7 +355,7 @@ int store_feed_add(struct store_txn *t, uint64_t seq, const void *line,
 	if (m.bytes > t->env->feed_limit + FEED_SLACK(t->env->feed_limit)) {
 		uint64_t freed = 0;
 		rc = trim_lines(t, TRIM_MAX, m.bytes - t->env->feed_limit,
-				older, &freed);
+				older, UINT64_MAX, &freed);
 		if (rc)
 			return rc;
 		m.bytes -= freed;
@@ -438,7 +467,7 @@ int store_history_next(struct store_txn *t, uint32_t tid, const void *key,
 
 int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 {
-	MDB_cursor *c;
+	MDB_cursor *c, *hc;
 	MDB_val k, d;
 	struct feed_val v;
 	uint64_t lines = 0, refs = 0, entries = 0, prev = 0, bytes = 0;
@@ -446,9 +475,14 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 	int rc = meta_get(t, &m);
 	if (rc)
 		return rc;
-	rc = mdb_cursor_open(t->txn, t->env->feed, &c);
+	rc = mdb_cursor_open(t->txn, t->env->history, &hc);
 	if (rc)
 		return store_errno(t, rc);
+	rc = mdb_cursor_open(t->txn, t->env->feed, &c);
+	if (rc) {
+		mdb_cursor_close(hc);
+		return store_errno(t, rc);
+	}
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *p;
@@ -459,6 +493,7 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 			snprintf(msg, msglen,
 				 "feed: a line that cannot be read");
 			mdb_cursor_close(c);
+			mdb_cursor_close(hc);
 			return EIO;
 		}
 		seq = get_be64(k.mv_data);
@@ -469,6 +504,7 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 				 (unsigned long long)v.off,
 				 (unsigned long long)prev);
 			mdb_cursor_close(c);
+			mdb_cursor_close(hc);
 			return EIO;
 		}
 		prev = v.off + v.len;
@@ -482,12 +518,13 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 			refkeys += 4 + kl;
 			put_be64(sk, seq);
 			if (hist_key(hk, tid, key, kl, &hkv) ||
-			    mdb_get(t->txn, t->env->history, &hkv, &hd) != 0) {
+			    mdb_cursor_get(hc, &hkv, &hd, MDB_GET_BOTH) != 0) {
 				snprintf(msg, msglen,
 					 "feed: line %llu is missing from "
 					 "its record's history",
 					 (unsigned long long)seq);
 				mdb_cursor_close(c);
+				mdb_cursor_close(hc);
 				return EIO;
 			}
 			refs++;
@@ -500,10 +537,12 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 				 (unsigned long long)seq,
 				 (unsigned long long)m.next_seq);
 			mdb_cursor_close(c);
+			mdb_cursor_close(hc);
 			return EIO;
 		}
 	}
 	mdb_cursor_close(c);
+	mdb_cursor_close(hc);
 	if (rc != MDB_NOTFOUND)
 		return store_errno(t, rc);
 	if (lines && prev != m.end_off) {
@@ -513,9 +552,9 @@ int store_feed_check(struct store_txn *t, char *msg, size_t msglen)
 		return EIO;
 	}
 	if (bytes != m.bytes) {
-		snprintf(msg, msglen, "feed: holds %llu bytes, counted %llu",
-			 (unsigned long long)bytes,
-			 (unsigned long long)m.bytes);
+		snprintf(
+		    msg, msglen, "feed: holds %llu bytes, its count says %llu",
+		    (unsigned long long)bytes, (unsigned long long)m.bytes);
 		return EIO;
 	}
 	/* every history entry is a line's */
@@ -548,7 +587,8 @@ static int yield_fn(struct store_txn *t, void *arg)
 	struct feed_meta m;
 	int rc = meta_get(t, &m);
 	if (!rc)
-		rc = trim_lines(t, UINT32_MAX, y->want, UINT64_MAX, &y->freed);
+		rc = trim_lines(t, UINT32_MAX, y->want, UINT64_MAX, UINT64_MAX,
+				&y->freed);
 	if (rc)
 		return rc;
 	m.bytes = y->freed < m.bytes ? m.bytes - y->freed : 0;
@@ -565,7 +605,8 @@ static int trim_fn(struct store_txn *t, void *arg)
 	if (!rc && m.bytes > t->env->feed_limit)
 		rc = trim_lines(t, (unsigned)y->want,
 				m.bytes - t->env->feed_limit, UINT64_MAX,
-				&y->freed);
+				m.next_seq - 1,
+				&y->freed); /* the newest stays */
 	if (rc)
 		return rc;
 	m.bytes = y->freed < m.bytes ? m.bytes - y->freed : 0;

@@ -28,9 +28,16 @@ int store_intent_safe(struct store_env *env, size_t len, size_t entries,
 	int grown = 0;
 	if (env->feed_limit) {
 		/* its feed line (the text again, and a header), the line's
-		 * history entry, and the oldest lines it may drop */
+		 * history entry, and the oldest lines it may drop (each a
+		 * row and up to two history entries) when this line or one
+		 * before it in the batch may take the feed past its slack */
+		uint64_t l = env->feed_limit;
+		int near = env->feed_near || env->feed_bytes + env->room_len +
+						     2 * len + 2048 +
+						     (l >> 4) >=
+						 l + FEED_SLACK(l);
 		len += len + 1024;
-		entries += 2 + (env->feed_near ? 2 * STORE_FEED_TRIM_MAX : 0);
+		entries += 2 + (near ? 3 * STORE_FEED_TRIM_MAX : 0);
 	}
 	if (!env->writemap || env->intent_fd < 0 || env->stuck ||
 	    len > INTENT_MAX - 4096 || entries > INTENT_ENTRIES_MAX)

@@ -503,6 +503,13 @@ struct store_feed_state {
 void store_feed_set_limit(struct store_env *env, uint64_t bytes);
 uint64_t store_feed_limit(struct store_env *env);
 
+/*
+ * Whether changes were made while the feed was off (limit 0), which no
+ * line tells: set 1 marks it (write txn), 0 clears it, -1 only asks.
+ * 1 or 0 for what it was, or a negative errno.
+ */
+int store_feed_gap(struct store_txn *txn, int set);
+
 /* The number the next line gets (for a line that shows its own). */
 int store_feed_next(struct store_txn *txn, uint64_t *seq);
 

@@ -62,6 +62,7 @@ struct store_env {
 	int feed_near;	       /* it held near its limit at the last add: an add
 				  may drop old lines (store_intent_safe) */
 	int feed_over;	       /* it may hold more than its limit */
+	uint64_t feed_bytes;   /* what it held at the last add or trim */
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed
@@ -247,6 +248,10 @@ static inline void store_spare_end(struct store_env *env)
 	mdb_txn_abort(env->spare);
 	env->spare = NULL;
 }
+
+/* What a change feed may hold past its limit before a change drops its
+ * oldest lines (feed.c; store_intent_safe counts them). */
+#define FEED_SLACK(limit) ((limit) >> 3)
 
 /* ---- shared within storage, by the file that defines them ---------- */
 

@@ -870,6 +870,12 @@ static void test_feed(void)
 	CHECK(store_feed_state(t, &s) == 0);
 	CHECK(s.first_seq == s.next_seq - 1 && s.next_seq == 261);
 	store_txn_abort(t);
+	/* the trim between changes keeps it too */
+	CHECK(store_feed_trim(env, 1000) == 0);
+	CHECK(store_read_begin(env, &t) == 0);
+	CHECK(store_feed_state(t, &s) == 0);
+	CHECK(s.first_seq == 260 && s.next_seq == 261);
+	store_txn_abort(t);
 	CHECK(line_check(env, msg) == 0);
 	/* a full disk: the feed gives way, all of it if need be */
 	CHECK(store_feed_yield(env, UINT64_MAX) == 0);
