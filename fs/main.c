@@ -32,6 +32,7 @@ struct cli {
 	int listby;
 	int allow_other;
 	int ro;
+	int fsname; /* given: else the data directory is the mount's source */
 	char *status;
 	int show_help;
 	int show_version;
@@ -51,6 +52,7 @@ static const struct fuse_opt cli_opts[] = {
     OPT("status=%s", status),
     FUSE_OPT_KEY("allow_other", 'a'),
     FUSE_OPT_KEY("ro", 'r'),
+    FUSE_OPT_KEY("fsname=", 'F'),
     FUSE_OPT_KEY("-h", 'h'),
     FUSE_OPT_KEY("--help", 'h'),
     FUSE_OPT_KEY("-V", 'V'),
@@ -77,6 +79,10 @@ static int cli_proc(void *data, const char *arg, int key,
 	if (key == 'r') {
 		c->ro = 1;
 		return 1; /* the kernel's too: it refuses every write */
+	}
+	if (key == 'F') {
+		c->fsname = 1;
+		return 1;
 	}
 	if (key == 'V') {
 		c->show_version = 1;
@@ -109,6 +115,7 @@ static void usage(const char *prog)
 	    "                            are enforced (default_permissions)\n"
 	    "    -o status=owner|public  who reads .recordfs/ (default "
 	    "owner)\n"
+	    "    -o ro                   read-only; .next hands out no key\n"
 	    "    -f                      stay in the foreground\n"
 	    "    -d                      debug: foreground, log every "
 	    "request\n\n",
@@ -306,6 +313,21 @@ int fs_main(int argc, char *argv[])
 	}
 	if (open_datadir(cli.datadir) != 0)
 		goto out1;
+	if (!cli.fsname) {
+		/* mount(8) and /proc/mounts show the data directory as the
+		 * source, as for a device (commas and backslashes escaped
+		 * for libfuse's option parser) */
+		char arg[8200], *o = arg + sprintf(arg, "-ofsname=");
+		const char *s;
+		for (s = fs.datadir; *s && o < arg + sizeof(arg) - 3; s++) {
+			if (*s == ',' || *s == '\\')
+				*o++ = '\\';
+			*o++ = *s;
+		}
+		*o = 0;
+		if (fuse_opt_add_arg(&args, arg) != 0)
+			goto out1;
+	}
 	if ((ret = fs_dbs_open()) != 0) {
 		fprintf(stderr, "recordfs: %s: %s\n", fs.datadir,
 			strerror(ret));

@@ -1,56 +1,168 @@
 /*
- * recordfs-admin: offline tools for a data directory.
+ * recordfs-admin: tools for a data directory (recordfs-admin(8)).
  *
- *   recordfs-admin check DATADIR   prove every database's indexes match
- *                                  its records; exit 1 and say where not
+ *   check DATADIR          prove every database's indexes match its
+ *                          records and its change feed its histories
+ *   stats DATADIR          per database and table: records, index
+ *                          entries, map size and use, the change feed
+ *   backup DATADIR DEST    a compacted copy of every database, each from
+ *                          one read transaction, while the mount is in use
+ *   compact DATADIR        each database rewritten without its free pages
+ *                          (unmounted only)
  *
- * It may run while the data directory is mounted: LMDB readers see the
- * last committed state, and it opens each environment as a second process
- * (STORE_OPEN_SHARED), which never changes the file's length.
+ * check, stats and backup may run while the data directory is mounted:
+ * LMDB readers see the last committed state, and each environment is
+ * opened as a second process (STORE_OPEN_SHARED), which never changes the
+ * file's length.  compact takes the data directory's lock, as the daemon
+ * does, so neither runs beside the other.  Progress goes to standard
+ * error: a bar on a terminal, a line per stage otherwise.  Exit codes:
+ * 0 done, 1 check found a problem, 2 usage or an error, 3 compact refused
+ * (mounted, or changes not yet stored).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "schema.h"
 #include "store.h"
 
-static int check(const char *datadir)
+#define EXIT_PROBLEM 1
+#define EXIT_ERROR   2
+#define EXIT_REFUSED 3
+
+static int tty;
+
+/* ---- progress --------------------------------------------------------- */
+
+struct progress {
+	const char *db, *what;
+	int shown;
+};
+
+static void progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct progress *p = arg;
+	if (tty) {
+		int width = 30, i,
+		    fill = total ? (int)(done * width / total) : width;
+		fprintf(stderr, "\r%s: %s [", p->db, p->what);
+		for (i = 0; i < width; i++)
+			fputc(i < fill ? '#' : '.', stderr);
+		fprintf(stderr, "] %llu/%llu", (unsigned long long)done,
+			(unsigned long long)total);
+		if (done >= total)
+			fputc('\n', stderr);
+		p->shown = 1;
+	} else if (!p->shown) {
+		fprintf(stderr, "%s: %s, %llu objects\n", p->db, p->what,
+			(unsigned long long)total);
+		p->shown = 1;
+	}
+}
+
+/* A stage that has no count: one line. */
+static void stage(const char *db, const char *what)
+{
+	fprintf(stderr, "%s: %s\n", db, what);
+}
+
+/* ---- the databases of a data directory --------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The databases of datadir (directories holding data.mdb), sorted. */
+static int databases(const char *datadir, char ***out, size_t *n)
 {
 	DIR *d = opendir(datadir);
 	struct dirent *de;
-	int bad = 0, n = 0;
-
-	if (!d) {
-		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
-			strerror(errno));
-		return 2;
-	}
+	char **v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	if (!d)
+		return errno;
 	while ((de = readdir(d))) {
-		char dir[4096], msg[512];
-		struct schema_cache cache = {0};
-		struct store_env *env;
-		int rc;
+		char path[4096];
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", datadir, de->d_name);
-		rc = store_env_open(dir, STORE_OPEN_SHARED, 0, &env);
-		if (rc == ENOENT)
+		snprintf(path, sizeof(path), "%s/%s/data.mdb", datadir,
+			 de->d_name);
+		if (access(path, F_OK) != 0)
 			continue;
-		if (rc) {
-			fprintf(stderr, "recordfs-admin: %s: %s\n", dir,
-				strerror(rc));
-			bad = 1;
+		if (*n == cap) {
+			char **nv;
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), by_name);
+	*out = v;
+	return 0;
+}
+
+static void free_names(char **v, size_t n)
+{
+	while (n)
+		free(v[--n]);
+	free(v);
+}
+
+static int open_db(const char *datadir, const char *name, unsigned flags,
+		   struct store_env **env)
+{
+	char dir[4096];
+	int rc;
+	snprintf(dir, sizeof(dir), "%s/%s", datadir, name);
+	rc = store_env_open(dir, flags, 0, env);
+	if (rc)
+		fprintf(stderr, "recordfs-admin: %s: %s\n", dir, strerror(rc));
+	return rc;
+}
+
+/* ---- check ------------------------------------------------------------ */
+
+static int check(const char *datadir)
+{
+	char **dbs;
+	size_t n, i, bad = 0;
+	int rc = databases(datadir, &dbs, &n), err = 0;
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		return EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		struct schema_cache cache = {0};
+		struct progress p = {dbs[i], "checking the indexes", 0};
+		struct store_env *env;
+		struct store_txn *t;
+		char msg[512];
+		if (open_db(datadir, dbs[i], STORE_OPEN_SHARED, &env)) {
+			err = 1;
 			continue;
 		}
+		store_check_set_progress(env, progress, &p);
 		rc = store_check_indexes(env, schema_check_entries, &cache, msg,
 					 sizeof(msg));
 		schema_cache_free(&cache);
 		if (!rc) {
-			/* the change feed and its history index agree */
-			struct store_txn *t;
+			stage(dbs[i], "checking the change feed");
 			rc = store_read_begin(env, &t);
 			if (!rc) {
 				rc = store_feed_check(t, msg, sizeof(msg));
@@ -58,27 +170,361 @@ static int check(const char *datadir)
 			}
 		}
 		store_env_close(env);
-		n++;
 		if (rc == EIO) {
-			printf("%s: %s\n", de->d_name, msg);
-			bad = 1;
+			printf("%s: %s\n", dbs[i], msg);
+			bad++;
 		} else if (rc) {
-			printf("%s: %s\n", de->d_name, strerror(rc));
-			bad = 1;
+			printf("%s: %s\n", dbs[i], strerror(rc));
+			err = 1;
 		}
 	}
-	closedir(d);
-	if (!bad)
-		printf("%d database%s checked: indexes match records, the "
+	if (bad || err)
+		printf("%zu database%s checked: %zu with problems\n", n,
+		       n == 1 ? "" : "s", bad + (err ? 1 : 0));
+	else
+		printf("%zu database%s checked: indexes match records, the "
 		       "change feed its history\n",
 		       n, n == 1 ? "" : "s");
-	return bad;
+	free_names(dbs, n);
+	return err ? EXIT_ERROR : bad ? EXIT_PROBLEM : 0;
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+static int table_counts(struct store_txn *t, uint32_t tid, uint64_t *records,
+			uint64_t *entries)
+{
+	struct store_cursor *c;
+	struct store_obj o;
+	const void *k, *a = NULL;
+	size_t kl, al = 0;
+	int rc = store_cursor_open(t, tid, STORE_RECORD, NULL, 0, &c);
+	*records = *entries = 0;
+	if (rc)
+		return rc;
+	while ((rc = store_cursor_next(c, &k, &kl, &o)) == 0)
+		(*records)++;
+	store_cursor_close(c);
+	if (rc != ENOENT)
+		return rc;
+	while ((rc = store_attr_next(t, tid, a, al, &a, &al)) == 0) {
+		struct store_icursor *ic;
+		const void *e;
+		size_t el;
+		/* a's bytes live in t: the cursor does not move them */
+		rc = store_icursor_open(t, tid, a, al, &ic);
+		if (rc)
+			return rc;
+		while ((rc = store_icursor_next(ic, &e, &el)) == 0)
+			(*entries)++;
+		store_icursor_close(ic);
+		if (rc != ENOENT)
+			return rc;
+	}
+	return rc == ENOENT ? 0 : rc;
+}
+
+static int stats(const char *datadir)
+{
+	char **dbs;
+	size_t n, i;
+	int rc = databases(datadir, &dbs, &n), err = 0;
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		return EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		struct store_env *env;
+		struct store_txn *t;
+		struct store_feed_state fs;
+		struct store_table tb;
+		const char *name = NULL;
+		size_t nl = 0;
+		uint64_t map, used;
+		if (open_db(datadir, dbs[i], STORE_OPEN_SHARED, &env)) {
+			err = 1;
+			continue;
+		}
+		store_env_usage(env, &map, &used);
+		rc = store_read_begin(env, &t);
+		if (!rc)
+			rc = store_feed_state(t, &fs);
+		if (!rc) {
+			printf("database %s: map %llu bytes, %llu in use\n",
+			       dbs[i], (unsigned long long)map,
+			       (unsigned long long)used);
+			printf(
+			    "  change feed: %llu bytes, %llu lines",
+			    (unsigned long long)fs.bytes,
+			    (unsigned long long)(fs.next_seq - fs.first_seq));
+			if (fs.next_seq > fs.first_seq)
+				printf(", seq %llu to %llu",
+				       (unsigned long long)fs.first_seq,
+				       (unsigned long long)fs.next_seq - 1);
+			printf(" (the mount's -o changes sets its limit)\n");
+		}
+		while (!rc && (rc = store_table_next(t, name, nl, &name, &nl,
+						     &tb)) == 0) {
+			uint64_t records, entries;
+			const void *s;
+			size_t sl;
+			int dynamic =
+			    store_table_schema_get(t, tb.tid, &s, &sl) != 0;
+			if (tty)
+				fprintf(stderr, "%s/%.*s: counting\r", dbs[i],
+					(int)nl, name);
+			rc = table_counts(t, tb.tid, &records, &entries);
+			if (!rc)
+				printf("  table %.*s (%s): %llu records, %llu "
+				       "index entries\n",
+				       (int)nl, name,
+				       dynamic ? "dynamic" : "declared",
+				       (unsigned long long)records,
+				       (unsigned long long)entries);
+		}
+		if (rc == ENOENT)
+			rc = 0;
+		store_txn_abort(t);
+		store_env_close(env);
+		if (rc) {
+			fprintf(stderr, "recordfs-admin: %s: %s\n", dbs[i],
+				strerror(rc));
+			err = 1;
+		}
+	}
+	free_names(dbs, n);
+	return err ? EXIT_ERROR : 0;
+}
+
+/* ---- backup ----------------------------------------------------------- */
+
+static int backup(const char *datadir, const char *dest)
+{
+	char **dbs;
+	size_t n, i, done = 0;
+	int rc = databases(datadir, &dbs, &n), err = 0;
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		return EXIT_ERROR;
+	}
+	if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", dest,
+			strerror(errno));
+		free_names(dbs, n);
+		return EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		char dir[4096], src[4096], file[4200];
+		struct store_env *env;
+		struct stat st;
+		snprintf(dir, sizeof(dir), "%s/%s", dest, dbs[i]);
+		snprintf(src, sizeof(src), "%s/%s", datadir, dbs[i]);
+		snprintf(file, sizeof(file), "%s/data.mdb", dir);
+		if (access(file, F_OK) == 0) {
+			fprintf(stderr,
+				"recordfs-admin: %s: holds a database already; "
+				"back up into a new directory\n",
+				dir);
+			err = 1;
+			continue;
+		}
+		if (stat(src, &st) != 0 ||
+		    (mkdir(dir, st.st_mode & 07777) != 0 && errno != EEXIST)) {
+			fprintf(stderr, "recordfs-admin: %s: %s\n", dir,
+				strerror(errno));
+			err = 1;
+			continue;
+		}
+		if (open_db(datadir, dbs[i], STORE_OPEN_SHARED, &env)) {
+			err = 1;
+			continue;
+		}
+		stage(dbs[i], "copying");
+		rc = store_env_copy(env, dir);
+		store_env_close(env);
+		if (rc) {
+			fprintf(stderr, "recordfs-admin: %s: %s\n", dir,
+				strerror(rc));
+			err = 1;
+			continue;
+		}
+		if (chown(dir, st.st_uid, st.st_gid) != 0) {
+			/* not root: the copy is the caller's */
+		}
+		if (stat(file, &st) == 0)
+			printf("%s: %llu bytes copied to %s\n", dbs[i],
+			       (unsigned long long)st.st_size, dir);
+		done++;
+	}
+	printf("%zu of %zu database%s backed up into %s\n", done, n,
+	       n == 1 ? "" : "s", dest);
+	free_names(dbs, n);
+	return err ? EXIT_ERROR : 0;
+}
+
+/* ---- compact ---------------------------------------------------------- */
+
+static int compact(const char *datadir)
+{
+	char **dbs, path[4096];
+	size_t n, i;
+	int rc, err = 0, lock;
+
+	snprintf(path, sizeof(path), "%s/.lock", datadir);
+	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", path,
+			strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr,
+			"recordfs-admin: %s is mounted: unmount it first "
+			"(compact rewrites its files)\n",
+			datadir);
+		close(lock);
+		return EXIT_REFUSED;
+	}
+	rc = databases(datadir, &dbs, &n);
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		close(lock);
+		return EXIT_ERROR;
+	}
+	for (i = 0; i < n && !err; i++) {
+		char dir[4096], tmp[4200], from[4300], to[4300];
+		struct store_env *env;
+		struct stat before, after;
+		void *pending;
+		size_t plen;
+		snprintf(dir, sizeof(dir), "%s/%s", datadir, dbs[i]);
+		snprintf(tmp, sizeof(tmp), "%s/.compact", dir);
+		snprintf(from, sizeof(from), "%s/data.mdb", tmp);
+		snprintf(to, sizeof(to), "%s/data.mdb", dir);
+		if (open_db(datadir, dbs[i], 0, &env)) {
+			err = EXIT_ERROR;
+			break;
+		}
+		if (store_intent_pending(env, &pending, &plen) == 0) {
+			free(pending);
+			store_env_close(env);
+			fprintf(stderr,
+				"recordfs-admin: %s: changes answered before "
+				"the daemon stopped are not stored yet: mount "
+				"it once (that stores them), then compact\n",
+				dir);
+			err = EXIT_REFUSED;
+			break;
+		}
+		stat(to, &before);
+		unlink(from);
+		rmdir(tmp);
+		if (mkdir(tmp, 0700) != 0) {
+			fprintf(stderr, "recordfs-admin: %s: %s\n", tmp,
+				strerror(errno));
+			store_env_close(env);
+			err = EXIT_ERROR;
+			break;
+		}
+		stage(dbs[i], "compacting");
+		rc = store_env_copy(env, tmp);
+		store_env_close(env);
+		if (!rc && rename(from, to) != 0)
+			rc = errno;
+		unlink(from);
+		rmdir(tmp);
+		if (rc) {
+			fprintf(stderr, "recordfs-admin: %s: %s\n", dir,
+				strerror(rc));
+			err = EXIT_ERROR;
+			break;
+		}
+		stat(to, &after);
+		printf("%s: %llu bytes before, %llu after\n", dbs[i],
+		       (unsigned long long)before.st_size,
+		       (unsigned long long)after.st_size);
+	}
+	free_names(dbs, n);
+	close(lock);
+	return err;
+}
+
+/* ---- the command line ------------------------------------------------- */
+
+static const struct command {
+	const char *name, *args, *help;
+	int nargs;
+} commands[] = {
+    {"check", "DATADIR",
+     "Prove that every database's indexes match its records, and that its\n"
+     "change feed and the records' histories agree.  Exit 0 when they do,\n"
+     "1 when not (each problem on a line), 2 on an error.",
+     1},
+    {"stats", "DATADIR",
+     "Per database: map size and use, the change feed's bytes, lines and\n"
+     "seqs; per table: dynamic or declared, records, index entries.",
+     1},
+    {"backup", "DATADIR DEST",
+     "Copy every database into DEST/DB, compacted, each from one read\n"
+     "transaction: what was committed when its copy began, while the mount\n"
+     "is in use.  Mount DEST as a data directory to read it.",
+     2},
+    {"compact", "DATADIR",
+     "Rewrite each database without its free pages; print its size before\n"
+     "and after.  The data directory must be unmounted (exit 3 if not).",
+     1},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+	fprintf(f, "usage: recordfs-admin COMMAND ARGS (COMMAND --help says "
+		   "more)\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  recordfs-admin %s %s\n", commands[i].name,
+			commands[i].args);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "check") == 0)
+	const struct command *c = NULL;
+	size_t i;
+	tty = isatty(2);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			c = &commands[i];
+	if (!c) {
+		fprintf(stderr, "recordfs-admin: no command %s\n", argv[1]);
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (argc == 3 &&
+	    (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		printf("usage: recordfs-admin %s %s\n\n%s\n", c->name, c->args,
+		       c->help);
+		return 0;
+	}
+	if (argc != 2 + c->nargs) {
+		fprintf(stderr, "usage: recordfs-admin %s %s\n", c->name,
+			c->args);
+		return EXIT_ERROR;
+	}
+	if (c == &commands[0])
 		return check(argv[2]);
-	fprintf(stderr, "usage: recordfs-admin check DATADIR\n");
-	return 2;
+	if (c == &commands[1])
+		return stats(argv[2]);
+	if (c == &commands[2])
+		return backup(argv[2], argv[3]);
+	return compact(argv[2]);
 }

@@ -198,6 +198,11 @@ fail:
 	return rc;
 }
 
+int store_env_copy(struct store_env *env, const char *dir)
+{
+	return store_errno(NULL, mdb_env_copy2(env->env, dir, MDB_CP_COMPACT));
+}
+
 void store_env_close(struct store_env *env)
 {
 	if (!env)

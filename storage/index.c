@@ -317,6 +317,29 @@ static int check_one(const void *attr, size_t alen, const void *val,
 	return 0;
 }
 
+void store_check_set_progress(struct store_env *env,
+			      void (*fn)(void *arg, uint64_t done,
+					 uint64_t total),
+			      void *arg)
+{
+	env->check_progress = fn;
+	env->check_arg = arg;
+}
+
+int store_env_counts(struct store_txn *t, uint64_t *objects, uint64_t *entries)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, t->env->objects, &st);
+	if (rc)
+		return store_errno(t, rc);
+	*objects = st.ms_entries;
+	rc = mdb_stat(t->txn, t->env->index, &st);
+	if (rc)
+		return store_errno(t, rc);
+	*entries = st.ms_entries;
+	return 0;
+}
+
 int store_check_indexes(struct store_env *env, store_entries_fn entries,
 			void *ctx, char *msg, size_t msglen)
 {
@@ -324,12 +347,15 @@ int store_check_indexes(struct store_env *env, store_entries_fn entries,
 	struct store_table tb;
 	const char *name = NULL;
 	size_t namelen = 0;
+	uint64_t done = 0, total = 0, unused;
 	int rc, bad = 0;
 
 	msg[0] = 0;
 	rc = store_read_begin(env, &t);
 	if (rc)
 		return rc;
+	if (env->check_progress && store_env_counts(t, &total, &unused) == 0)
+		env->check_progress(env->check_arg, 0, total);
 	while ((rc = store_table_next(t, name, namelen, &name, &namelen,
 				      &tb)) == 0) {
 		struct check_walk w = {
@@ -355,6 +381,9 @@ int store_check_indexes(struct store_env *env, store_entries_fn entries,
 			break;
 		while ((rc = store_cursor_next(c, &w.key, &w.keylen, &o)) ==
 		       0) {
+			if (env->check_progress && ++done % 4096 == 0)
+				env->check_progress(env->check_arg, done,
+						    total);
 			rc = entries(ctx, sch, schlen, o.data, o.len, check_one,
 				     &w);
 			if (rc) {
@@ -423,6 +452,8 @@ int store_check_indexes(struct store_env *env, store_entries_fn entries,
 		}
 	}
 	store_txn_abort(t);
+	if (env->check_progress)
+		env->check_progress(env->check_arg, total, total);
 	if (rc == ENOENT)
 		rc = 0;
 	if (!rc && bad)

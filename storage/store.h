@@ -70,6 +70,14 @@ int store_env_open(const char *dir, unsigned flags, size_t initial_map,
  * open.  NULL is a no-op. */
 void store_env_close(struct store_env *env);
 
+/*
+ * Copy the environment into directory dir (which must exist and hold no
+ * data.mdb), compacted: without free pages, from one read transaction,
+ * so the copy is what was committed when it began, while other
+ * processes go on writing (LMDB's mdb_env_copy2 with MDB_CP_COMPACT).
+ */
+int store_env_copy(struct store_env *env, const char *dir);
+
 /* Flush committed transactions to disk (fdatasync).  Thread-safe. */
 int store_env_sync(struct store_env *env);
 
@@ -581,5 +589,18 @@ typedef int (*store_entries_fn)(void *ctx, const void *schema, size_t schemalen,
  */
 int store_check_indexes(struct store_env *env, store_entries_fn entries,
 			void *ctx, char *msg, size_t msglen);
+
+/* While store_check_indexes() walks env's records, call fn(arg, done,
+ * total) now and then (total: the objects stored, records and scratch
+ * files).  NULL for none. */
+void store_check_set_progress(struct store_env *env,
+			      void (*fn)(void *arg, uint64_t done,
+					 uint64_t total),
+			      void *arg);
+
+/* The number of objects (records and scratch files) in the environment
+ * and the number of index entries (write or read txn). */
+int store_env_counts(struct store_txn *txn, uint64_t *objects,
+		     uint64_t *entries);
 
 #endif

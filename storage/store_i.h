@@ -63,6 +63,9 @@ struct store_env {
 				  may drop old lines (store_intent_safe) */
 	int feed_over;	       /* it may hold more than its limit */
 	uint64_t feed_bytes;   /* what it held at the last add or trim */
+	/* store_check_set_progress's */
+	void (*check_progress)(void *arg, uint64_t done, uint64_t total);
+	void *check_arg;
 	uint32_t id;
 	uint64_t next_ino;	/* next number to hand out */
 	uint64_t persisted_ino; /* meta "next_ino" on disk: above all handed

@@ -1,0 +1,145 @@
+"""recordfs-admin (issue 18): check with progress and a summary, stats,
+a hot backup that mounts as it was, compact, --help and exit codes."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+from conftest import ADMIN, Mount
+
+
+def admin(*args):
+    return subprocess.run([ADMIN, *args], capture_output=True, text=True)
+
+
+def test_help_and_exit_codes(tmp_path):
+    r = admin("--help")
+    assert r.returncode == 0 and "recordfs-admin backup DATADIR DEST" in \
+        r.stdout
+    for cmd in ("check", "stats", "backup", "compact"):
+        r = admin(cmd, "--help")
+        assert r.returncode == 0, cmd
+        assert r.stdout.startswith("usage: recordfs-admin %s " % cmd)
+    assert admin().returncode == 2
+    assert admin("frobnicate", "x").returncode == 2
+    assert admin("check").returncode == 2
+    r = admin("check", str(tmp_path / "none"))
+    assert r.returncode == 2 and "No such file or directory" in r.stderr
+
+
+def test_check_and_stats(mnt):
+    m = mnt
+    m.sh("mkdir data/dog pets pets/cat")
+    for i in range(50):
+        m.sh("""echo '{"name":"d%d","breed":"%s"}' > data/dog/%d.json"""
+             % (i, "Lab" if i % 2 else "Pug", i))
+    (m.tmp / "s.graphql").write_text(
+        'type Cat @table(table: "cat") {\n  id: Int @primaryKey\n'
+        '  name: String @indexed\n}\n')
+    m.sh("cp %s pets/schema.graphql" % (m.tmp / "s.graphql"))
+    m.sh("""echo '{"name":"Tom","age":3}' > pets/cat/1.json""")
+    r = admin("check", m.datadir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == ("2 databases checked: indexes "
+                                         "match records, the change feed "
+                                         "its history")
+    # a line per stage on a pipe
+    assert "data: checking the indexes, 50 objects" in r.stderr
+    assert "pets: checking the change feed" in r.stderr
+    r = admin("stats", m.datadir)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "  table dog (dynamic): 50 records, 200 index entries" in out
+    # declared: name indexed, age not (and the key is no index entry)
+    assert "  table cat (declared): 1 records, 1 index entries" in out
+    assert "change feed: " in out and "seq 1 to " in out
+    assert out.index("database data:") < out.index("database pets:")
+
+
+def test_backup_under_load_mounts_as_it_was(mnt, tmp_path):
+    """A backup taken while a writer keeps adding records is one
+    consistent state: it mounts, passes check, and holds exactly the
+    records the source had at some moment (a prefix of the writer's)."""
+    m = mnt
+    m.sh("mkdir data/dog")
+    for i in range(3):
+        m.sh("""echo '{"n":%d}' > data/dog/%d.json""" % (i, i))
+    stop = threading.Event()
+    wrote = []
+
+    def writer():
+        i = 1000
+        while not stop.is_set():
+            with open(m.p("data", "dog", "%d.json" % i), "w") as f:
+                f.write('{"n":%d,"pad":"%s"}' % (i, "p" * 200))
+            wrote.append(i)
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        while len(wrote) < 300:
+            time.sleep(0.01)
+        dest = tmp_path / "backup"
+        r = admin("backup", m.datadir, str(dest))
+        n_after = len(wrote)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "1 of 1 database backed up" in r.stdout
+        while len(wrote) < n_after + 100:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        t.join()
+    # a second backup into the same place is refused
+    r = admin("backup", m.datadir, str(dest))
+    assert r.returncode == 2 and "holds a database already" in r.stderr
+    r = admin("check", str(dest))
+    assert r.returncode == 0, r.stdout
+    b = Mount(tmp_path / "b")
+    b.datadir = str(dest)
+    b.start()
+    try:
+        names = sorted(int(f[:-5]) for f in os.listdir(b.p("data", "dog")))
+        got = [n for n in names if n >= 1000]
+        # one moment of the writer: a prefix of what it wrote, no hole
+        assert got == list(range(1000, 1000 + len(got)))
+        assert 300 <= len(got) <= len(wrote)
+        for n in got[-5:]:
+            assert json.loads(b.read("data", "dog", "%d.json" % n))["n"] == n
+        assert b.sh("cat data/dog/.next").stdout.strip().isdigit()
+    finally:
+        b.stop()
+
+
+def test_compact_after_deletes(tmp_path):
+    m = Mount(tmp_path, ["-o", "changes=0"])
+    m.start()
+    try:
+        m.sh("mkdir data/dog")
+        body = '{"b":"%s"}' % ("z" * 2000)
+        for i in range(1000):
+            with open(m.p("data", "dog", "%d.json" % i), "w") as f:
+                f.write(body)
+        for i in range(100, 1000):
+            os.unlink(m.p("data", "dog", "%d.json" % i))
+        # mounted: refused, exit 3, nothing changed
+        r = admin("compact", m.datadir)
+        assert r.returncode == 3 and "is mounted: unmount it first" in \
+            r.stderr
+    finally:
+        m.stop()
+    data = os.path.join(m.datadir, "data", "data.mdb")
+    before = os.path.getsize(data)
+    r = admin("compact", m.datadir)
+    assert r.returncode == 0, r.stderr
+    after = os.path.getsize(data)
+    assert after < before / 4, (before, after)
+    assert "data: %d bytes before, %d after" % (before, after) in r.stdout
+    m.start()
+    try:
+        assert len(os.listdir(m.p("data", "dog"))) == 100
+        assert m.read("data", "dog", "7.json").decode().count("z") == 2000
+        m.sh("""echo '{"n":1}' > data/dog/new.json""")
+    finally:
+        m.stop()
