@@ -9,6 +9,8 @@
  *                          one read transaction, while the mount is in use
  *   compact DATADIR        each database rewritten without its free pages
  *                          (unmounted only)
+ *   dump DATADIR [DB [TABLE]]   the schema and each table's NDJSON as text
+ *   load DATADIR           a dump read back (through a mount)
  *
  * check, stats and backup may run while the data directory is mounted:
  * LMDB readers see the last committed state, and each environment is
@@ -22,11 +24,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "schema.h"
@@ -452,6 +456,326 @@ static int compact(const char *datadir)
 	return err;
 }
 
+/* ---- dump and load, through a mount ------------------------------------ */
+
+/*
+ * dump and load read and write the files a mount shows (schema.graphql,
+ * each table's .ndjson stream), so the text form is exactly what the
+ * streams read and write, and loading checks, indexes and times records
+ * as any import does.  They use the mount that serves the data directory
+ * (found by its source in /proc/self/mounts), or start a daemon of their
+ * own on a private mount point for the time they run.
+ */
+struct mnt {
+	char path[4096];
+	pid_t pid; /* our own daemon, or 0 */
+	char tmp[64];
+};
+
+static int find_mount(const char *datadir, char *out, size_t size)
+{
+	char real[4096], src[4096], dst[4096], type[256];
+	FILE *f;
+	int found = 0;
+	if (!realpath(datadir, real))
+		return 0;
+	f = fopen("/proc/self/mounts", "r");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%4095s %4095s %255s %*[^\n]", src, dst, type) == 3)
+		if (!strcmp(type, "fuse.recordfs") && !strcmp(src, real)) {
+			snprintf(out, size, "%s", dst);
+			found = 1;
+		}
+	fclose(f);
+	return found;
+}
+
+static const char *daemon_path(void)
+{
+	const char *e = getenv("RECORDFS");
+	return e && *e ? e : RECORDFS_BIN;
+}
+
+static int mount_open(const char *datadir, int ro, struct mnt *m)
+{
+	int i;
+	memset(m, 0, sizeof(*m));
+	if (find_mount(datadir, m->path, sizeof(m->path)))
+		return 0;
+	snprintf(m->tmp, sizeof(m->tmp), "/tmp/recordfs-admin.XXXXXX");
+	if (!mkdtemp(m->tmp))
+		return errno;
+	snprintf(m->path, sizeof(m->path), "%s", m->tmp);
+	m->pid = fork();
+	if (m->pid < 0)
+		return errno;
+	if (m->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 1);
+		execl(daemon_path(), "recordfs", "-f", "-o",
+		      ro ? "ro,changes=0" : "sync=0", datadir, m->tmp,
+		      (char *)NULL);
+		fprintf(stderr, "recordfs-admin: %s: %s\n", daemon_path(),
+			strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < 400; i++) {
+		char dummy[4096];
+		int st;
+		if (find_mount(datadir, dummy, sizeof(dummy)))
+			return 0;
+		if (waitpid(m->pid, &st, WNOHANG) == m->pid) {
+			m->pid = 0;
+			rmdir(m->tmp);
+			return EIO;
+		}
+		usleep(50000);
+	}
+	kill(m->pid, SIGTERM);
+	return ETIMEDOUT;
+}
+
+static void mount_close(struct mnt *m)
+{
+	if (!m->pid)
+		return;
+	if (fork() == 0) {
+		execlp("fusermount3", "fusermount3", "-u", m->tmp,
+		       (char *)NULL);
+		_exit(127);
+	}
+	wait(NULL);
+	waitpid(m->pid, NULL, 0);
+	rmdir(m->tmp);
+}
+
+/* Copy file path to out whole; 0 or errno. */
+static int copy_out(const char *path, FILE *out, size_t *len)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+	*len = 0;
+	if (fd < 0)
+		return errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, (size_t)n, out);
+		*len += (size_t)n;
+	}
+	close(fd);
+	return n < 0 ? errno : 0;
+}
+
+static int dump_db(const char *root, const char *db, const char *table,
+		   FILE *out)
+{
+	char path[8300];
+	struct dirent *de;
+	char **tables = NULL;
+	size_t nt = 0, cap = 0, i, len;
+	FILE *tmp;
+	char *text = NULL;
+	size_t tl = 0;
+	DIR *d;
+	int rc;
+	snprintf(path, sizeof(path), "%s/%s", root, db);
+	if (!(d = opendir(path)))
+		return errno;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char p2[8600];
+		snprintf(p2, sizeof(p2), "%s/%s", path, de->d_name);
+		if (de->d_name[0] == '.' || stat(p2, &st) ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (table && strcmp(table, de->d_name))
+			continue;
+		if (nt == cap) {
+			cap = cap ? 2 * cap : 16;
+			tables = realloc(tables, cap * sizeof(*tables));
+		}
+		tables[nt++] = strdup(de->d_name);
+	}
+	closedir(d);
+	if (nt)
+		qsort(tables, nt, sizeof(*tables), by_name);
+	if (table && !nt) {
+		free(tables);
+		return ENOENT;
+	}
+	/* the schema, as its length and its bytes */
+	tmp = open_memstream(&text, &tl);
+	snprintf(path, sizeof(path), "%s/%s/schema.graphql", root, db);
+	rc = copy_out(path, tmp, &len);
+	fclose(tmp);
+	if (!rc) {
+		fprintf(out, "database %s\nschema %zu\n", db, tl);
+		fwrite(text, 1, tl, out);
+	}
+	free(text);
+	for (i = 0; !rc && i < nt; i++) {
+		stage(db, tables[i]);
+		fprintf(out, "table %s\n", tables[i]);
+		snprintf(path, sizeof(path), "%s/%s/%s.ndjson", root, db,
+			 tables[i]);
+		rc = copy_out(path, out, &len);
+	}
+	for (i = 0; i < nt; i++)
+		free(tables[i]);
+	free(tables);
+	return rc;
+}
+
+static int dump(const char *datadir, const char *db, const char *table)
+{
+	struct mnt m;
+	char **dbs = NULL;
+	size_t n = 0, i;
+	int rc = databases(datadir, &dbs, &n);
+	if (!rc)
+		rc = mount_open(datadir, 1, &m);
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		free_names(dbs, n);
+		return EXIT_ERROR;
+	}
+	printf("recordfs dump 1\n");
+	for (i = 0; !rc && i < n; i++)
+		if (!db || !strcmp(db, dbs[i]))
+			rc = dump_db(m.path, dbs[i], table, stdout);
+	if (!rc && db && !table) {
+		for (i = 0; i < n && strcmp(db, dbs[i]); i++)
+			;
+		if (i == n)
+			rc = ENOENT;
+	}
+	fflush(stdout);
+	mount_close(&m);
+	free_names(dbs, n);
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: dump: %s%s%s: %s\n",
+			db ? db : datadir, table ? "/" : "", table ? table : "",
+			strerror(rc));
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+/* Write what follows on in (up to the next header line, which is left
+ * in *line with its length in *held) into path with O_TRUNC; 0 or errno
+ * (the import's refusal is the close's). */
+static int load_table(FILE *in, const char *path, char **line, size_t *cap,
+		      ssize_t *held)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+	int rc = 0;
+	*held = 0;
+	if (fd < 0)
+		return errno;
+	while ((n = getline(line, cap, in)) > 0) {
+		if ((*line)[0] != '{') {
+			*held = n; /* the next header: a pipe cannot seek */
+			break;
+		}
+		if (write(fd, *line, (size_t)n) != n) {
+			rc = errno;
+			break;
+		}
+	}
+	if (close(fd) != 0 && !rc)
+		rc = errno;
+	return rc;
+}
+
+static int load(const char *datadir)
+{
+	struct mnt m;
+	char *line = NULL, db[512] = "", path[9000], cmd[16], name[512];
+	size_t cap = 0;
+	ssize_t n, held = 0;
+	int rc;
+	if (mkdir(datadir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (getline(&line, &cap, stdin) <= 0 ||
+	    strcmp(line, "recordfs dump 1\n") != 0) {
+		fprintf(stderr, "recordfs-admin: load: standard input is no "
+				"recordfs dump (its first line is not "
+				"\"recordfs dump 1\")\n");
+		free(line);
+		return EXIT_ERROR;
+	}
+	rc = mount_open(datadir, 0, &m);
+	if (rc) {
+		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
+			strerror(rc));
+		free(line);
+		return EXIT_ERROR;
+	}
+	while (!rc &&
+	       (held ? (n = held) : (n = getline(&line, &cap, stdin))) > 0) {
+		size_t len;
+		held = 0;
+		if (line[n - 1] == '\n')
+			line[n - 1] = 0;
+		if (sscanf(line, "%15s %511s", cmd, name) != 2) {
+			rc = EINVAL;
+			break;
+		}
+		if (!strcmp(cmd, "database")) {
+			snprintf(db, sizeof(db), "%s", name);
+			snprintf(path, sizeof(path), "%s/%s", m.path, db);
+			if (mkdir(path, 0755) != 0 && errno != EEXIST)
+				rc = errno;
+		} else if (!strcmp(cmd, "schema") && db[0]) {
+			char *text;
+			FILE *f;
+			len = strtoul(name, NULL, 10);
+			text = malloc(len ? len : 1);
+			if (!text || fread(text, 1, len, stdin) != len) {
+				free(text);
+				rc = EINVAL;
+				break;
+			}
+			snprintf(path, sizeof(path), "%s/%s/schema.graphql",
+				 m.path, db);
+			f = len ? fopen(path, "w") : NULL;
+			if (len && (!f || fwrite(text, 1, len, f) != len))
+				rc = errno ? errno : EIO;
+			if (f && fclose(f) != 0 && !rc)
+				rc = errno;
+			free(text);
+		} else if (!strcmp(cmd, "table") && db[0]) {
+			stage(db, name);
+			snprintf(path, sizeof(path), "%s/%s/%s", m.path, db,
+				 name);
+			if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+				rc = errno;
+				break;
+			}
+			snprintf(path, sizeof(path), "%s/%s/%s.ndjson", m.path,
+				 db, name);
+			rc = load_table(stdin, path, &line, &cap, &held);
+		} else {
+			rc = EINVAL;
+		}
+		if (rc)
+			fprintf(stderr,
+				"recordfs-admin: load: %s %s: %s (%s"
+				"/.recordfs/errors says why)\n",
+				cmd, name, strerror(rc), m.path);
+	}
+	free(line);
+	mount_close(&m);
+	return rc ? EXIT_ERROR : 0;
+}
+
 /* ---- the command line ------------------------------------------------- */
 
 static const struct command {
@@ -475,6 +799,18 @@ static const struct command {
     {"compact", "DATADIR",
      "Rewrite each database without its free pages; print its size before\n"
      "and after.  The data directory must be unmounted (exit 3 if not).",
+     1},
+    {"dump", "DATADIR [DB [TABLE]]",
+     "Print the databases (or one, or one table) as text: each database's\n"
+     "schema.graphql and each table's records as NDJSON, as the streams\n"
+     "read them (keys and times in the records).  Through the mount that\n"
+     "serves DATADIR, or a read-only one of its own.",
+     -1},
+    {"load", "DATADIR",
+     "Read a dump on standard input into DATADIR: each schema written, each\n"
+     "table made to hold exactly the dump's records (its .ndjson written\n"
+     "with >, checked and indexed as any import).  Through the mount that\n"
+     "serves DATADIR, or one of its own.",
      1},
 };
 
@@ -515,7 +851,7 @@ int main(int argc, char **argv)
 		       c->help);
 		return 0;
 	}
-	if (argc != 2 + c->nargs) {
+	if (c->nargs < 0 ? argc < 3 || argc > 5 : argc != 2 + c->nargs) {
 		fprintf(stderr, "usage: recordfs-admin %s %s\n", c->name,
 			c->args);
 		return EXIT_ERROR;
@@ -526,5 +862,10 @@ int main(int argc, char **argv)
 		return stats(argv[2]);
 	if (c == &commands[2])
 		return backup(argv[2], argv[3]);
-	return compact(argv[2]);
+	if (c == &commands[3])
+		return compact(argv[2]);
+	if (c == &commands[4])
+		return dump(argv[2], argc > 3 ? argv[3] : NULL,
+			    argc > 4 ? argv[4] : NULL);
+	return load(argv[2]);
 }
