@@ -31,6 +31,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "schema.h"
@@ -568,8 +569,55 @@ static int copy_out(const char *path, FILE *out, size_t *len)
 	return n < 0 ? errno : 0;
 }
 
-static int dump_db(const char *root, const char *db, const char *table,
-		   FILE *out)
+/*
+ * The modes, owners and modification times a table and its records keep
+ * (read from storage: the streams carry texts only), as lines
+ *   attrs NAME MODE UID GID MTIME_NS
+ * for each record (NAME its file name) that keeps a mode, and "attrs ."
+ * for the table's directory.
+ */
+static int dump_attrs(const char *datadir, const char *db, const char *table,
+		      FILE *out)
+{
+	struct store_env *env;
+	struct store_txn *t;
+	struct store_table tb;
+	struct store_cursor *c;
+	struct store_obj o;
+	const void *k;
+	size_t kl;
+	int rc = open_db(datadir, db, STORE_OPEN_SHARED, &env);
+	if (rc)
+		return rc;
+	rc = store_read_begin(env, &t);
+	if (!rc)
+		rc = store_table_get(t, table, strlen(table), &tb);
+	if (!rc)
+		rc = store_cursor_open(t, tb.tid, STORE_RECORD, NULL, 0, &c);
+	while (!rc && (rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
+		struct schema_key key;
+		char name[SCHEMA_NAME_MAX + 1];
+		if (!o.attrs.mode || schema_key_decode(k, kl, &key))
+			continue;
+		schema_key_to_name(&key, name);
+		fprintf(out, "attrs %s %o %u %u %lld\n", name, o.attrs.mode,
+			o.attrs.uid, o.attrs.gid, (long long)o.mtime_ns);
+	}
+	if (rc == ENOENT) {
+		store_cursor_close(c);
+		rc = 0;
+		if (tb.attrs.mode)
+			fprintf(out, "attrs . %o %u %u %lld\n", tb.attrs.mode,
+				tb.attrs.uid, tb.attrs.gid,
+				(long long)tb.mtime_ns);
+	}
+	store_txn_abort(t);
+	store_env_close(env);
+	return rc;
+}
+
+static int dump_db(const char *datadir, const char *root, const char *db,
+		   const char *table, FILE *out)
 {
 	char path[8300];
 	struct dirent *de;
@@ -621,6 +669,8 @@ static int dump_db(const char *root, const char *db, const char *table,
 		snprintf(path, sizeof(path), "%s/%s/%s.ndjson", root, db,
 			 tables[i]);
 		rc = copy_out(path, out, &len);
+		if (!rc)
+			rc = dump_attrs(datadir, db, tables[i], out);
 	}
 	for (i = 0; i < nt; i++)
 		free(tables[i]);
@@ -645,7 +695,7 @@ static int dump(const char *datadir, const char *db, const char *table)
 	printf("recordfs dump 1\n");
 	for (i = 0; !rc && i < n; i++)
 		if (!db || !strcmp(db, dbs[i]))
-			rc = dump_db(m.path, dbs[i], table, stdout);
+			rc = dump_db(datadir, m.path, dbs[i], table, stdout);
 	if (!rc && db && !table) {
 		for (i = 0; i < n && strcmp(db, dbs[i]); i++)
 			;
@@ -694,7 +744,8 @@ static int load_table(FILE *in, const char *path, char **line, size_t *cap,
 static int load(const char *datadir)
 {
 	struct mnt m;
-	char *line = NULL, db[512] = "", path[9000], cmd[16], name[512];
+	char *line = NULL, db[512] = "", tname[512] = "", path[9000], cmd[16],
+	     name[512];
 	size_t cap = 0;
 	ssize_t n, held = 0;
 	int rc;
@@ -730,6 +781,7 @@ static int load(const char *datadir)
 		}
 		if (!strcmp(cmd, "database")) {
 			snprintf(db, sizeof(db), "%s", name);
+			tname[0] = 0;
 			snprintf(path, sizeof(path), "%s/%s", m.path, db);
 			if (mkdir(path, 0755) != 0 && errno != EEXIST)
 				rc = errno;
@@ -751,7 +803,45 @@ static int load(const char *datadir)
 			if (f && fclose(f) != 0 && !rc)
 				rc = errno;
 			free(text);
+		} else if (!strcmp(cmd, "attrs") && tname[0]) {
+			unsigned mode, uid, gid;
+			long long mt;
+			struct timespec ts[2] = {{0, UTIME_OMIT}, {0, 0}};
+			/* NAME may hold spaces: the four numbers end the line
+			 */
+			char *f = line + strlen(line);
+			int sp = 0;
+			while (f > line + 6 && sp < 4)
+				if (*--f == ' ')
+					sp++;
+			if (sp < 4 || sscanf(f, " %o %u %u %lld", &mode, &uid,
+					     &gid, &mt) != 4) {
+				rc = EINVAL;
+				break;
+			}
+			*f = 0;
+			snprintf(name, sizeof(name), "%s", line + 6);
+			if (!strcmp(name, "."))
+				snprintf(path, sizeof(path), "%s/%s/%s", m.path,
+					 db, tname);
+			else
+				snprintf(path, sizeof(path), "%s/%s/%s/%s",
+					 m.path, db, tname, name);
+			ts[1].tv_sec = (time_t)(mt / 1000000000);
+			ts[1].tv_nsec = (long)(mt % 1000000000);
+			if (ts[1].tv_nsec < 0) {
+				ts[1].tv_sec--;
+				ts[1].tv_nsec += 1000000000;
+			}
+			/* the owner first: a chown may clear set-id bits */
+			if (lchown(path, uid, gid) != 0 && errno != EPERM)
+				rc = errno;
+			else if (chmod(path, mode & 07777) != 0 ||
+				 utimensat(AT_FDCWD, path, ts,
+					   AT_SYMLINK_NOFOLLOW) != 0)
+				rc = errno;
 		} else if (!strcmp(cmd, "table") && db[0]) {
+			snprintf(tname, sizeof(tname), "%s", name);
 			stage(db, name);
 			snprintf(path, sizeof(path), "%s/%s/%s", m.path, db,
 				 name);

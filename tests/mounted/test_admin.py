@@ -158,7 +158,10 @@ def test_dump_load_round_trip(mnt, tmp_path):
     m.sh("""echo '{"name":"Rex","tags":["a",{"x":null}],"w":1.5e300}' > data/dog/1.json
 echo '{"name":"Ida"}' > data/dog/a%2Fb.json
 echo '{"name":"Ann","born":"2020-01-02"}' > pets/owner/o1.json
-echo '{"age":3}' >> data/dog/1.json""")
+echo '{"age":3}' >> data/dog/1.json
+echo '{"v":1}' > 'data/dog/a b.json'
+chmod 640 data/dog/1.json; chown 1000:1000 'data/dog/a b.json'
+touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog""")
     env = {**os.environ, "RECORDFS": os.environ.get("RECORDFS_BIN", "")}
     if not env["RECORDFS"]:
         from conftest import BIN
@@ -196,8 +199,14 @@ echo '{"age":3}' >> data/dog/1.json""")
     try:
         for db, t, f in (("data", "dog", "1.json"), ("data", "dog",
                                                      "a%2Fb.json"),
+                         ("data", "dog", "a b.json"),
                          ("pets", "owner", "o1.json")):
             assert b.read(db, t, f) == m.read(db, t, f)
+            # modes, owners and times as they were
+            sb, sm = os.stat(b.p(db, t, f)), os.stat(m.p(db, t, f))
+            assert (sb.st_mode, sb.st_uid, sb.st_gid, sb.st_mtime_ns) == \
+                (sm.st_mode, sm.st_uid, sm.st_gid, sm.st_mtime_ns), f
+        assert os.stat(b.p("data", "dog")).st_mode & 0o7777 == 0o750
         assert b.read("pets", "schema.graphql") == \
             m.read("pets", "schema.graphql")
         # dynamic stays dynamic, declared declared
