@@ -104,3 +104,28 @@ def test_demo_twice_ends_mounted(tmp_path):
         time.sleep(0.05)
     else:
         raise AssertionError("the demo's daemon did not exit")
+
+
+def test_install_waits_for_another_apt():
+    """tests/install-deps (which the README's commands run first) waits
+    for another apt or dpkg that holds the lock, rather than fail."""
+    import fcntl
+    import threading
+    root = os.path.join(os.path.dirname(README))
+    lock = "/var/lib/dpkg/lock-frontend"
+    if not os.path.exists(lock):
+        open(lock, "a").close()
+    fd = os.open(lock, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX)  # as apt and dpkg take it (fcntl)
+    held = 4.0
+    t = threading.Timer(held, lambda: os.close(fd))
+    t0 = time.monotonic()
+    t.start()
+    try:
+        r = subprocess.run(["sh", os.path.join(root, "tests",
+                                               "install-deps")],
+                           capture_output=True, text=True, timeout=900)
+    finally:
+        t.join()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - t0 >= held
