@@ -176,8 +176,10 @@ static int line_end(struct fs_db *db, struct store_txn *t, struct schema_buf *b,
 	return rc;
 }
 
-int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		const uint8_t *kb, size_t kl, const char *text, size_t len)
+/* A put (text: the record as it became) or a delete (text NULL). */
+static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		       const uint8_t *kb, size_t kl, const char *text,
+		       size_t len)
 {
 	struct schema_buf b = {0};
 	struct store_feed_ref ref = {tid, kb, kl};
@@ -189,10 +191,10 @@ int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		return feed_off(db, t);
 	rc = table_name(t, tid, &tn, &tl);
 	if (!rc)
-		rc = line_begin(&b, t, &seq, tn, tl, "put");
+		rc = line_begin(&b, t, &seq, tn, tl, text ? "put" : "delete");
 	if (!rc)
 		rc = add_key(&b, kb, kl);
-	if (!rc)
+	if (!rc && text)
 		rc = add_record(&b, text, len);
 	if (rc) {
 		schema_buf_free(&b);
@@ -201,27 +203,16 @@ int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	return line_end(db, t, &b, seq, &ref, 1);
 }
 
+int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		const uint8_t *kb, size_t kl, const char *text, size_t len)
+{
+	return record_line(db, t, tid, kb, kl, text ? text : "", len);
+}
+
 int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl)
 {
-	struct schema_buf b = {0};
-	struct store_feed_ref ref = {tid, kb, kl};
-	const char *tn;
-	size_t tl;
-	uint64_t seq;
-	int rc;
-	if (!fs_feed_on(db))
-		return feed_off(db, t);
-	rc = table_name(t, tid, &tn, &tl);
-	if (!rc)
-		rc = line_begin(&b, t, &seq, tn, tl, "delete");
-	if (!rc)
-		rc = add_key(&b, kb, kl);
-	if (rc) {
-		schema_buf_free(&b);
-		return rc;
-	}
-	return line_end(db, t, &b, seq, &ref, 1);
+	return record_line(db, t, tid, kb, kl, NULL, 0);
 }
 
 int fs_feed_rename(struct fs_db *db, struct store_txn *t, uint32_t stid,
