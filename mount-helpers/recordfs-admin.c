@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mntent.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -241,7 +243,7 @@ static int stats(const char *datadir)
 	}
 	for (i = 0; i < n; i++) {
 		struct store_env *env;
-		struct store_txn *t;
+		struct store_txn *t = NULL;
 		struct store_feed_state fs;
 		struct store_table tb;
 		const char *name = NULL;
@@ -371,11 +373,57 @@ static int backup(const char *datadir, const char *dest)
 
 /* ---- compact ---------------------------------------------------------- */
 
+/* Give file path old's owner and mode, and sync it.  0 or errno. */
+static int settle(const char *path, const struct stat *old)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc = 0;
+	if (fd < 0)
+		return errno;
+	if (fchown(fd, old->st_uid, old->st_gid) != 0 && errno != EPERM)
+		rc = errno;
+	if (!rc && fchmod(fd, old->st_mode & 07777) != 0)
+		rc = errno;
+	if (!rc && fsync(fd) != 0)
+		rc = errno;
+	close(fd);
+	return rc;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) != 0)
+		rc = errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * The tools that open the databases beside the daemon (check, stats,
+ * backup, dump) hold DATADIR/.admin shared, compact holds it alone: an
+ * open environment's lock file must not outlive the file compact
+ * replaces.  The fd, or -1.
+ */
+static int admin_lock(const char *datadir, int alone)
+{
+	char path[4096];
+	int fd;
+	snprintf(path, sizeof(path), "%s/.admin", datadir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, alone ? LOCK_EX | LOCK_NB : LOCK_SH) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int compact(const char *datadir)
 {
 	char **dbs, path[4096];
 	size_t n, i;
-	int rc, err = 0, lock;
+	int rc, err = 0, lock, admin;
 
 	snprintf(path, sizeof(path), "%s/.lock", datadir);
 	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -392,10 +440,20 @@ static int compact(const char *datadir)
 		close(lock);
 		return EXIT_REFUSED;
 	}
+	admin = admin_lock(datadir, 1);
+	if (admin < 0) {
+		fprintf(stderr,
+			"recordfs-admin: %s: another recordfs-admin reads it: "
+			"compact when it is done\n",
+			datadir);
+		close(lock);
+		return EXIT_REFUSED;
+	}
 	rc = databases(datadir, &dbs, &n);
 	if (rc) {
 		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
 			strerror(rc));
+		close(admin);
 		close(lock);
 		return EXIT_ERROR;
 	}
@@ -437,8 +495,20 @@ static int compact(const char *datadir)
 		stage(dbs[i], "compacting");
 		rc = store_env_copy(env, tmp);
 		store_env_close(env);
+		/* the copy as the file it replaces: its owner and mode, on
+		 * the disk before the rename, and the rename on it after */
+		if (!rc)
+			rc = settle(from, &before);
 		if (!rc && rename(from, to) != 0)
 			rc = errno;
+		if (!rc)
+			rc = sync_dir(dir);
+		/* the lock file holds the old file's transaction numbers */
+		if (!rc) {
+			char lk[4300];
+			snprintf(lk, sizeof(lk), "%s/lock.mdb", dir);
+			unlink(lk);
+		}
 		unlink(from);
 		rmdir(tmp);
 		if (rc) {
@@ -453,6 +523,7 @@ static int compact(const char *datadir)
 		       (unsigned long long)after.st_size);
 	}
 	free_names(dbs, n);
+	close(admin);
 	close(lock);
 	return err;
 }
@@ -473,22 +544,28 @@ struct mnt {
 	char tmp[64];
 };
 
-static int find_mount(const char *datadir, char *out, size_t size)
+/* The mount point of a recordfs whose source is datadir (at, when not
+ * NULL, the one there only); getmntent decodes the \040 of the table. */
+static int find_mount(const char *datadir, const char *at, char *out,
+		      size_t size)
 {
-	char real[4096], src[4096], dst[4096], type[256];
+	char real[4096];
+	struct mntent *e;
 	FILE *f;
 	int found = 0;
 	if (!realpath(datadir, real))
 		return 0;
-	f = fopen("/proc/self/mounts", "r");
+	f = setmntent("/proc/self/mounts", "r");
 	if (!f)
 		return 0;
-	while (fscanf(f, "%4095s %4095s %255s %*[^\n]", src, dst, type) == 3)
-		if (!strcmp(type, "fuse.recordfs") && !strcmp(src, real)) {
-			snprintf(out, size, "%s", dst);
+	while ((e = getmntent(f)))
+		if (!strcmp(e->mnt_type, "fuse.recordfs") &&
+		    !strcmp(e->mnt_fsname, real) &&
+		    (!at || !strcmp(e->mnt_dir, at))) {
+			snprintf(out, size, "%s", e->mnt_dir);
 			found = 1;
 		}
-	fclose(f);
+	endmntent(f);
 	return found;
 }
 
@@ -500,32 +577,42 @@ static const char *daemon_path(void)
 
 static int mount_open(const char *datadir, int ro, struct mnt *m)
 {
-	int i;
+	const char *more = getenv("RECORDFS_OPTIONS");
+	int i, st;
 	memset(m, 0, sizeof(*m));
-	if (find_mount(datadir, m->path, sizeof(m->path)))
+	if (find_mount(datadir, NULL, m->path, sizeof(m->path)))
 		return 0;
 	snprintf(m->tmp, sizeof(m->tmp), "/tmp/recordfs-admin.XXXXXX");
 	if (!mkdtemp(m->tmp))
 		return errno;
 	snprintf(m->path, sizeof(m->path), "%s", m->tmp);
 	m->pid = fork();
-	if (m->pid < 0)
-		return errno;
+	if (m->pid < 0) {
+		int e = errno;
+		rmdir(m->tmp);
+		return e;
+	}
 	if (m->pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
+		/* the daemon ends with us, whatever ends us */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (null >= 0)
 			dup2(null, 1);
-		execl(daemon_path(), "recordfs", "-f", "-o",
-		      ro ? "ro,changes=0" : "sync=0", datadir, m->tmp,
-		      (char *)NULL);
+		if (more && *more)
+			execl(daemon_path(), "recordfs", "-f", "-o",
+			      ro ? "ro,changes=0" : "sync=0", "-o", more,
+			      datadir, m->tmp, (char *)NULL);
+		else
+			execl(daemon_path(), "recordfs", "-f", "-o",
+			      ro ? "ro,changes=0" : "sync=0", datadir, m->tmp,
+			      (char *)NULL);
 		fprintf(stderr, "recordfs-admin: %s: %s\n", daemon_path(),
 			strerror(errno));
 		_exit(127);
 	}
 	for (i = 0; i < 400; i++) {
 		char dummy[4096];
-		int st;
-		if (find_mount(datadir, dummy, sizeof(dummy)))
+		if (find_mount(datadir, m->tmp, dummy, sizeof(dummy)))
 			return 0;
 		if (waitpid(m->pid, &st, WNOHANG) == m->pid) {
 			m->pid = 0;
@@ -535,21 +622,32 @@ static int mount_open(const char *datadir, int ro, struct mnt *m)
 		usleep(50000);
 	}
 	kill(m->pid, SIGTERM);
+	waitpid(m->pid, &st, 0);
+	m->pid = 0;
+	rmdir(m->tmp);
 	return ETIMEDOUT;
 }
 
-static void mount_close(struct mnt *m)
+/* Unmount our own daemon, if we started one: 0, or EIO when it did not
+ * end well (its last commit or sync failed: it says why). */
+static int mount_close(struct mnt *m)
 {
+	pid_t um;
+	int st = 0;
 	if (!m->pid)
-		return;
-	if (fork() == 0) {
+		return 0;
+	um = fork();
+	if (um == 0) {
 		execlp("fusermount3", "fusermount3", "-u", m->tmp,
 		       (char *)NULL);
 		_exit(127);
 	}
-	wait(NULL);
-	waitpid(m->pid, NULL, 0);
+	if (um > 0)
+		waitpid(um, NULL, 0);
+	waitpid(m->pid, &st, 0);
 	rmdir(m->tmp);
+	m->pid = 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : EIO;
 }
 
 /* Copy file path to out whole; 0 or errno. */
@@ -580,9 +678,9 @@ static int dump_attrs(const char *datadir, const char *db, const char *table,
 		      FILE *out)
 {
 	struct store_env *env;
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	struct store_table tb;
-	struct store_cursor *c;
+	struct store_cursor *c = NULL;
 	struct store_obj o;
 	const void *k;
 	size_t kl;
@@ -590,10 +688,14 @@ static int dump_attrs(const char *datadir, const char *db, const char *table,
 	if (rc)
 		return rc;
 	rc = store_read_begin(env, &t);
+	if (rc)
+		t = NULL;
 	if (!rc)
 		rc = store_table_get(t, table, strlen(table), &tb);
-	if (!rc)
-		rc = store_cursor_open(t, tb.tid, STORE_RECORD, NULL, 0, &c);
+	if (rc == ENOENT)
+		rc = EAGAIN; /* the table went since its stream was read */
+	if (!rc && store_cursor_open(t, tb.tid, STORE_RECORD, NULL, 0, &c))
+		rc = EIO;
 	while (!rc && (rc = store_cursor_next(c, &k, &kl, &o)) == 0) {
 		struct schema_key key;
 		char name[SCHEMA_NAME_MAX + 1];
@@ -603,8 +705,9 @@ static int dump_attrs(const char *datadir, const char *db, const char *table,
 		fprintf(out, "attrs %s %o %u %u %lld\n", name, o.attrs.mode,
 			o.attrs.uid, o.attrs.gid, (long long)o.mtime_ns);
 	}
-	if (rc == ENOENT) {
+	if (c)
 		store_cursor_close(c);
+	if (rc == ENOENT) {
 		rc = 0;
 		if (tb.attrs.mode)
 			fprintf(out, "attrs . %o %u %u %lld\n", tb.attrs.mode,
@@ -657,6 +760,8 @@ static int dump_db(const char *datadir, const char *root, const char *db,
 	tmp = open_memstream(&text, &tl);
 	snprintf(path, sizeof(path), "%s/%s/schema.graphql", root, db);
 	rc = copy_out(path, tmp, &len);
+	if (rc == ENOENT)
+		rc = 0; /* removed while mounted: none to tell */
 	fclose(tmp);
 	if (!rc) {
 		fprintf(out, "database %s\nschema %zu\n", db, tl);
@@ -692,18 +797,25 @@ static int dump(const char *datadir, const char *db, const char *table)
 		free_names(dbs, n);
 		return EXIT_ERROR;
 	}
-	printf("recordfs dump 1\n");
-	for (i = 0; !rc && i < n; i++)
-		if (!db || !strcmp(db, dbs[i]))
-			rc = dump_db(datadir, m.path, dbs[i], table, stdout);
-	if (!rc && db && !table) {
+	signal(SIGPIPE, SIG_IGN); /* a reader gone is a write error */
+	if (db) {
 		for (i = 0; i < n && strcmp(db, dbs[i]); i++)
 			;
 		if (i == n)
 			rc = ENOENT;
 	}
-	fflush(stdout);
-	mount_close(&m);
+	if (!rc)
+		printf("recordfs dump 1\n");
+	for (i = 0; !rc && i < n; i++)
+		if (!db || !strcmp(db, dbs[i]))
+			rc = dump_db(datadir, m.path, dbs[i], table, stdout);
+	/* the last line: a dump cut short has none, and load says so */
+	if (!rc)
+		printf("end\n");
+	if ((fflush(stdout) != 0 || ferror(stdout)) && !rc)
+		rc = errno ? errno : EIO;
+	if (mount_close(&m) != 0 && !rc)
+		rc = EIO;
 	free_names(dbs, n);
 	if (rc) {
 		fprintf(stderr, "recordfs-admin: dump: %s%s%s: %s\n",
@@ -748,7 +860,7 @@ static int load(const char *datadir)
 	     name[512];
 	size_t cap = 0;
 	ssize_t n, held = 0;
-	int rc;
+	int rc, ended = 0;
 	if (mkdir(datadir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "recordfs-admin: %s: %s\n", datadir,
 			strerror(errno));
@@ -775,10 +887,18 @@ static int load(const char *datadir)
 		held = 0;
 		if (line[n - 1] == '\n')
 			line[n - 1] = 0;
+		if (!strcmp(line, "end")) {
+			ended = 1;
+			break;
+		}
 		if (sscanf(line, "%15s %511s", cmd, name) != 2) {
 			rc = EINVAL;
 			break;
 		}
+		/* a name is the rest of its line: it may hold spaces */
+		if (!strcmp(cmd, "database") || !strcmp(cmd, "table"))
+			snprintf(name, sizeof(name), "%s",
+				 line + strlen(cmd) + 1);
 		if (!strcmp(cmd, "database")) {
 			snprintf(db, sizeof(db), "%s", name);
 			tname[0] = 0;
@@ -861,8 +981,19 @@ static int load(const char *datadir)
 				"/.recordfs/errors says why)\n",
 				cmd, name, strerror(rc), m.path);
 	}
+	if (!rc && (ferror(stdin) || !ended)) {
+		rc = ferror(stdin) ? EIO : EINVAL;
+		fprintf(
+		    stderr,
+		    "recordfs-admin: load: the dump ends before its \"end\" "
+		    "line: it was cut short; what came before is loaded\n");
+	}
 	free(line);
-	mount_close(&m);
+	if (mount_close(&m) != 0 && !rc) {
+		rc = EIO;
+		fprintf(stderr, "recordfs-admin: load: the daemon did not end "
+				"well: its log says why\n");
+	}
 	return rc ? EXIT_ERROR : 0;
 }
 
@@ -946,6 +1077,10 @@ int main(int argc, char **argv)
 			c->args);
 		return EXIT_ERROR;
 	}
+	/* beside compact, which waits for none of them (see admin_lock);
+	 * held until the process ends */
+	if (c != &commands[3] && c != &commands[5])
+		(void)admin_lock(argv[2], 0);
 	if (c == &commands[0])
 		return check(argv[2]);
 	if (c == &commands[1])

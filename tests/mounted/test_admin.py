@@ -161,7 +161,8 @@ echo '{"name":"Ann","born":"2020-01-02"}' > pets/owner/o1.json
 echo '{"age":3}' >> data/dog/1.json
 echo '{"v":1}' > 'data/dog/a b.json'
 chmod 640 data/dog/1.json; chown 1000:1000 'data/dog/a b.json'
-touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog""")
+touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog
+mkdir 'data/my dogs'; echo '{"n":1}' > 'data/my dogs/1.json'""")
     env = {**os.environ, "RECORDFS": os.environ.get("RECORDFS_BIN", "")}
     if not env["RECORDFS"]:
         from conftest import BIN
@@ -175,9 +176,11 @@ touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog""")
     one = subprocess.run([ADMIN, "dump", m.datadir, "pets", "owner"],
                          capture_output=True, text=True, env=env).stdout
     assert "table owner\n" in one and "table dog" not in one
-    r = subprocess.run([ADMIN, "dump", m.datadir, "nope"],
-                       capture_output=True, text=True, env=env)
-    assert r.returncode == 2
+    for args in (["nope"], ["nope", "dog"], ["data", "nope"]):
+        r = subprocess.run([ADMIN, "dump", m.datadir, *args],
+                           capture_output=True, text=True, env=env)
+        assert r.returncode == 2, args
+    assert text.endswith("\nend\n")
     # into a new data directory: no mount serves it, load makes its own
     new = tmp_path / "new"
     r = subprocess.run([ADMIN, "load", str(new)], input=text,
@@ -207,6 +210,8 @@ touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog""")
             assert (sb.st_mode, sb.st_uid, sb.st_gid, sb.st_mtime_ns) == \
                 (sm.st_mode, sm.st_uid, sm.st_gid, sm.st_mtime_ns), f
         assert os.stat(b.p("data", "dog")).st_mode & 0o7777 == 0o750
+        assert b.read("data", "my dogs", "1.json") == \
+            m.read("data", "my dogs", "1.json")
         assert b.read("pets", "schema.graphql") == \
             m.read("pets", "schema.graphql")
         # dynamic stays dynamic, declared declared
@@ -216,7 +221,11 @@ touch -d '2020-01-02 03:04:05' pets/owner/o1.json; chmod 750 data/dog""")
         assert r.returncode != 0
     finally:
         b.stop()
-    # a bad dump is refused, saying why
+    # a bad dump is refused, saying why; one cut short says so
     r = subprocess.run([ADMIN, "load", str(new)], input="hello\n",
                        capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "is no recordfs dump" in r.stderr
+    r = subprocess.run([ADMIN, "load", str(tmp_path / "cut")],
+                       input=text[:text.index("table dog")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "cut short" in r.stderr
