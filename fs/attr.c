@@ -261,15 +261,6 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		}
 		return 0;
 	}
-	case FS_HISTDIR: {
-		struct store_attrs ta;
-		if (n->db->dropped)
-			return ENOENT;
-		dir_attr(st, n->ino, fs.start_ns, fs.start_ns);
-		table_attrs(n, &ta);
-		derived_attrs(st, &ta, 0555, 0);
-		return 0;
-	}
 	case FS_SCHEMA:
 	case FS_JSCHEMA: {
 		size_t len = 0;
@@ -303,7 +294,8 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		return 0;
 	case FS_BY:
 	case FS_BYATTR:
-	case FS_BYVAL: {
+	case FS_BYVAL:
+	case FS_HISTDIR: {
 		struct store_attrs ta;
 		if (n->db->dropped)
 			return ENOENT;

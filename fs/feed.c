@@ -176,13 +176,23 @@ static int line_end(struct fs_db *db, struct store_txn *t, struct schema_buf *b,
 	return rc;
 }
 
-/* A put (text: the record as it became) or a delete (text NULL). */
+/*
+ * A record's line: a put (text, the record as it became), a delete (text
+ * NULL), or, with from (the table and key it had before), a rename.
+ */
+struct from {
+	uint32_t tid;
+	const uint8_t *key;
+	size_t kl;
+};
+
 static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
-		       const uint8_t *kb, size_t kl, const char *text,
-		       size_t len)
+		       const uint8_t *kb, size_t kl, const struct from *from,
+		       const char *text, size_t len)
 {
 	struct schema_buf b = {0};
-	struct store_feed_ref ref = {tid, kb, kl};
+	struct store_feed_ref refs[2] = {{tid, kb, kl}};
+	size_t nrefs = 1;
 	const char *tn;
 	size_t tl;
 	uint64_t seq;
@@ -191,66 +201,56 @@ static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		return feed_off(db, t);
 	rc = table_name(t, tid, &tn, &tl);
 	if (!rc)
-		rc = line_begin(&b, t, &seq, tn, tl, text ? "put" : "delete");
+		rc = line_begin(&b, t, &seq, tn, tl,
+				from   ? "rename"
+				: text ? "put"
+				       : "delete");
 	if (!rc)
 		rc = add_key(&b, kb, kl);
+	if (!rc && from)
+		rc = table_name(t, from->tid, &tn, &tl);
+	if (!rc && from &&
+	    (schema_buf_add(&b, ",\"from\":{\"table\":", 17) ||
+	     schema_buf_json_str(&b, tn, tl)))
+		rc = ENOMEM;
+	if (!rc && from)
+		rc = add_key(&b, from->key, from->kl);
+	if (!rc && from && schema_buf_add(&b, "}", 1))
+		rc = ENOMEM;
 	if (!rc && text)
 		rc = add_record(&b, text, len);
 	if (rc) {
 		schema_buf_free(&b);
 		return rc;
 	}
-	return line_end(db, t, &b, seq, &ref, 1);
+	/* a rename names the record it was too, unless the same key */
+	if (from && !(from->tid == tid && from->kl == kl &&
+		      !memcmp(from->key, kb, kl))) {
+		refs[1] =
+		    (struct store_feed_ref){from->tid, from->key, from->kl};
+		nrefs = 2;
+	}
+	return line_end(db, t, &b, seq, refs, nrefs);
 }
 
 int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		const uint8_t *kb, size_t kl, const char *text, size_t len)
 {
-	return record_line(db, t, tid, kb, kl, text ? text : "", len);
+	return record_line(db, t, tid, kb, kl, NULL, text ? text : "", len);
 }
 
 int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl)
 {
-	return record_line(db, t, tid, kb, kl, NULL, 0);
+	return record_line(db, t, tid, kb, kl, NULL, NULL, 0);
 }
 
 int fs_feed_rename(struct fs_db *db, struct store_txn *t, uint32_t stid,
 		   const uint8_t *skb, size_t skl, uint32_t dtid,
 		   const uint8_t *dkb, size_t dkl, const char *text, size_t len)
 {
-	struct schema_buf b = {0};
-	struct store_feed_ref refs[2] = {{dtid, dkb, dkl}, {stid, skb, skl}};
-	const char *tn;
-	size_t tl;
-	uint64_t seq;
-	int rc;
-	if (!fs_feed_on(db))
-		return feed_off(db, t);
-	rc = table_name(t, dtid, &tn, &tl);
-	if (!rc)
-		rc = line_begin(&b, t, &seq, tn, tl, "rename");
-	if (!rc)
-		rc = add_key(&b, dkb, dkl);
-	if (!rc)
-		rc = table_name(t, stid, &tn, &tl);
-	if (!rc && (schema_buf_add(&b, ",\"from\":{\"table\":", 17) ||
-		    schema_buf_json_str(&b, tn, tl)))
-		rc = ENOMEM;
-	if (!rc)
-		rc = add_key(&b, skb, skl);
-	if (!rc && schema_buf_add(&b, "}", 1))
-		rc = ENOMEM;
-	if (!rc)
-		rc = add_record(&b, text, len);
-	if (rc) {
-		schema_buf_free(&b);
-		return rc;
-	}
-	/* the same record, or the one at the same key: one entry */
-	return line_end(
-	    db, t, &b, seq, refs,
-	    stid == dtid && skl == dkl && !memcmp(skb, dkb, skl) ? 1 : 2);
+	struct from from = {stid, skb, skl};
+	return record_line(db, t, dtid, dkb, dkl, &from, text ? text : "", len);
 }
 
 int fs_feed_table(struct fs_db *db, struct store_txn *t, const char *tname,

@@ -169,13 +169,7 @@ static uint64_t line_cost(const MDB_val *d, unsigned nrefs, size_t refkeys)
 static int hist_key(uint8_t *hk, uint32_t tid, const void *key, size_t kl,
 		    MDB_val *k)
 {
-	if (kl > STORE_KEY_MAX)
-		return EINVAL;
-	put_be32(hk, tid);
-	memcpy(hk + 4, key, kl);
-	k->mv_size = 4 + kl;
-	k->mv_data = hk;
-	return 0;
+	return store_tid_key(hk, tid, key, kl, STORE_KEY_MAX, k);
 }
 
 /*

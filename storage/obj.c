@@ -343,13 +343,7 @@ int store_chunk_move(struct store_txn *t, uint32_t tid, const void *key,
 static int alias_key(uint8_t *buf, uint32_t tid, const void *alias, size_t alen,
 		     MDB_val *k)
 {
-	if (alen > 256)
-		return EINVAL;
-	put_be32(buf, tid);
-	memcpy(buf + 4, alias, alen);
-	k->mv_size = 4 + alen;
-	k->mv_data = buf;
-	return 0;
+	return store_tid_key(buf, tid, alias, alen, 256, k);
 }
 
 int store_alias_put(struct store_txn *t, uint32_t tid, const void *alias,

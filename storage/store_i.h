@@ -49,6 +49,7 @@
 #include "store.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <string.h>
@@ -243,6 +244,20 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 {
 	v = htobe32(v);
 	memcpy(p, &v, 4);
+}
+
+/* A key [tid u32 BE][bytes] in buf, at most max bytes after the tid
+ * (EINVAL past it): aliases, the history index. */
+static inline int store_tid_key(uint8_t *buf, uint32_t tid, const void *b,
+				size_t len, size_t max, MDB_val *k)
+{
+	if (len > max)
+		return EINVAL;
+	put_be32(buf, tid);
+	memcpy(buf + 4, b, len);
+	k->mv_size = 4 + len;
+	k->mv_data = buf;
+	return 0;
 }
 
 /* Drop the read transaction kept for renewal (mdb_txn_abort takes NULL). */
