@@ -1456,18 +1456,15 @@ size_t schema_compact(const char *canon, size_t len, char *out)
 		}
 		return o + 1;
 	}
-	/* a string is copied in runs up to its next quote or escape */
+	/* a string is copied as it is scanned, up to its next quote or
+	 * escape: most are short, and a call to copy each costs more */
 	while (p < end) {
 		char ch = *p++;
 		if (ch == '"') {
 			out[o++] = ch;
 			for (;;) {
-				const char *q = p;
-				while (q < end && *q != '"' && *q != '\\')
-					q++;
-				memcpy(out + o, p, (size_t)(q - p));
-				o += (size_t)(q - p);
-				p = q;
+				while (p < end && *p != '"' && *p != '\\')
+					out[o++] = *p++;
 				if (p >= end)
 					break;
 				if (*p == '\\') {

@@ -1122,6 +1122,83 @@ static void test_compact(void)
 	}
 }
 
+/* What compaction is: every byte but whitespace outside strings. */
+static size_t compact_ref(const char *in, size_t len, char *out)
+{
+	size_t i, o = 0;
+	int str = 0;
+	for (i = 0; i < len; i++) {
+		char ch = in[i];
+		if (str) {
+			out[o++] = ch;
+			if (ch == '\\' && i + 1 < len)
+				out[o++] = in[++i];
+			else if (ch == '"')
+				str = 0;
+		} else if (ch == '"') {
+			out[o++] = ch;
+			str = 1;
+		} else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+			out[o++] = ch;
+		}
+	}
+	out[o] = '\n';
+	out[o + 1] = '\0';
+	return o + 1;
+}
+
+/* The line-at-a-time path for canonical text and the general walk for
+ * anything else give the same bytes, and the length walk agrees. */
+static void test_compact_shapes(void)
+{
+	static const char *texts[] = {
+	    "{\n  \"k\" : 1\n}\n",	   /* a space before the colon */
+	    "{\n  \"k\":1\n}\n",	   /* none after it */
+	    "{\n  \"k\":  1\n}\n",	   /* two after it */
+	    "{\n  \"l\": [1, 2]\n}\n", /* a line not broken */
+	    "{\n\t\"k\": 1\n}\n",	   /* a tab */
+	    "{\r\n  \"k\": 1\r\n}\r\n",
+	    "{\n  \"k\": \"a\nb\"\n}\n", /* a raw newline in a string */
+	    "{\n  \"k\": \"a\\\"\n  , \"b\"\n}\n",
+	    "{\n  \"a\\\\\": \"x\\\\\\\"y\",\n  \"b\": \"\"\n}\n",
+	    "{\n  \"k\": \"v\" ,\n  \"m\": 2\n}\n",
+	    "{\n  \"k\": 1 \n}\n",
+	    "  \n\n{}\n\n",
+	    "\"x\"",
+	    "\"unterminated",
+	    "{\n  \"k\": [\n    \"a: b\",\n    {\n      \"c\": []\n    }\n  ]\n}\n",
+	};
+	char ref[512], out[512];
+	unsigned seed = 1;
+	size_t i, j, n, m;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t len = strlen(texts[i]);
+		n = compact_ref(texts[i], len, ref);
+		CHECK_INT(schema_compact(texts[i], len, NULL), n);
+		m = schema_compact(texts[i], len, out);
+		CHECK_INT(m, n);
+		CHECK_STR(out, m, ref);
+	}
+	/* and any mix of those bytes */
+	for (i = 0; i < 200000; i++) {
+		static const char alpha[] = " \n\t\"\\:,1a{}[]";
+		char in[24];
+		size_t len = (seed = seed * 1103515245 + 12345) >> 16 & 15;
+		for (j = 0; j < len; j++) {
+			seed = seed * 1103515245 + 12345;
+			in[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		n = compact_ref(in, len, ref);
+		m = schema_compact(in, len, out);
+		if (m != n || memcmp(out, ref, n) != 0 ||
+		    schema_compact(in, len, NULL) != n) {
+			CHECK_STR(out, m, ref);
+			break;
+		}
+	}
+}
+
 /* prepare then compact: what -o json=compact shows */
 static void test_prepare_compact(void)
 {
@@ -1377,6 +1454,7 @@ int main(void)
 	fuzz_plain();
 	test_rekey();
 	test_compact();
+	test_compact_shapes();
 	test_prepare_compact();
 	return checks_done();
 }
