@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -217,6 +219,39 @@ static int test_hook(const char *name)
 	return (int)n;
 }
 
+/*
+ * Tell the service manager how the daemon stands, when one asked (a unit
+ * of Type=notify sets NOTIFY_SOCKET): one datagram to that socket, as
+ * sd_notify(3) sends it.  READY=1 once the mount is made and requests are
+ * about to be served, STOPPING=1 once unmounted.  Without the variable,
+ * nothing.
+ */
+static void tell_service_manager(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* an abstract name */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(
+		fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		fs_log("cannot tell the service manager %s: %s", state,
+		       strerror(errno));
+	close(fd);
+}
+
 int fs_main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -372,7 +407,9 @@ int fs_main(int argc, char *argv[])
 		ret = 1;
 		goto out5;
 	}
+	tell_service_manager("READY=1");
 	ret = fs_session_loop(fs.se) ? 1 : 0;
+	tell_service_manager("STOPPING=1");
 	fs_notify_stop();
 	if (sync_started) {
 		pthread_mutex_lock(&fs.sync_mu);

@@ -1,16 +1,18 @@
 """recordfs as a service (issue 18): its version alone, a read-only mount
 that hands out no keys, and the daemon's log where people look: a file
-with -o log=FILE, syslog in the background, standard error with -f."""
+with -o log=FILE, syslog in the background, standard error with -f; and
+READY=1 told to systemd (Type=notify) once the mount is made."""
 import errno
 import os
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, Mount
 
 
 def version():
@@ -137,3 +139,46 @@ def test_foreground_logs_to_standard_error(mnt):
     mnt.sh("mkdir data/dog")
     mnt.sh("echo x > data/dog/1.json", check=False)
     assert "recordfs: data/dog/1.json: bad JSON" in mnt.log()
+
+
+@pytest.mark.parametrize("abstract", [False, True])
+def test_ready_is_told_once_the_mount_is_made(tmp_path, abstract):
+    """Type=notify: READY=1 reaches NOTIFY_SOCKET only when the mount
+    serves, and STOPPING=1 after the unmount."""
+    name = str(tmp_path / "notify") if not abstract else \
+        "@recordfs-test-%d" % os.getpid()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(name if not abstract else "\0" + name[1:])
+    sock.settimeout(20)
+    got = []
+
+    def listen():
+        for _ in range(2):
+            try:
+                msg = sock.recv(4096).decode()
+            except OSError:
+                return
+            # what a unit ordered after this one would do at once
+            got.append((msg, os.path.ismount(str(tmp_path / "mnt")) and
+                        os.listdir(str(tmp_path / "mnt")) == ["data"]))
+
+    t = threading.Thread(target=listen)
+    t.start()
+    m = Mount(tmp_path)
+    try:
+        m.start(env={"NOTIFY_SOCKET": name})
+        m.sh("mkdir data/dog && echo '{}' > data/dog/1.json")
+    finally:
+        m.stop()
+    t.join(20)
+    sock.close()
+    assert got == [("READY=1", True), ("STOPPING=1", False)], got
+    assert "cannot tell the service manager" not in m.log()
+
+
+def test_no_socket_no_word(mnt):
+    # without NOTIFY_SOCKET (as from a shell) the daemon tells nobody,
+    # and a socket that went away costs a line in the log, nothing more
+    mnt.restart(env={"NOTIFY_SOCKET": str(mnt.tmp / "gone")})
+    mnt.sh("mkdir data/dog")
+    assert "cannot tell the service manager READY=1" in mnt.log()
