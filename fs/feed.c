@@ -99,17 +99,34 @@ void fs_feeds_trim(void)
 }
 
 /* The name of table tid, in t's memory. */
-static int table_name(struct store_txn *t, uint32_t tid, const char **name,
-		      size_t *len)
+static int table_name(struct fs_db *db, struct store_txn *t, uint32_t tid,
+		      const char **name, size_t *len)
 {
+	struct fs_tname *c =
+	    &db->feed_tnames[tid % (sizeof(db->feed_tnames) /
+				    sizeof(db->feed_tnames[0]))];
 	const char *nm, *after = NULL;
 	size_t nl, al = 0;
 	struct store_table tb;
 	int rc;
+	/* the name it had last time, if it still names tid (tables are
+	 * renamed and dropped; a tid is never given again) */
+	if (c->tid == tid && c->len &&
+	    store_table_get(t, c->name, c->len, &tb) == 0 && tb.tid == tid) {
+		*name = c->name;
+		*len = c->len;
+		return 0;
+	}
+	/* else a walk over the tables */
 	while ((rc = store_table_next(t, after, al, &nm, &nl, &tb)) == 0) {
 		if (tb.tid == tid) {
 			*name = nm;
 			*len = nl;
+			if (nl < sizeof(c->name)) {
+				memcpy(c->name, nm, nl);
+				c->len = (uint16_t)nl;
+				c->tid = tid;
+			}
 			return 0;
 		}
 		after = nm;
@@ -199,7 +216,7 @@ static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	int rc;
 	if (!fs_feed_on(db))
 		return feed_off(db, t);
-	rc = table_name(t, tid, &tn, &tl);
+	rc = table_name(db, t, tid, &tn, &tl);
 	if (!rc)
 		rc = line_begin(&b, t, &seq, tn, tl,
 				from   ? "rename"
@@ -208,7 +225,7 @@ static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
 	if (!rc)
 		rc = add_key(&b, kb, kl);
 	if (!rc && from)
-		rc = table_name(t, from->tid, &tn, &tl);
+		rc = table_name(db, t, from->tid, &tn, &tl);
 	if (!rc && from &&
 	    (schema_buf_add(&b, ",\"from\":{\"table\":", 17) ||
 	     schema_buf_json_str(&b, tn, tl)))

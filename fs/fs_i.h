@@ -126,6 +126,13 @@ struct fs_db {
 	 * the last line was added */
 	uint64_t feed_gen, changes_ino;
 	int64_t feed_mtime_ns;
+	/* feed.c: the names its lines last gave tables, by tid (checked
+	 * against storage at each use) */
+	struct fs_tname {
+		uint32_t tid;
+		uint16_t len;
+		char name[256];
+	} feed_tnames[16];
 	struct fs_db *next;
 };
 

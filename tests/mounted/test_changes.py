@@ -419,3 +419,23 @@ def test_errors_follow_with_tail_f(mnt):
     assert e.value.errno == errno.ENODATA
     old.close()
     assert ".recordfs/errors: read too late" in m.errors()
+
+
+def test_lines_name_their_tables_among_many(mnt):
+    # more tables than feed.c keeps names for, written in turns, and a
+    # table dropped and made again under its name: each line names the
+    # table its record is in
+    names = ["t%02d" % i for i in range(40)]
+    mnt.sh("mkdir " + " ".join("data/" + n for n in names))
+    for r in range(3):
+        for i, n in enumerate(names):
+            mnt.sh("echo '{\"r\":%d}' > data/%s/%d.json" % (r, n, i))
+    mnt.sh("rm -rf data/t07 && mkdir data/t07 && "
+           "echo '{}' > data/t07/99.json && mv data/t08/8.json data/t09/")
+    puts = [l for l in feed(mnt) if l["op"] == "put"]
+    assert [(l["table"], l["key"]) for l in puts] == \
+        [(n, i) for _ in range(3) for i, n in enumerate(names)] + \
+        [("t07", 99)]
+    ren = [l for l in feed(mnt) if l["op"] == "rename"]
+    assert [(l["table"], l["key"], l["from"]) for l in ren] == \
+        [("t09", 8, {"table": "t08", "key": 8})]
