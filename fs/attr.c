@@ -43,6 +43,10 @@
  * - Record contents go through the page cache.  fs_node.kcache tracks
  *   whether the kernel's pages are the stored text; an open keeps them
  *   (keep_cache) only then.  See record_cache() in file.c.
+ * - A table stream's name is never kept: it gives the stream's pages node
+ *   once its text is known, the stream node otherwise.  A pages node's
+ *   attributes are kept for TTL_LONG: its text is one and never moves.
+ *   See "The kernel's pages" in stream.c.
  */
 
 static void dir_attr(struct stat *st, uint64_t ino, int64_t mt, int64_t bt)
@@ -311,7 +315,11 @@ int fs_node_attr(struct fs_node *n, struct stat *st, int64_t *btime)
 		/* like /proc: the size is known only at the end of a read */
 		if (n->db->dropped)
 			return ENOENT;
-		file_attr(st, n->ino, 0, fs_now_ns(), 0644);
+		/* a pages node's text is one, kept (stream.c) */
+		if (n->spages)
+			file_attr(st, n->ino, n->slen, n->smtime_ns, 0644);
+		else
+			file_attr(st, n->ino, 0, fs_now_ns(), 0644);
 		table_attrs(n, &ta);
 		/* read as the table is; a table's written by its writers */
 		derived_attrs(st, &ta, n->kind == FS_STREAM ? 0666 : 0444, 0);
@@ -401,6 +409,8 @@ static double node_ttl(const struct fs_node *n)
 	case FS_BYATTR:
 	case FS_BYVAL:
 		return TTL_BY;
+	case FS_STREAM:
+		return n->spages ? TTL_LONG : 0; /* a pages node's never move */
 	default:
 		return 0; /* .by links, .next, errors, stats */
 	}
@@ -420,6 +430,8 @@ double fs_entry_ttl(const struct fs_node *n)
 {
 	if (n->kind == FS_NEXT || n->kind == FS_STATS || n->kind == FS_HISTDIR)
 		return TTL_LONG; /* fixed names */
+	if (n->kind == FS_STREAM)
+		return 0; /* the node a stream's name gives changes */
 	return node_ttl(n);
 }
 

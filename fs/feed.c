@@ -253,12 +253,14 @@ static int record_line(struct fs_db *db, struct store_txn *t, uint32_t tid,
 int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		const uint8_t *kb, size_t kl, const char *text, size_t len)
 {
+	fs_streams_changed(db, tid);
 	return record_line(db, t, tid, kb, kl, NULL, text ? text : "", len);
 }
 
 int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		   const uint8_t *kb, size_t kl)
 {
+	fs_streams_changed(db, tid);
 	return record_line(db, t, tid, kb, kl, NULL, NULL, 0);
 }
 
@@ -267,6 +269,8 @@ int fs_feed_rename(struct fs_db *db, struct store_txn *t, uint32_t stid,
 		   const uint8_t *dkb, size_t dkl, const char *text, size_t len)
 {
 	struct from from = {stid, skb, skl};
+	fs_streams_changed(db, stid);
+	fs_streams_changed(db, dtid);
 	return record_line(db, t, dtid, dkb, dkl, &from, text ? text : "", len);
 }
 
@@ -276,6 +280,7 @@ int fs_feed_table(struct fs_db *db, struct store_txn *t, const char *tname,
 	struct schema_buf b = {0};
 	uint64_t seq;
 	int rc;
+	fs_streams_changed(db, 0);
 	if (!fs_feed_on(db))
 		return feed_off(db, t);
 	rc = line_begin(&b, t, &seq, tname, strlen(tname), op);

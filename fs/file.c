@@ -369,6 +369,8 @@ int fs_file_open(struct fs_node *n, struct fuse_file_info *fi,
 			n->kind == FS_CHANGES || n->kind == FS_HISTORY;
 	if (n->kind == FS_RECORD)
 		record_cache(n, f, fi, others);
+	else if (n->kind == FS_STREAM && !f->writable)
+		fs_stream_cache(f, fi);
 	*out = f;
 	return 0;
 out:
@@ -497,6 +499,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = fs_stream_read(f, size, off, &sb, &got);
 		if (rc)
 			goto out;
+		fs.n_exported += got;
 		fuse_reply_buf(req, sb, got);
 		return;
 	}

@@ -88,6 +88,7 @@ enum fs_kind {
 
 /* Local numbers (under a database's id) of the names that are not stored. */
 #define FS_LOCAL_SCHEMA	 2ull	      /* schema.graphql */
+#define FS_LOCAL_SPAGES	 (1ull << 39) /* | u32: a stream's pages node */
 #define FS_LOCAL_NEXT	 (1ull << 38) /* | tid: table/.next */
 #define FS_LOCAL_JSCHEMA (1ull << 37) /* | tid: <table>.schema.json */
 #define FS_LOCAL_STREAM	 (1ull << 36) /* | fmt << 32 | tid: streams */
@@ -121,6 +122,23 @@ struct fs_db {
 	/* directory times changed, not yet stored (dirs.c) */
 	struct fs_dirtime *dirtimes;
 	size_t ndirtimes;
+	/* stream.c: counts of the changes to the records of the tables
+	 * whose tid is i modulo 64, and of those to any table; numbers for
+	 * the nodes of streams' pages */
+	uint64_t sgen[64], sgen_all;
+	uint32_t spages_next;
+	/* stream.c: the texts of tables' streams known (read whole at gen,
+	 * len bytes, at mtime_ns), each at slot (tid * 3 + format) % 64;
+	 * pino the pages node a lookup gives for it.  Lookups give the
+	 * stream node instead while writers sent back from the pages have
+	 * not opened it (sendbacks), or until hold_ns (CLOCK_MONOTONIC) */
+	struct fs_stext {
+		uint32_t tid; /* 0: none */
+		uint8_t fmt, known;
+		unsigned sendbacks;
+		uint64_t gen, len, pino;
+		int64_t mtime_ns, hold_ns;
+	} stexts[64];
 	/* feed.c: numbers for .changes and .history nodes, the node a
 	 * lookup of .changes gives while its first line is kept, and when
 	 * the last line was added */
@@ -187,6 +205,12 @@ struct fs_node {
 	unsigned pc_opens;
 	uint32_t pc_gen;
 	size_t pc_len;
+	/* FS_STREAM: a pages node (see "The kernel's pages" in stream.c):
+	 * the text of gen sgen alone, slen bytes, of format sfmt, last
+	 * changed at smtime_ns */
+	uint8_t spages, sfmt;
+	uint64_t sgen, slen;
+	int64_t smtime_ns;
 	/* FS_CHANGES, FS_ERRORS: where in the text that only grows (the
 	 * feed's, the refusals') this node's byte 0 is */
 	uint64_t base;
@@ -259,6 +283,7 @@ struct fs {
 	struct fs_file *files; /* open files */
 	/* status */
 	uint64_t n_ops, n_commits, n_refused;
+	uint64_t n_exported; /* bytes streams made for their readers */
 	uint64_t n_listed; /* table entries listed, for store_env_unmap_pages */
 	pthread_t sync_thread;
 	int sync_stop;
@@ -274,6 +299,12 @@ struct fs {
 };
 
 extern struct fs fs;
+
+/* What changed table tid's records last (stream.c): more, each time. */
+static inline uint64_t fs_stream_gen(const struct fs_db *db, uint32_t tid)
+{
+	return db->sgen[tid % 64] + db->sgen_all;
+}
 
 /* The inode number of a database's local number (see "Inode numbers"). */
 static inline uint64_t fs_db_ino(const struct fs_db *db, uint64_t local)
@@ -326,6 +357,11 @@ void fs_nodes_free_all(void);
 /* n's text or size changed behind the kernel: its pages and attributes
  * end (see "Caching" in attr.c) */
 void fs_node_changed(struct fs_node *n);
+/* The records of table tid (0: of every table) of db changed: its
+ * streams' texts are others (see "The kernel's pages" in stream.c). */
+void fs_streams_changed(struct fs_db *db, uint32_t tid);
+/* A stream node's format (SCHEMA_FMT_*). */
+int fs_stream_node_fmt(const struct fs_node *n);
 struct fs_node *fs_table_node(struct fs_db *db, const char *name,
 			      const struct store_table *tb);
 struct fs_node *fs_obj_node(struct fs_node *tn, enum store_kind kind,
@@ -442,7 +478,8 @@ void fs_feeds_trim(void);
  * was off (-o changes=0), which no line tells. */
 int fs_feed_gap_line(struct fs_db *db);
 /* A line about a change, in the change's write transaction t; text is a
- * record's canonical text.  No-ops while the feed is off. */
+ * record's canonical text.  No lines while the feed is off; the streams
+ * hear of the change either way (fs_streams_changed). */
 int fs_feed_put(struct fs_db *db, struct store_txn *t, uint32_t tid,
 		const uint8_t *kb, size_t kl, const char *text, size_t len);
 int fs_feed_delete(struct fs_db *db, struct store_txn *t, uint32_t tid,
@@ -621,6 +658,9 @@ struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
 			       const struct store_table *tb, int fmt);
 /* Start f's stream as open(2) flags say (file.c's open). */
 int fs_stream_open(struct fs_file *f, int flags);
+/* After a stream's open for reading: a pages node's reader reads through
+ * the kernel's page cache, any other with direct_io. */
+void fs_stream_cache(struct fs_file *f, struct fuse_file_info *fi);
 /* The bytes at off: *buf (up to size, *len of them; 0 at the end) lives
  * until the next call on f. */
 int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,

@@ -88,7 +88,7 @@ const char *fs_node_path(const struct fs_node *n, const char *name)
 		return path;
 	case FS_STREAM:
 		snprintf(path, sizeof(path), "%s/%s.%s", n->db->name, n->tname,
-			 fs_fmt_ext((int)((n->ino >> 32) & 3)));
+			 fs_fmt_ext(fs_stream_node_fmt(n)));
 		return path;
 	case FS_CHANGES:
 		snprintf(path, sizeof(path), "%s/%s", n->db->name,

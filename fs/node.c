@@ -151,6 +151,19 @@ void fs_node_changed(struct fs_node *n)
 	}
 }
 
+void fs_streams_changed(struct fs_db *db, uint32_t tid)
+{
+	if (tid)
+		db->sgen[tid % 64]++;
+	else
+		db->sgen_all++;
+}
+
+int fs_stream_node_fmt(const struct fs_node *n)
+{
+	return n->spages ? n->sfmt : (int)((n->ino >> 32) & 3);
+}
+
 struct fs_node *fs_table_node(struct fs_db *db, const char *name,
 			      const struct store_table *tb)
 {

@@ -120,9 +120,12 @@ char *fs_stats_text(size_t *len)
 	struct fs_db *db;
 	if (!f)
 		return NULL;
-	fprintf(f, "operations %llu\ncommits %llu\nrefused %llu\nnodes %zu\n",
+	fprintf(f,
+		"operations %llu\ncommits %llu\nrefused %llu\nnodes %zu\n"
+		"exported_bytes %llu\n",
 		(unsigned long long)fs.n_ops, (unsigned long long)fs.n_commits,
-		(unsigned long long)fs.n_refused, fs.hcount);
+		(unsigned long long)fs.n_refused, fs.hcount,
+		(unsigned long long)fs.n_exported);
 	pthread_mutex_lock(&fs.db_lock);
 	for (db = fs.dbs; db; db = db->next) {
 		uint64_t map, used;

@@ -15,6 +15,30 @@
  * exactly them, with O_APPEND them besides the others.  A refusal stores
  * nothing; a crash loses the spool with its name.
  *
+ * The kernel's pages.  Reading an unchanged table again comes from the
+ * kernel's page cache, through a node of its own.  fs_streams_changed()
+ * counts the changes to each table's records (fs_stream_gen), from
+ * wherever the feed hears of one, the feed on or off.  A table's stream
+ * node reads with direct_io, as above; a reader that reads it to its end
+ * with the table unchanged since its open tells the node the text's size
+ * for that gen.  From then on, until the table changes, a lookup of the
+ * name gives a pages node: a new inode number, whose text is that gen's
+ * alone and whose size is that text's, read through the page cache
+ * (keep_cache): a page the kernel lacks comes as a READ answered from the
+ * reader's own snapshot, which is of that gen, so the pages hold nothing
+ * else.  The kernel keeps one size per inode, which an O_TRUNC open sets
+ * to 0 and writes move; none of that may happen to a pages node while it
+ * is read, so no writer opens one: its open is ESTALE, on which the
+ * kernel looks the name up again (LOOKUP_REVAL) and opens what that
+ * gives, the stream node, which lookups give until each writer sent back
+ * came (or SEND_BACK_NS passed).  A reader whose snapshot is of another
+ * gen than the pages node it found (the table changed between its lookup
+ * and its open) is sent back the same way, unless it reopens a file open
+ * on that node (/dev/fd/N): it then reads that file's snapshot, the
+ * node's text.  So readers of the pages keep reading them, whole, while
+ * the table is written, and imports go on as before.  A pages node's
+ * modification time is when its text was read whole.
+ *
  * What each format looks like is schema/stream.c's; the .by tree's
  * queries are by.c's; records are stored through record.c.  The open,
  * read, write and close handlers (file.c) hand stream files here.
@@ -33,6 +57,10 @@
 #define STEP_BYTES (256u * 1024)
 /* The spool is written in pieces of this size. */
 #define SPOOL_BUF (1u << 20)
+/* How long lookups give a table's stream node, not its pages node, after
+ * a writer was sent back from the pages (ns). */
+#define SEND_BACK_NS   (10 * 1000000000LL) /* at most, for writers */
+#define READER_BACK_NS (1000 * 1000000LL)
 /* Progress in the daemon's log, at most this often (ns). */
 #define PROGRESS_NS (5 * 1000000000LL)
 
@@ -93,6 +121,13 @@ struct fs_stream {
 	unsigned parts;
 	uint64_t unstored; /* bytes written since the last part */
 	struct in_ctx x;   /* what in_record is called with */
+	uint64_t open_gen; /* reading: fs_stream_gen at open */
+	/* reading: snap, shared with the other open files of a pages node
+	 * that reopens (/dev/fd/N) have (refs of them) */
+	struct shared_snap {
+		struct store_txn *t;
+		unsigned refs;
+	} * share;
 	/* both */
 	uint64_t records;
 	int64_t progress_ns;
@@ -101,13 +136,82 @@ struct fs_stream {
 /* The format of stream node n. */
 static int node_fmt(const struct fs_node *n)
 {
-	return n->kind == FS_STREAM ? (int)((n->ino >> 32) & 3)
+	return n->kind == FS_STREAM ? fs_stream_node_fmt(n)
 				    : fs_by_stream_fmt(n);
+}
+
+static struct fs_stext *stext(struct fs_db *db, uint32_t tid, int fmt);
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether lookups give the stream node, not the pages node, for x: an
+ * open was sent back from the pages, and has not come yet. */
+static int held(struct fs_stext *x)
+{
+	if (!x->hold_ns)
+		return 0;
+	if (mono_ns() < x->hold_ns)
+		return 1;
+	x->sendbacks = 0; /* they never came */
+	x->hold_ns = 0;
+	return 0;
+}
+
+/* Send an open on pages node n back to the name (ESTALE: the kernel looks
+ * it up again, once, and opens what that gives): lookups give the stream
+ * node until it comes (a writer; SEND_BACK_NS at most) or for
+ * READER_BACK_NS (a reader). */
+static int send_back(struct fs_node *n, int writer)
+{
+	struct fs_stext *x = stext(n->db, n->tid, n->sfmt);
+	if (x->tid == n->tid && x->fmt == n->sfmt) {
+		int64_t until =
+		    mono_ns() + (writer ? SEND_BACK_NS : READER_BACK_NS);
+		x->sendbacks += (unsigned)writer;
+		if (until > x->hold_ns)
+			x->hold_ns = until;
+	}
+	return ESTALE;
+}
+
+/* The slot of table tid's stream of format fmt among db's known texts. */
+static struct fs_stext *stext(struct fs_db *db, uint32_t tid, int fmt)
+{
+	return &db->stexts[((uint64_t)tid * 3 + (uint64_t)fmt) %
+			   (sizeof(db->stexts) / sizeof(db->stexts[0]))];
 }
 
 struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
 			       const struct store_table *tb, int fmt)
 {
+	struct fs_stext *x = stext(db, tb->tid, fmt);
+	struct fs_node *p;
+
+	if (x->tid == tb->tid && x->fmt == fmt && x->known &&
+	    x->gen == fs_stream_gen(db, tb->tid) && !held(x)) {
+		/* its text is known: the pages node of that text */
+		p = x->pino ? fs_node_get(x->pino) : NULL;
+		if (p && p->spages && p->sgen == x->gen)
+			return p;
+		p = fs_special_node(db, 0, name, nl,
+				    FS_LOCAL_SPAGES | ++db->spages_next,
+				    FS_STREAM);
+		if (p) {
+			p->tid = tb->tid;
+			p->spages = 1;
+			p->sfmt = (uint8_t)fmt;
+			p->sgen = x->gen;
+			p->slen = x->len;
+			p->smtime_ns = x->mtime_ns;
+			x->pino = p->ino;
+			return p;
+		}
+	}
 	return fs_special_node(db, tb->tid, name, nl,
 			       FS_LOCAL_STREAM | (uint64_t)fmt << 32,
 			       FS_STREAM);
@@ -344,6 +448,34 @@ static void rewind_stream(struct fs_stream *s)
 	s->records = 0;
 }
 
+void fs_stream_cache(struct fs_file *f, struct fuse_file_info *fi)
+{
+	fi->direct_io = !f->node->spages;
+	fi->keep_cache = 1;
+}
+
+/* A reader of a table's stream node came to its end: with the table as
+ * at its open, the text of this gen is known, and its size. */
+static void read_whole(struct fs_node *n, struct fs_stream *s)
+{
+	int fmt = node_fmt(n);
+	struct fs_stext *x;
+
+	if (n->kind != FS_STREAM || n->spages ||
+	    fs_stream_gen(n->db, n->tid) != s->open_gen)
+		return;
+	x = stext(n->db, n->tid, fmt);
+	if (x->tid != n->tid || x->fmt != fmt) {
+		memset(x, 0, sizeof(*x));
+		x->tid = n->tid;
+		x->fmt = (uint8_t)fmt;
+	}
+	x->known = 1;
+	x->gen = s->open_gen;
+	x->len = s->out_off + s->out.len;
+	x->mtime_ns = fs_now_ns();
+}
+
 int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 		   size_t *len)
 {
@@ -361,7 +493,7 @@ int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 		rewind_stream(s);
 	while (s->out_off + s->out.len < want && !s->ended) {
 		/* let go of what was read before off */
-		if ((uint64_t)off > s->out_off) {
+		if ((uint64_t)off > s->out_off && s->out.len) {
 			size_t drop = (size_t)((uint64_t)off - s->out_off);
 			if (drop > s->out.len)
 				drop = s->out.len;
@@ -373,6 +505,8 @@ int fs_stream_read(struct fs_file *f, size_t size, off_t off, const char **buf,
 		if (rc)
 			return rc;
 		progress(f, s);
+		if (s->ended)
+			read_whole(n, s);
 	}
 	if ((uint64_t)off >= s->out_off + s->out.len)
 		return 0;
@@ -974,6 +1108,10 @@ int fs_stream_open(struct fs_file *f, int flags)
 
 	if (n->db->dropped)
 		return ENOENT;
+	/* a writer, or an O_TRUNC (the kernel cuts the size it knows at
+	 * once), would move a pages node's size: the stream node's */
+	if (n->spages && (acc != O_RDONLY || (flags & O_TRUNC)))
+		return send_back(n, 1);
 	if (acc != O_RDONLY && n->kind == FS_BYSTREAM)
 		return refuse(EPERM, n,
 			      "a query's stream is read-only: write the "
@@ -1003,6 +1141,29 @@ int fs_stream_open(struct fs_file *f, int flags)
 				      "close one");
 		if (rc)
 			return rc;
+		s->open_gen = fs_stream_gen(n->db, n->tid);
+		if (n->spages && s->open_gen != n->sgen) {
+			/* the table changed since the lookup that gave this
+			 * node: a reopen of an open file (/dev/fd/N) reads
+			 * what that file reads, another open is sent back */
+			struct fs_file *o;
+			for (o = fs.files; o; o = o->next)
+				if (o != f && o->node == n && o->stream &&
+				    o->stream->snap && o->stream->share)
+					break;
+			if (!o)
+				return send_back(n, 0);
+			store_txn_abort(s->snap);
+			s->share = o->stream->share;
+			s->share->refs++;
+			s->snap = s->share->t;
+			s->open_gen = n->sgen;
+		} else if ((s->share = malloc(sizeof(*s->share))) != NULL) {
+			s->share->t = s->snap;
+			s->share->refs = 1;
+		} else {
+			return ENOMEM;
+		}
 		rc = fs_table_same(s->snap, n->tname, strlen(n->tname), n->tid,
 				   NULL);
 		if (!rc && n->kind == FS_BYSTREAM)
@@ -1011,6 +1172,13 @@ int fs_stream_open(struct fs_file *f, int flags)
 		if (!rc && s->fmt == SCHEMA_FMT_CSV)
 			rc = csv_columns(n, s);
 		return rc;
+	}
+	if (n->kind == FS_STREAM) {
+		/* a writer sent back from the pages came */
+		struct fs_stext *x = stext(n->db, n->tid, node_fmt(n));
+		if (x->tid == n->tid && x->fmt == node_fmt(n) && x->sendbacks &&
+		    --x->sendbacks == 0)
+			x->hold_ns = 0;
 	}
 	s->mode = flags & O_TRUNC ? SM_REPLACE : SM_APPEND;
 	f->stream_import = 1;
@@ -1134,13 +1302,26 @@ void fs_stream_abandon(struct fs_file *f)
 	fs_stream_end(f);
 }
 
+/* s's snapshot ends, if no other open file reads it. */
+static void end_snap(struct fs_stream *s)
+{
+	if (!s->share) {
+		store_txn_abort(s->snap);
+	} else if (--s->share->refs == 0) {
+		store_txn_abort(s->share->t);
+		free(s->share);
+	}
+	s->share = NULL;
+	s->snap = NULL;
+}
+
 void fs_stream_end(struct fs_file *f)
 {
 	struct fs_stream *s = f->stream;
 	size_t i;
 	if (!s)
 		return;
-	store_txn_abort(s->snap);
+	end_snap(s);
 	schema_buf_free(&s->out);
 	free(s->keys);
 	for (i = 0; i < s->ncols; i++)
@@ -1162,7 +1343,12 @@ void fs_streams_end_db(struct fs_db *db)
 	for (f = fs.files; f; f = f->next)
 		if (f->stream && f->node->db == db) {
 			struct fs_stream *s = f->stream;
-			store_txn_abort(s->snap);
+			if (s->share) {
+				store_txn_abort(s->share->t);
+				s->share->t = NULL;
+			} else {
+				store_txn_abort(s->snap);
+			}
 			s->snap = NULL;
 			s->ended = 1;
 			s->begun = 1;
