@@ -20,8 +20,9 @@
  * counts the changes to each table's records (fs_stream_gen), from
  * wherever the feed hears of one, the feed on or off.  A table's stream
  * node reads with direct_io, as above; a reader that reads it to its end
- * with the table unchanged since its open tells the node the text's size
- * for that gen.  From then on, until the table changes, a lookup of the
+ * with the table unchanged since its open makes that gen's text known,
+ * and its size (a slot of the database's stexts).  From then on, until
+ * the table changes, a lookup of the
  * name gives a pages node: a new inode number, whose text is that gen's
  * alone and whose size is that text's, read through the page cache
  * (keep_cache): a page the kernel lacks comes as a READ answered from the
@@ -450,8 +451,9 @@ static void rewind_stream(struct fs_stream *s)
 
 void fs_stream_cache(struct fs_file *f, struct fuse_file_info *fi)
 {
+	/* a stream node's reader reads its own snapshot, never pages */
 	fi->direct_io = !f->node->spages;
-	fi->keep_cache = 1;
+	fi->keep_cache = f->node->spages;
 }
 
 /* A reader of a table's stream node came to its end: with the table as
