@@ -120,9 +120,10 @@ struct fs_stream {
 	 * part of an O_TRUNC stream replaces the table, later ones add. */
 	uint64_t done;
 	unsigned parts;
-	uint64_t unstored; /* bytes written since the last part */
-	struct in_ctx x;   /* what in_record is called with */
-	uint64_t open_gen; /* reading: fs_stream_gen at open */
+	uint64_t unstored;     /* bytes written since the last part */
+	uint64_t records_done; /* records stored by the parts */
+	struct in_ctx x;       /* what in_record is called with */
+	uint64_t open_gen;     /* reading: fs_stream_gen at open */
 	/* reading: snap, shared with the other open files of a pages node
 	 * that reopens (/dev/fd/N) have (refs of them) */
 	struct shared_snap {
@@ -805,6 +806,27 @@ static int schema_moved(struct fs_file *f, struct schema_err *err)
 	return stream_refuse(f, EINVAL, err);
 }
 
+/*
+ * The records a close would store, and the room they take: a full disk
+ * is told at the write, which bash's >> reports, not only at the close
+ * it ignores.  About a record's text (its canonical text; store_env_fits
+ * counts the feed's line), and ROOM_PER_RECORD (its key, index entries,
+ * history); a stream whose records take more is refused at its close, as
+ * before.
+ */
+#define ROOM_PER_RECORD 512
+
+static int room_check(struct fs_file *f, struct schema_err *err)
+{
+	struct fs_stream *s = f->stream;
+	uint64_t need =
+	    s->unstored + (s->records - s->records_done) * ROOM_PER_RECORD;
+	if (store_env_fits(f->node->db->env, (size_t)need) != ENOSPC)
+		return 0;
+	schema_fail(err, ENOSPC, "%s", FS_DISK_FULL);
+	return stream_refuse(f, ENOSPC, err);
+}
+
 int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off)
 {
 	struct fs_stream *s = f->stream;
@@ -827,7 +849,7 @@ int fs_stream_write(struct fs_file *f, const char *buf, size_t size, off_t off)
 	rc = schema_in_feed(s->in, buf, size, &err);
 	if (rc)
 		return stream_refuse(f, rc, &err);
-	return 0;
+	return room_check(f, &err);
 }
 
 /* ---- writing: the commit ------------------------------------------------ */
@@ -1085,6 +1107,7 @@ static int stream_commit(struct fs_file *f, int last)
 		return stream_refuse(f, rc, &im.err);
 	}
 	s->done = s->spooled + s->sbuf.len;
+	s->records_done = s->records;
 	s->parts++;
 	s->unstored = 0;
 	fs_committed(n->db);

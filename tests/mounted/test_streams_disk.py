@@ -70,3 +70,38 @@ def test_records_larger_than_the_data_file_can_hold(small, tmp_path):
     small.check()
     small.start()
     assert table(small).count(b"\n") == 101
+
+
+def test_an_append_onto_a_full_disk_fails_its_write(small):
+    """bash's >> ignores what close says: an import whose records cannot
+    fit is refused at the write, so the shell says so, and nothing is
+    stored."""
+    small.restart(["-o", "changes=0"])
+    small.sh("mkdir data/t")
+    small.sh("cat > data/t.ndjson", input=lines(0, 10, "x"))
+    before = table(small)
+    # fill the disk with records, large then small, until none fits
+    n = 0
+    for size in (256 << 10, 16 << 10, 1 << 10):
+        body = json.dumps({"s": "y" * size})
+        while True:
+            r = small.sh("cat > data/t/f%d.json" % n, check=False,
+                         input=body)
+            if r.returncode != 0:
+                assert "No space left on device" in r.stderr
+                break
+            n += 1
+    assert n > 100
+    before = table(small)
+    r = small.sh("printf '{\"id\":900001,\"a\":1}\\n{\"id\":900002}\\n' "
+                 ">> data/t.ndjson", check=False)
+    assert r.returncode != 0
+    assert "write error: No space left on device" in r.stderr
+    assert table(small) == before
+    assert "data/t.ndjson: No space left on device" in small.errors()
+    # room made again: the same append goes through
+    for i in range(20):
+        os.unlink(small.p("data", "t", "f%d.json" % i))
+    small.sh("printf '{\"id\":900001,\"a\":1}\\n{\"id\":900002}\\n' "
+             ">> data/t.ndjson")
+    assert table(small).count(b"\n") == before.count(b"\n") - 20 + 2
