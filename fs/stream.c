@@ -22,8 +22,8 @@
  * node reads with direct_io, as above; a reader that reads it to its end
  * with the table unchanged since its open makes that gen's text known,
  * and its size (a slot of the database's stexts).  From then on, until
- * the table changes, a lookup of the
- * name gives a pages node: a new inode number, whose text is that gen's
+ * the table changes, a lookup of the name gives a pages node: a new inode
+ * number, whose text is that gen's
  * alone and whose size is that text's, read through the page cache
  * (keep_cache): a page the kernel lacks comes as a READ answered from the
  * reader's own snapshot, which is of that gen, so the pages hold nothing
@@ -142,7 +142,19 @@ static int node_fmt(const struct fs_node *n)
 				    : fs_by_stream_fmt(n);
 }
 
-static struct fs_stext *stext(struct fs_db *db, uint32_t tid, int fmt);
+/* The slot of table tid's stream of format fmt among db's known texts. */
+static struct fs_stext *stext(struct fs_db *db, uint32_t tid, int fmt)
+{
+	return &db->stexts[((uint64_t)tid * 3 + (uint64_t)fmt) %
+			   (sizeof(db->stexts) / sizeof(db->stexts[0]))];
+}
+
+/* That slot if it holds that stream's text (another may have taken it). */
+static struct fs_stext *own_stext(struct fs_db *db, uint32_t tid, int fmt)
+{
+	struct fs_stext *x = stext(db, tid, fmt);
+	return x->tid == tid && x->fmt == fmt ? x : NULL;
+}
 
 static int64_t mono_ns(void)
 {
@@ -170,8 +182,8 @@ static int held(struct fs_stext *x)
  * READER_BACK_NS (a reader). */
 static int send_back(struct fs_node *n, int writer)
 {
-	struct fs_stext *x = stext(n->db, n->tid, n->sfmt);
-	if (x->tid == n->tid && x->fmt == n->sfmt) {
+	struct fs_stext *x = own_stext(n->db, n->tid, n->sfmt);
+	if (x) {
 		int64_t until =
 		    mono_ns() + (writer ? SEND_BACK_NS : READER_BACK_NS);
 		x->sendbacks += (unsigned)writer;
@@ -181,21 +193,13 @@ static int send_back(struct fs_node *n, int writer)
 	return ESTALE;
 }
 
-/* The slot of table tid's stream of format fmt among db's known texts. */
-static struct fs_stext *stext(struct fs_db *db, uint32_t tid, int fmt)
-{
-	return &db->stexts[((uint64_t)tid * 3 + (uint64_t)fmt) %
-			   (sizeof(db->stexts) / sizeof(db->stexts[0]))];
-}
-
 struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
 			       const struct store_table *tb, int fmt)
 {
-	struct fs_stext *x = stext(db, tb->tid, fmt);
+	struct fs_stext *x = own_stext(db, tb->tid, fmt);
 	struct fs_node *p;
 
-	if (x->tid == tb->tid && x->fmt == fmt && x->known &&
-	    x->gen == fs_stream_gen(db, tb->tid) && !held(x)) {
+	if (x && x->known && x->gen == fs_stream_gen(db, tb->tid) && !held(x)) {
 		/* its text is known: the pages node of that text */
 		p = x->pino ? fs_node_get(x->pino) : NULL;
 		if (p && p->spages && p->sgen == x->gen)
@@ -467,8 +471,8 @@ static void read_whole(struct fs_node *n, struct fs_stream *s)
 	if (n->kind != FS_STREAM || n->spages ||
 	    fs_stream_gen(n->db, n->tid) != s->open_gen)
 		return;
-	x = stext(n->db, n->tid, fmt);
-	if (x->tid != n->tid || x->fmt != fmt) {
+	if (!(x = own_stext(n->db, n->tid, fmt))) {
+		x = stext(n->db, n->tid, fmt); /* taken from another */
 		memset(x, 0, sizeof(*x));
 		x->tid = n->tid;
 		x->fmt = (uint8_t)fmt;
@@ -1200,9 +1204,8 @@ int fs_stream_open(struct fs_file *f, int flags)
 	}
 	if (n->kind == FS_STREAM) {
 		/* a writer sent back from the pages came */
-		struct fs_stext *x = stext(n->db, n->tid, node_fmt(n));
-		if (x->tid == n->tid && x->fmt == node_fmt(n) && x->sendbacks &&
-		    --x->sendbacks == 0)
+		struct fs_stext *x = own_stext(n->db, n->tid, node_fmt(n));
+		if (x && x->sendbacks && --x->sendbacks == 0)
 			x->hold_ns = 0;
 	}
 	s->mode = flags & O_TRUNC ? SM_REPLACE : SM_APPEND;

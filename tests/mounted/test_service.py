@@ -70,14 +70,19 @@ def unmount(mp, pid):
     raise AssertionError("the daemon did not exit after unmount")
 
 
+def write_a_bad_record(mp):
+    """data/dog/1.json written "bad": refused, so the daemon logs it."""
+    os.mkdir(mp / "data" / "dog")
+    with pytest.raises(OSError):
+        with open(mp / "data" / "dog" / "1.json", "w") as f:
+            f.write("bad")
+
+
 def test_log_file_in_the_background(tmp_path):
     log = tmp_path / "recordfs.log"
     mp, pid = background(tmp_path, ["-o", "log=%s" % log])
     try:
-        os.mkdir(mp / "data" / "dog")
-        with pytest.raises(OSError):
-            with open(mp / "data" / "dog" / "1.json", "w") as f:
-                f.write("bad")
+        write_a_bad_record(mp)
     finally:
         unmount(mp, pid)
     text = log.read_text()
@@ -102,10 +107,7 @@ def test_syslog_in_the_background(tmp_path):
     try:
         mp, pid = background(tmp_path, [])
         try:
-            os.mkdir(mp / "data" / "dog")
-            with pytest.raises(OSError):
-                with open(mp / "data" / "dog" / "1.json", "w") as f:
-                    f.write("bad")
+            write_a_bad_record(mp)
         finally:
             unmount(mp, pid)
         s.settimeout(5)

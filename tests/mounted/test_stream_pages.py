@@ -41,17 +41,27 @@ def made(m):
     return stat_of(m, "exported_bytes")
 
 
+def rest_of(fd, piece=65536):
+    """What is left to read of fd (a descriptor), a read(2) at a time."""
+    out = b""
+    while True:
+        b = os.read(fd, piece)
+        if not b:
+            return out
+        out += b
+
+
+def drop_caches():
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3")
+
+
 def fresh(m, name):
     """The stream made now by the daemon: read with O_DIRECT, which asks
     the daemon for every byte, never the kernel's pages."""
     fd = os.open(m.p("data", name), os.O_RDONLY | os.O_DIRECT)
     try:
-        out = b""
-        while True:
-            b = os.read(fd, 1 << 20)
-            if not b:
-                return out
-            out += b
+        return rest_of(fd, 1 << 20)
     finally:
         os.close(fd)
 
@@ -241,14 +251,8 @@ def test_a_reader_of_the_pages_keeps_its_snapshot(mnt):
         new = mnt.read("data", "dog.ndjson")
         assert new != old
         same_as_records(mnt, "dog", new, "ndjson")
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3")  # its pages go: it reads them from the daemon
-        rest = b""
-        while True:
-            b = a.read(100000)
-            if not b:
-                break
-            rest += b
+        drop_caches()  # its pages go: it reads them from the daemon
+        rest = rest_of(a.fileno(), 100000)
     assert head + rest == old
     again = mnt.read("data", "dog.ndjson")
     assert again == new
@@ -259,8 +263,7 @@ def test_dropped_pages_are_read_again(mnt):
     mnt.sh("mkdir data/dog")
     fill(mnt, "dog", 3000)
     old = read_twice(mnt, "dog.ndjson")
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3")
+    drop_caches()
     assert mnt.read("data", "dog.ndjson") == old
     # a reader that skips about reads the same bytes
     with open(mnt.p("data", "dog.ndjson"), "rb") as f:
@@ -282,12 +285,7 @@ def test_a_reader_of_the_pages_reads_on_through_changes(mnt):
             mnt.sh("echo '{\"n\":%d}' > data/dog/%d.json" % (-i, i))
             os.stat(mnt.p("data", "dog.ndjson"))
             mnt.read("data", "cat.ndjson")
-        rest = b""
-        while True:
-            b = a.read(65536)
-            if not b:
-                break
-            rest += b
+        rest = rest_of(a.fileno())
         # its pages stayed: the daemon made none of its text again (an
         # open stream's line in stats counts the records it made)
         with open(mnt.p(".recordfs", "stats")) as f:
@@ -315,12 +313,7 @@ def test_imports_go_on_while_readers_read_the_pages(mnt):
         r = subprocess.run(["bash", "-c", "cat data/dog.ndjson | wc -l"],
                            cwd=mnt.path, capture_output=True, text=True)
         assert r.stdout.strip() == "50"  # 7 replaced
-        rest = b""
-        while True:
-            b = a.read(65536)
-            if not b:
-                break
-            rest += b
+        rest = rest_of(a.fileno())
         assert os.fstat(a.fileno()).st_size == len(old)
     assert head + rest == old
     new = mnt.read("data", "dog.ndjson")
