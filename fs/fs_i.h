@@ -130,13 +130,12 @@ struct fs_db {
 	/* stream.c: the texts of tables' streams known (read whole at gen,
 	 * len bytes, at mtime_ns), each at slot (tid * 3 + format) % 64;
 	 * pino the pages node a lookup gives for it.  Lookups give the
-	 * stream node instead while writers sent back from the pages have
-	 * not opened it (sendbacks), or until hold_ns (CLOCK_MONOTONIC) */
+	 * stream node instead after an open was sent back from the pages,
+	 * while the table is at hold_gen, until hold_ns (CLOCK_MONOTONIC) */
 	struct fs_stext {
 		uint32_t tid; /* 0: none */
 		uint8_t fmt, known;
-		unsigned sendbacks;
-		uint64_t gen, len, pino;
+		uint64_t gen, len, pino, hold_gen;
 		int64_t mtime_ns, hold_ns;
 	} stexts[64];
 	/* feed.c: numbers for .changes and .history nodes, the node a

@@ -31,8 +31,8 @@
  * to 0 and writes move; none of that may happen to a pages node while it
  * is read, so no writer opens one: its open is ESTALE, on which the
  * kernel looks the name up again (LOOKUP_REVAL) and opens what that
- * gives, the stream node, which lookups give until each writer sent back
- * came (or SEND_BACK_NS passed).  A reader whose snapshot is of another
+ * gives, the stream node, which lookups give until the table changes
+ * (or SEND_BACK_NS passed).  A reader whose snapshot is of another
  * gen than the pages node it found (the table changed between its lookup
  * and its open) is sent back the same way, unless it reopens a file open
  * on that node (/dev/fd/N): it then reads that file's snapshot, the
@@ -163,32 +163,35 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Whether lookups give the stream node, not the pages node, for x: an
- * open was sent back from the pages, and has not come yet. */
-static int held(struct fs_stext *x)
+/* Whether lookups give the stream node, not the pages node, for x with
+ * the table at gen: an open was sent back from the pages at gen, and its
+ * time is not up.  A change ends it (the pages node is of the old text). */
+static int held(struct fs_stext *x, uint64_t gen)
 {
 	if (!x->hold_ns)
 		return 0;
-	if (mono_ns() < x->hold_ns)
+	if (x->hold_gen == gen && mono_ns() < x->hold_ns)
 		return 1;
-	x->sendbacks = 0; /* they never came */
 	x->hold_ns = 0;
 	return 0;
 }
 
 /* Send an open on pages node n back to the name (ESTALE: the kernel looks
  * it up again, once, and opens what that gives): lookups give the stream
- * node until it comes (a writer; SEND_BACK_NS at most) or for
- * READER_BACK_NS (a reader). */
+ * node until the table changes (a writer's import does) or SEND_BACK_NS
+ * passed (READER_BACK_NS for a reader).  No count of the opens sent back
+ * and come: a writer that opened the stream node without being sent back
+ * would end another's hold between its two lookups. */
 static int send_back(struct fs_node *n, int writer)
 {
 	struct fs_stext *x = own_stext(n->db, n->tid, n->sfmt);
 	if (x) {
+		uint64_t gen = fs_stream_gen(n->db, n->tid);
 		int64_t until =
 		    mono_ns() + (writer ? SEND_BACK_NS : READER_BACK_NS);
-		x->sendbacks += (unsigned)writer;
-		if (until > x->hold_ns)
+		if (x->hold_gen != gen || until > x->hold_ns)
 			x->hold_ns = until;
+		x->hold_gen = gen;
 	}
 	return ESTALE;
 }
@@ -199,7 +202,8 @@ struct fs_node *fs_stream_node(struct fs_db *db, const char *name, size_t nl,
 	struct fs_stext *x = own_stext(db, tb->tid, fmt);
 	struct fs_node *p;
 
-	if (x && x->known && x->gen == fs_stream_gen(db, tb->tid) && !held(x)) {
+	if (x && x->known && x->gen == fs_stream_gen(db, tb->tid) &&
+	    !held(x, x->gen)) {
 		/* its text is known: the pages node of that text */
 		p = x->pino ? fs_node_get(x->pino) : NULL;
 		if (p && p->spages && p->sgen == x->gen)
@@ -1201,12 +1205,6 @@ int fs_stream_open(struct fs_file *f, int flags)
 		if (!rc && s->fmt == SCHEMA_FMT_CSV)
 			rc = csv_columns(n, s);
 		return rc;
-	}
-	if (n->kind == FS_STREAM) {
-		/* a writer sent back from the pages came */
-		struct fs_stext *x = own_stext(n->db, n->tid, node_fmt(n));
-		if (x && x->sendbacks && --x->sendbacks == 0)
-			x->hold_ns = 0;
 	}
 	s->mode = flags & O_TRUNC ? SM_REPLACE : SM_APPEND;
 	f->stream_import = 1;
